@@ -1,0 +1,229 @@
+"""Whole-word predictions over subword pieces, constrained by the characters typed after the context.
+
+The model has read the context up to the end of the last complete word. What was typed after it (the *tail*:
+separators and the partial word, e.g. ``" rep"``) may end inside a piece, so the search walks piece sequences
+whose text agrees with the tail ("token healing"), then lets the word run on through word-only pieces until a
+piece breaks it. A word's probability is the mass of every path found that spells it, divided by the mass of
+all paths that agree with the tail: ``P(word | context, tail)``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+import torch
+
+from assistant.lm.model import GRULanguageModel
+from assistant.text.tokenizer import Tokenizer
+from assistant.text.words import is_word_char, partial_word
+
+_APOSTROPHES = "'’"
+
+
+def _continues_word(text: str) -> bool:
+    """Whether a piece's text can extend a word: word characters, apostrophes inside or before letters."""
+    return bool(text) and all(is_word_char(c) or c in _APOSTROPHES for c in text)
+
+
+def _word_head(text: str) -> str:
+    """The leading run of word characters (and inner apostrophes) of ``text``."""
+    i = 0
+    while i < len(text) and (is_word_char(text[i]) or (text[i] in _APOSTROPHES and i + 1 < len(text))):
+        i += 1
+    return text[:i].rstrip(_APOSTROPHES)
+
+
+class PieceIndex:
+    """Tables from piece text to ids, built once per tokenizer, so the tail constraint costs microseconds."""
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        n = len(tokenizer)
+        self.texts: list[str] = []
+        for i in range(n):
+            raw = b"" if tokenizer.is_byte(i) else tokenizer.piece_bytes(i)
+            self.texts.append(raw.decode("utf-8", errors="replace") if raw else "")
+        self.by_prefix: dict[str, list[int]] = defaultdict(list)
+        """Every prefix of every piece text -> ids of the pieces that start with it."""
+        self.by_text: dict[str, int] = {}
+        """Exact piece text -> id."""
+        extends = torch.zeros(n, dtype=torch.bool)
+        breaks = torch.zeros(n, dtype=torch.bool)
+        self.mixed: dict[int, str] = {}
+        """Pieces that finish a word inside them (``"s,"``) -> the word characters they add."""
+        for i, t in enumerate(self.texts):
+            if not t:
+                continue
+            self.by_text.setdefault(t, i)
+            for k in range(1, len(t) + 1):
+                self.by_prefix[t[:k]].append(i)
+            if _continues_word(t):
+                extends[i] = True
+            elif not is_word_char(t[0]) and not (t[0] in _APOSTROPHES and len(t) > 1 and is_word_char(t[1])):
+                breaks[i] = True
+            else:
+                self.mixed[i] = _word_head(t)
+        self.extends = extends
+        """Pieces made only of word characters: the word goes on."""
+        self.breaks = breaks
+        """Pieces starting with a non-word character: the word before them is complete."""
+        self.mixed_ids = torch.tensor(sorted(self.mixed), dtype=torch.long)
+        self.break_ids = torch.nonzero(breaks).flatten()
+        """Ids of :attr:`breaks` pieces (indexing by ids is faster than by mask)."""
+
+
+@dataclass(frozen=True)
+class WordCandidate:
+    """A predicted word and its probability given the context and what was typed."""
+
+    word: str
+    """The whole word, the typed prefix included."""
+    probability: float
+
+
+@dataclass
+class _Node:
+    text: str
+    """Text spelled after the context by this path."""
+    logp: float
+    """Log-probability of the path."""
+    logprobs: torch.Tensor
+    """Next-piece log-probabilities after the path ``(V,)``."""
+    hidden: torch.Tensor
+    """GRU state after the path ``(L, 1, H)``."""
+
+
+@dataclass(frozen=True)
+class SearchLimits:
+    """Bounds on the word search (each level is one batched GRU step)."""
+
+    beam: int = 8
+    """Paths expanded per level."""
+    max_levels: int = 6
+    """Pieces after the tail is covered (longest word in pieces)."""
+    branch: int = 8
+    """Word-continuing pieces tried per path."""
+
+
+class WordSearch:
+    """Finds the most probable whole words that agree with a typed tail, over subword pieces."""
+
+    def __init__(self, model: GRULanguageModel, tokenizer: Tokenizer, limits: SearchLimits | None = None) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.index = PieceIndex(tokenizer)
+        self.limits = limits or SearchLimits()
+
+    def candidates(self, logprobs: torch.Tensor, hidden: torch.Tensor, tail: str, n: int = 5) -> list[WordCandidate]:
+        """Top ``n`` words after a context whose state is ``(logprobs (V,), hidden)`` and typed ``tail``."""
+        _, prefix = partial_word(tail)
+        mass: dict[str, float] = defaultdict(float)
+        tail_mass = 0.0
+        covered: list[_Node] = []  # paths that spelled the whole tail, whose next distribution is known
+        root = _Node("", 0.0, logprobs, hidden)
+        pending: list[tuple[_Node, str]] = [(root, prefix)] if tail else []
+        if not tail:
+            covered.append(root)
+            tail_mass = 1.0
+        idx = self.index
+        # Phase 1: spell the tail. Few paths agree with it, so all of them are followed (capped by beam).
+        for _ in range(len(tail) + 1):
+            grow: list[tuple[float, str, int, _Node]] = []
+            for node, _w in pending:
+                rest = tail[len(node.text) :]
+                lp = node.logprobs
+                for pid in idx.by_prefix.get(rest, ()):  # pieces that cover the rest of the tail
+                    p = float(lp[pid])
+                    beyond = idx.texts[pid][len(rest) :]
+                    total = node.logp + p
+                    tail_mass += math.exp(total)
+                    self._classify(node, pid, beyond, prefix, total, mass, grow)
+                for k in range(1, len(rest)):  # pieces that spell part of the rest
+                    pid = idx.by_text.get(rest[:k], -1)
+                    if pid >= 0:
+                        grow.append((node.logp + float(lp[pid]), rest[:k], pid, node))
+            if not grow:
+                break
+            grow = heapq.nlargest(self.limits.beam * 2, grow, key=lambda g: g[0])
+            children = self._advance([(node, pid) for _, _, pid, node in grow])
+            pending = []
+            for (logp, piece_text, _, node), (lp, h) in zip(grow, children, strict=True):
+                child = _Node(node.text + piece_text, logp, lp, h)
+                if len(child.text) >= len(tail):
+                    covered.append(child)
+                else:
+                    pending.append((child, prefix))
+        # Phase 2: from paths that spelled the tail, run the word on until a piece breaks it.
+        frontier = heapq.nlargest(self.limits.beam, covered, key=lambda c: c.logp)
+        for _ in range(self.limits.max_levels):
+            if not frontier:
+                break
+            grow = []
+            for node in frontier:
+                word = prefix + node.text[len(tail) :]
+                self._ends(node, word, mass)
+                lp = node.logprobs
+                masked = lp.masked_fill(~idx.extends, float("-inf"))
+                top = torch.topk(masked, self.limits.branch)
+                for p, pid in zip(top.values.tolist(), top.indices.tolist(), strict=True):
+                    if p > float("-inf"):
+                        grow.append((node.logp + p, idx.texts[pid], pid, node))
+            if not grow:
+                break
+            best = sorted(mass.values(), reverse=True)
+            floor = best[n - 1] if len(best) >= n else 0.0
+            grow = [g for g in heapq.nlargest(self.limits.beam, grow, key=lambda g: g[0]) if math.exp(g[0]) > floor]
+            if not grow:
+                break
+            children = self._advance([(node, pid) for _, _, pid, node in grow])
+            frontier = [
+                _Node(node.text + piece_text, logp, lp, h)
+                for (logp, piece_text, _, node), (lp, h) in zip(grow, children, strict=True)
+            ]
+        if tail_mass <= 0:
+            return []
+        ranked = sorted(mass.items(), key=lambda kv: kv[1], reverse=True)[:n]
+        return [WordCandidate(w, min(1.0, m / tail_mass)) for w, m in ranked]
+
+    def _classify(
+        self,
+        node: _Node,
+        pid: int,
+        beyond: str,
+        prefix: str,
+        total: float,
+        mass: dict[str, float],
+        grow: list[tuple[float, str, int, _Node]],
+    ) -> None:
+        """A piece covered the tail with ``beyond`` left over: the word ends, goes on, or ends inside it."""
+        if not beyond or _continues_word(beyond):
+            grow.append((total, self.index.texts[pid], pid, node))
+        else:
+            word = prefix + _word_head(beyond)
+            if word and (beyond[0] not in _APOSTROPHES or word != prefix):
+                mass[word] += math.exp(total)
+
+    def _ends(self, node: _Node, word: str, mass: dict[str, float]) -> None:
+        """Add the mass of ``word`` ending after ``node``: break pieces plus pieces that end it inside."""
+        if not word or not _word_head(word):
+            return
+        lp = node.logprobs
+        idx = self.index
+        mass[_word_head(word)] += math.exp(node.logp + float(torch.logsumexp(lp[idx.break_ids], 0)))
+        if idx.mixed_ids.numel():
+            mixed = lp[idx.mixed_ids]
+            top = torch.topk(mixed, min(8, mixed.numel()))
+            for p, j in zip(top.values.tolist(), top.indices.tolist(), strict=True):
+                pid = int(idx.mixed_ids[j])
+                mass[word + idx.mixed[pid]] += math.exp(node.logp + p)
+
+    def _advance(self, items: list[tuple[_Node, int]]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """One batched GRU step: feed piece ``pid`` to each node's state."""
+        if not items:
+            return []
+        hidden = torch.cat([node.hidden for node, _ in items], dim=1)  # (L, K, H)
+        ids = torch.tensor([pid for _, pid in items], dtype=torch.long, device=hidden.device)
+        lp, h = self.model.step(ids, hidden)  # (K, V), (L, K, H)
+        return [(lp[i], h[:, i : i + 1]) for i in range(len(items))]

@@ -1,0 +1,105 @@
+"""Incremental GRU state along a text, with checkpoints at word ends.
+
+The context before the word being typed is cut into segments that each end at a word end (or at the end of the
+context), and each segment is encoded on its own, so the pieces of a context never depend on what follows it: a
+keystroke at the end costs only the new segment, and an edit anywhere resumes from the last checkpoint before
+the first changed character. Checkpoints hold only the GRU state (a few KB each); the next-piece distribution
+is recomputed from the state when asked.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+import torch
+
+from assistant.decode.generate import CONTEXT_START
+from assistant.lm.model import GRULanguageModel
+from assistant.text.tokenizer import Tokenizer
+from assistant.text.words import WORD_RE, is_word_char
+
+_APOSTROPHES = "'’"
+
+
+def segment_ends(text: str) -> list[int]:
+    """Offsets where segments end: after each word, and at the end of the text."""
+    ends = [m.end() for m in WORD_RE.finditer(text)]
+    if not ends or ends[-1] != len(text):
+        ends.append(len(text))
+    return [e for e in ends if e > 0]
+
+
+def is_word_end(text: str, offset: int) -> bool:
+    """Whether a word of ``text`` ends exactly at ``offset`` (looks only at the neighbouring characters)."""
+    if offset <= 0 or offset > len(text) or not is_word_char(text[offset - 1]):
+        return False
+    if offset == len(text):
+        return True
+    nxt = text[offset]
+    if is_word_char(nxt):
+        return False
+    return not (nxt in _APOSTROPHES and offset + 1 < len(text) and is_word_char(text[offset + 1]))
+
+
+class ContextCache:
+    """GRU states along the current text; answers the state after any context, reusing what it can."""
+
+    def __init__(self, model: GRULanguageModel, tokenizer: Tokenizer) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self._device = next(model.parameters()).device
+        start = torch.tensor([tokenizer.encode(CONTEXT_START)], dtype=torch.long, device=self._device)
+        _, self._root = model.advance(start, None)
+        self._text = ""
+        self._ends: list[int] = [0]
+        self._states: list[torch.Tensor] = [self._root]
+        self.tokens_fed = 0
+        """Pieces fed to the model since creation (a measure of the work done)."""
+
+    def hidden(self, context: str) -> torch.Tensor:
+        """GRU state ``(L, 1, H)`` after ``context``."""
+        keep = _common_prefix(self._text, context)
+        i = bisect.bisect_right(self._ends, keep) - 1
+        # A checkpoint stays valid where its offset is still a segment end of the new context.
+        while i > 0 and not (self._ends[i] == len(context) or is_word_end(context, self._ends[i])):
+            i -= 1
+        del self._ends[i + 1 :]
+        del self._states[i + 1 :]
+        self._text = context
+        h = self._states[-1]
+        start = self._ends[-1]
+        for end in segment_ends(context[start:]):
+            ids = self.tokenizer.encode(context[self._ends[-1] : start + end])
+            if ids:
+                x = torch.tensor([ids], dtype=torch.long, device=self._device)
+                _, h = self.model.advance(x, h)
+                self.tokens_fed += len(ids)
+            self._ends.append(start + end)
+            self._states.append(h)
+        return h
+
+    def state(self, context: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """Next-piece log-probabilities ``(V,)`` and GRU state ``(L, 1, H)`` after ``context``."""
+        h = self.hidden(context)
+        return self.model.next_logprobs(h)[0], h
+
+    def reset(self) -> None:
+        """Forget every state (e.g. when switching documents)."""
+        self._text = ""
+        self._ends = [0]
+        self._states = [self._root]
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """Length of the longest common prefix of ``a`` and ``b``."""
+    n = min(len(a), len(b))
+    if a[:n] == b[:n]:
+        return n
+    lo, hi = 0, n - 1  # binary search over slice comparisons, which run in C
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo

@@ -1,0 +1,1 @@
+"""Evaluation: bits per character, next-word accuracy and keystroke savings."""

@@ -1,0 +1,153 @@
+"""Metrics with the definitions of DESIGN.md: bits per character, next-word accuracy@k, keystroke savings@N.
+
+Each takes anything with the predictor's ``words(text_before_cursor, n)`` method, so the GRU predictor and the
+n-gram baseline are measured the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import torch
+
+from assistant.decode.generate import CONTEXT_START
+from assistant.lm.model import GRULanguageModel
+from assistant.lm.scoring import bits_per_char
+from assistant.text.tokenizer import Tokenizer
+from assistant.text.words import word_spans
+
+Progress = Callable[[int], None]
+"""Called with the number of words just finished."""
+
+
+class WordPredictor(Protocol):
+    """What the metrics need from a predictor."""
+
+    def words(self, text_before_cursor: str, n: int = 5) -> Sequence[object]:
+        """Candidates with a ``word`` attribute, best first."""
+        ...
+
+
+@torch.no_grad()
+def text_bpc(model: GRULanguageModel, tokenizer: Tokenizer, text: str, chunk: int = 512) -> float:
+    """Bits per character of ``text`` read from the start of a document (after :data:`CONTEXT_START`)."""
+    if not text:
+        raise ValueError("cannot measure bits per character of an empty text")
+    model.eval()
+    device = next(model.parameters()).device
+    start = torch.tensor([tokenizer.encode(CONTEXT_START)], device=device)
+    logprobs, hidden = model.advance(start, None)  # (1, V)
+    ids = torch.tensor(tokenizer.encode(text), device=device)
+    total = -float(logprobs[0, ids[0]])
+    for s in range(0, ids.numel() - 1, chunk):
+        x = ids[s : s + chunk][None]  # (1, T)
+        y = ids[s + 1 : s + 1 + chunk]
+        x = x[:, : y.numel()]
+        logits, hidden = model(x, hidden)  # (1, T, V)
+        total += float(torch.nn.functional.cross_entropy(logits[0].float(), y, reduction="sum"))
+    return bits_per_char(total, len(text))
+
+
+@dataclass
+class AccuracyResult:
+    """Next-word accuracy at each word start."""
+
+    words: int
+    hits: dict[int, int] = field(default_factory=dict)
+    latencies_ms: list[float] = field(default_factory=list)
+
+    def accuracy(self, k: int) -> float:
+        """Share of words that were among the top-k predictions."""
+        return self.hits.get(k, 0) / max(1, self.words)
+
+
+def next_word_accuracy(
+    predictor: WordPredictor,
+    text: str,
+    ks: Sequence[int] = (1, 3),
+    max_words: int | None = None,
+    progress: Progress | None = None,
+) -> AccuracyResult:
+    """At each word start, is the word among the top-k predictions given the real text before it?"""
+    spans = word_spans(text)[:max_words] if max_words else word_spans(text)
+    n = max(ks)
+    result = AccuracyResult(words=len(spans), hits={k: 0 for k in ks})
+    for start, end in spans:
+        t0 = time.perf_counter()
+        predicted = [c.word for c in predictor.words(text[:start], n)]  # type: ignore[attr-defined]
+        result.latencies_ms.append((time.perf_counter() - t0) * 1e3)
+        target = text[start:end]
+        for k in ks:
+            if target in predicted[:k]:
+                result.hits[k] += 1
+        if progress:
+            progress(1)
+    return result
+
+
+@dataclass
+class KeystrokeResult:
+    """Keystroke savings for several list sizes N."""
+
+    words: int
+    keystrokes_without: int
+    keystrokes_with: dict[int, int]
+    latencies_ms: list[float] = field(default_factory=list)
+
+    def ksr(self, n: int) -> float:
+        """``1 - keystrokes_with / keystrokes_without``."""
+        return 1.0 - self.keystrokes_with[n] / max(1, self.keystrokes_without)
+
+
+def keystroke_savings(
+    predictor: WordPredictor,
+    text: str,
+    ns: Sequence[int] = (1, 3, 5),
+    max_words: int | None = None,
+    progress: Progress | None = None,
+) -> KeystrokeResult:
+    """Keystroke savings with Presage's accounting (DESIGN.md).
+
+    A word of L characters costs L+1 keystrokes without prediction. With prediction, before each of its letters
+    the predictor sees the real text before the cursor; if the word is among the N offered, one keystroke
+    accepts it with its separator, so a word listed after i typed letters costs i+1.
+    """
+    spans = word_spans(text)[:max_words] if max_words else word_spans(text)
+    top = max(ns)
+    without = 0
+    with_n = {n: 0 for n in ns}
+    latencies: list[float] = []
+    for start, end in spans:
+        word = text[start:end]
+        length = len(word)
+        without += length + 1
+        pending = set(ns)
+        for i in range(length):
+            t0 = time.perf_counter()
+            offered = [c.word for c in predictor.words(text[: start + i], top)]  # type: ignore[attr-defined]
+            latencies.append((time.perf_counter() - t0) * 1e3)
+            for n in list(pending):
+                if word in offered[:n]:
+                    with_n[n] += i + 1
+                    pending.discard(n)
+            if not pending:
+                break
+        for n in pending:
+            with_n[n] += length + 1
+        if progress:
+            progress(1)
+    return KeystrokeResult(len(spans), without, with_n, latencies)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) by linear interpolation; 0 for no values."""
+    if not values:
+        return 0.0
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q / 100
+    lo = int(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)

@@ -1,0 +1,53 @@
+"""Log-likelihood of token streams under a model, the basis of loss and bits per character."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch.nn import functional as F
+
+from assistant.lm.model import GRULanguageModel
+
+
+@torch.no_grad()
+def stream_nll(
+    model: GRULanguageModel,
+    ids: torch.Tensor,
+    batch_size: int = 16,
+    seq_len: int = 256,
+    first_token_logprobs: torch.Tensor | None = None,
+) -> tuple[float, int]:
+    """Total negative log-likelihood in nats of a 1-D stream and the number of predicted tokens.
+
+    The stream is cut into ``batch_size`` contiguous columns and read with the hidden state carried across
+    chunks. The first token of each column is only context (not scored) unless ``first_token_logprobs``
+    (log-probabilities ``(V,)`` of the very first token from an empty state) is given and ``batch_size`` is 1.
+    """
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    n = ids.numel()
+    batch_size = max(1, min(batch_size, n // 2)) if n >= 2 else 1
+    col = n // batch_size
+    columns = ids[: col * batch_size].view(batch_size, col).to(device)  # (B, N)
+    total = 0.0
+    count = 0
+    if first_token_logprobs is not None and batch_size == 1 and n > 0:
+        total -= float(first_token_logprobs[ids[0]])
+        count += 1
+    hidden = None
+    for start in range(0, col - 1, seq_len):
+        x = columns[:, start : start + seq_len]
+        y = columns[:, start + 1 : start + 1 + seq_len]
+        x = x[:, : y.shape[1]]
+        logits, hidden = model(x, hidden)  # (B, T, V)
+        total += float(F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum"))
+        count += y.numel()
+    model.train(was_training)
+    return total, count
+
+
+def bits_per_char(nll_nats: float, chars: int) -> float:
+    """Bits per character from a total negative log-likelihood in nats."""
+    return nll_nats / math.log(2) / max(chars, 1)

@@ -1,0 +1,17 @@
+"""Text: the SentencePiece tokenizer and the word rules shared by prediction and evaluation."""
+
+from assistant.text.tokenizer import Tokenizer, TokenizerError, TokenizerTrainingOptions, train_tokenizer
+from assistant.text.words import WORD_RE, PieceTable, count_words, partial_word, word_spans, words
+
+__all__ = [
+    "WORD_RE",
+    "PieceTable",
+    "Tokenizer",
+    "TokenizerError",
+    "TokenizerTrainingOptions",
+    "count_words",
+    "partial_word",
+    "train_tokenizer",
+    "word_spans",
+    "words",
+]

@@ -1,0 +1,365 @@
+"""The training loop: TBPTT over contiguous chunks, AdamW, warm-up + cosine decay, clipping, checkpoints, DDP.
+
+Runs on CPU or CUDA (bf16 autocast) and under ``torchrun`` with DistributedDataParallel (gloo on CPU, NCCL on
+GPU); each rank reads its own shard of the stream. Imports neither textual nor platformdirs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from safetensors.torch import save
+from torch.nn import functional as F
+from torch.nn.parallel import DistributedDataParallel
+
+from assistant.lm.model import GRUConfig, GRULanguageModel
+from assistant.lm.scoring import bits_per_char, stream_nll
+from assistant.train import checkpoint as ckpt
+from assistant.train.data import TBPTTBatches, TokenData
+from assistant.train.progress import TrainingProgress
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings of one training run."""
+
+    batch_size: int = 32
+    """Parallel columns of the stream per rank."""
+    seq_len: int = 64
+    """Tokens per chunk: gradients flow back this far; the hidden state carries further."""
+    lr: float = 3e-3
+    """Peak learning rate."""
+    min_lr_ratio: float = 0.1
+    """Final learning rate as a share of the peak."""
+    warmup_steps: int = 100
+    """Linear warm-up steps."""
+    max_steps: int = 1000
+    """Optimizer steps in all (the cosine decay spans them)."""
+    weight_decay: float = 0.01
+    """AdamW decoupled weight decay on matrices."""
+    clip_grad: float = 1.0
+    """Gradient norm clipping threshold; 0 turns clipping off."""
+    eval_every: int = 200
+    """Steps between validation passes."""
+    checkpoint_every: int = 200
+    """Steps between checkpoints."""
+    seed: int = 1234
+    """Seed for initialisation and dropout."""
+    device: str = "auto"
+    """``cpu``, ``cuda`` or ``auto``."""
+    bf16: bool = True
+    """bf16 autocast on CUDA (ignored on CPU)."""
+    threads: int = 0
+    """torch CPU threads (0 = torch's default)."""
+    time_limit: float = 0.0
+    """Stop cleanly (and save) after this many seconds; 0 = no limit."""
+    max_val_tokens: int = 0
+    """Validate on at most this many tokens (0 = the whole validation stream)."""
+
+
+@dataclass
+class TrainResult:
+    """What a run did, for the model card and the caller."""
+
+    model: GRULanguageModel
+    steps: int
+    tokens: int
+    wall_seconds: float
+    history: list[dict[str, float]] = field(default_factory=list)
+    final_val_bpc: float | None = None
+    ranks_agree: bool = True
+    fingerprint: str = ""
+    stopped_early: bool = False
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able summary (no weights)."""
+        return {
+            "steps": self.steps,
+            "tokens": self.tokens,
+            "wall_seconds": round(self.wall_seconds, 1),
+            "final_val_bpc": self.final_val_bpc,
+            "ranks_agree": self.ranks_agree,
+            "weights_sha256": self.fingerprint,
+            "stopped_early": self.stopped_early,
+            "history": self.history,
+        }
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Learning rate for optimizer step ``step`` (0-based): linear warm-up, then cosine decay to the floor."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    span = max(1, cfg.max_steps - cfg.warmup_steps)
+    t = min(1.0, (step - cfg.warmup_steps) / span)
+    floor = cfg.lr * cfg.min_lr_ratio
+    return floor + (cfg.lr - floor) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def weights_fingerprint(model: torch.nn.Module) -> str:
+    """SHA-256 of all weights in state-dict order (equal across ranks iff the weights are equal)."""
+    state = {k: v.detach().cpu().float().contiguous() for k, v in model.state_dict().items()}
+    return hashlib.sha256(save(state)).hexdigest()
+
+
+def _resolve_device(name: str, local_rank: int) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        return torch.device("cuda", local_rank)
+    return torch.device(name)
+
+
+def _make_optimizer(model: GRULanguageModel, cfg: TrainConfig) -> torch.optim.AdamW:
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
+    groups = [
+        {"params": decay, "weight_decay": cfg.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.99), eps=1e-8)
+
+
+class DistributedContext:
+    """Rank, world size and the process group when running under ``torchrun``."""
+
+    def __init__(self, device_name: str) -> None:
+        self.world_size = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        self.device = _resolve_device(device_name, self.local_rank)
+        self.enabled = self.world_size > 1
+        self._owns_group = False
+        if self.enabled and not dist.is_initialized():
+            backend = "nccl" if self.device.type == "cuda" else "gloo"
+            if self.device.type == "cuda":
+                torch.cuda.set_device(self.device)
+            dist.init_process_group(backend=backend)
+            self._owns_group = True
+
+    @property
+    def is_main(self) -> bool:
+        """Whether this is rank 0 (the one that writes shared files and prints)."""
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        """Wait for every rank."""
+        if self.enabled:
+            dist.barrier()
+
+    def any_true(self, flag: bool) -> bool:
+        """Whether ``flag`` is true on any rank (every rank gets the same answer)."""
+        if not self.enabled:
+            return flag
+        t = torch.tensor([1.0 if flag else 0.0], device=self.device if self.device.type == "cuda" else "cpu")
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return bool(t.item() > 0)
+
+    def gather_strings(self, value: str) -> list[str]:
+        """Every rank's ``value`` (same length hex strings)."""
+        if not self.enabled:
+            return [value]
+        out: list[Any] = [None] * self.world_size
+        dist.all_gather_object(out, value)
+        return [str(v) for v in out]
+
+    def close(self) -> None:
+        """Tear down a process group this context created."""
+        if self._owns_group and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def train_model(
+    model_config: GRUConfig,
+    cfg: TrainConfig,
+    data: TokenData,
+    run_dir: str | os.PathLike[str],
+    *,
+    resume: bool = True,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+    stop_after: int | None = None,
+    context: DistributedContext | None = None,
+) -> TrainResult:
+    """Train (or resume training) a model on ``data``; checkpoints go to ``run_dir``.
+
+    ``stop_after`` ends the run after that many total steps without finishing the schedule (as a crash or a
+    time limit would), leaving a checkpoint to resume from.
+    """
+    ctx = context or DistributedContext(cfg.device)
+    say = log or print
+    device = ctx.device
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    run = Path(run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+
+    torch.manual_seed(cfg.seed)
+    model = GRULanguageModel(model_config).to(device)
+    optimizer = _make_optimizer(model, cfg)
+    batches = TBPTTBatches(data.train, cfg.batch_size, cfg.seq_len, ctx.rank, ctx.world_size)
+    batches.columns = batches.columns.to(device)
+    val = data.val if not cfg.max_val_tokens else data.val[: cfg.max_val_tokens]
+    val_chars = round(data.val_chars * val.numel() / max(1, data.val.numel()))
+
+    step = 0
+    tokens = 0
+    history: list[dict[str, float]] = []
+    hidden: torch.Tensor | None = None
+    elapsed_before = 0.0
+    torch.manual_seed(cfg.seed + 1 + ctx.rank)  # dropout differs per rank
+    found = ckpt.latest(run) if resume else None
+    if found is not None:
+        weights, opt_tensors, info = ckpt.load_shared(found)
+        if info.get("model_config") != model_config.to_dict():
+            raise ckpt.CheckpointError(f"checkpoint {found} was made for another model: {info.get('model_config')}")
+        if info.get("world_size", 1) != ctx.world_size:
+            raise ckpt.CheckpointError(
+                f"checkpoint {found} was made with {info.get('world_size')} rank(s); resume with the same number"
+            )
+        model.load_state_dict(weights)
+        restore_optimizer_on(optimizer, opt_tensors, info["optimizer"], device)
+        step, tokens = int(info["step"]), int(info["tokens"])
+        history = list(info.get("history", []))
+        elapsed_before = float(info.get("elapsed", 0.0))
+        rank_state = ckpt.load_rank(found, ctx.rank)
+        hidden = rank_state.hidden.to(device) if rank_state.hidden is not None else None
+        torch.set_rng_state(rank_state.cpu_rng)
+        if rank_state.cuda_rng is not None and device.type == "cuda":
+            torch.cuda.set_rng_state(rank_state.cuda_rng, device)
+        if ctx.is_main:
+            say(f"resumed from {found} at step {step}")
+
+    net: torch.nn.Module = model
+    if ctx.enabled:
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    autocast = device.type == "cuda" and cfg.bf16
+    end_step = cfg.max_steps if stop_after is None else min(cfg.max_steps, stop_after)
+    started = time.monotonic()
+    stopped_early = False
+    tokens_per_step = cfg.batch_size * cfg.seq_len * ctx.world_size
+
+    def validate() -> float:
+        nll, _ = stream_nll(model, val, batch_size=16, seq_len=256)
+        return bits_per_char(nll, val_chars)
+
+    def save_checkpoint() -> None:
+        folder = run / f"step-{step:08d}"
+        ckpt.save_rank(
+            folder,
+            ctx.rank,
+            ckpt.RankState(
+                hidden=hidden,
+                cpu_rng=torch.get_rng_state(),
+                cuda_rng=torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+            ),
+        )
+        ctx.barrier()
+        if ctx.is_main:
+            info = {
+                "step": step,
+                "tokens": tokens,
+                "chunk": step % batches.num_chunks,
+                "epoch": step // batches.num_chunks,
+                "elapsed": elapsed_before + time.monotonic() - started,
+                "history": history,
+                "world_size": ctx.world_size,
+                "model_config": model_config.to_dict(),
+                "train_config": asdict(cfg),
+            }
+            ckpt.save_shared(folder, model.state_dict(), optimizer, info)
+            ckpt.publish(run, folder)
+        ctx.barrier()
+
+    net.train()
+    with TrainingProgress(
+        total=cfg.max_steps, completed=step, enabled=progress and ctx.is_main, logging=ctx.is_main
+    ) as bar:
+        while step < end_step:
+            position = step % batches.num_chunks
+            if position == 0:
+                hidden = None  # a new pass over the stream starts from an empty context
+            x, y = batches.chunk(position)
+            lr = lr_at(step, cfg)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=autocast):
+                logits, hidden = net(x, hidden)  # (B, T, V)
+                loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.clip_grad > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
+            optimizer.step()
+            hidden = hidden.detach()
+            step += 1
+            tokens += tokens_per_step
+            bar.advance(tokens_per_step, float(loss.detach()), lr)
+            if step % cfg.eval_every == 0 or step == cfg.max_steps:
+                if ctx.is_main:
+                    bpc = validate()
+                    history.append(
+                        {
+                            "step": step,
+                            "tokens": tokens,
+                            "train_loss": round(float(loss.detach()), 4),
+                            "val_bpc": round(bpc, 4),
+                            "lr": lr,
+                            "elapsed": round(elapsed_before + time.monotonic() - started, 1),
+                        }
+                    )
+                    bar.log(f"step {step}: train loss {float(loss.detach()):.3f}, val {bpc:.4f} bits/char")
+                net.train()
+            over_time = bool(cfg.time_limit) and elapsed_before + time.monotonic() - started > cfg.time_limit
+            if cfg.time_limit and ctx.any_true(over_time):
+                stopped_early = True
+                save_checkpoint()
+                break
+            if step % cfg.checkpoint_every == 0 or step == end_step:
+                save_checkpoint()
+
+    final_bpc = history[-1]["val_bpc"] if history and history[-1]["step"] == step else None
+    if final_bpc is None and ctx.is_main and step == cfg.max_steps:
+        final_bpc = round(validate(), 4)
+    fingerprint = weights_fingerprint(model)
+    prints = ctx.gather_strings(fingerprint)
+    wall = elapsed_before + time.monotonic() - started
+    return TrainResult(
+        model=model,
+        steps=step,
+        tokens=tokens,
+        wall_seconds=wall,
+        history=history,
+        final_val_bpc=final_bpc,
+        ranks_agree=len(set(prints)) == 1,
+        fingerprint=fingerprint,
+        stopped_early=stopped_early or step < cfg.max_steps,
+    )
+
+
+def restore_optimizer_on(
+    optimizer: torch.optim.Optimizer,
+    tensors: dict[str, torch.Tensor],
+    rest: dict[str, Any],
+    device: torch.device,
+) -> None:
+    """Restore optimizer state and move its tensors (except step counters) to ``device``."""
+    moved = {k: (v if k.endswith(".step") else v.to(device)) for k, v in tensors.items()}
+    ckpt.restore_optimizer(optimizer, moved, rest)
+
+
+def hardware_summary(device: torch.device, world_size: int) -> str:
+    """Human description of where a run trained."""
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+        return f"{world_size} x {name}"
+    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads) x {world_size}"

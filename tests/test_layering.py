@@ -1,0 +1,44 @@
+"""The core imports no UI or host frameworks (DESIGN.md layers; the GPU machine has only torch & co)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+CORE = [
+    "assistant.text",
+    "assistant.lm",
+    "assistant.train.base",
+    "assistant.train.trainer",
+    "assistant.decode.generate",
+    "assistant.decode.wordsearch",
+    "assistant.engine",
+    "assistant.eval.metrics",
+]
+FORBIDDEN = ["textual", "platformdirs", "pygls", "errbot"]
+
+
+@pytest.mark.parametrize("module", CORE)
+def test_core_module_imports_no_frameworks(module: str) -> None:
+    code = f"import sys, {module}\nbad = [m for m in {FORBIDDEN!r} if m in sys.modules]\nprint(','.join(bad))\n"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "", f"{module} imports {proc.stdout.strip()}"
+
+
+def test_training_imports_without_rich_or_numpy() -> None:
+    # The bare GPU machine has torch, sentencepiece and safetensors only.
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('rich', 'numpy', 'textual', 'platformdirs'):\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import assistant.train.base, assistant.train.trainer\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
