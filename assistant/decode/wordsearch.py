@@ -36,6 +36,20 @@ def _word_head(text: str) -> str:
     return text[:i].rstrip(_APOSTROPHES)
 
 
+@dataclass(frozen=True)
+class Cover:
+    """Pieces whose text starts with a given string (the rest of a typed tail), sorted by what follows it."""
+
+    all_ids: torch.Tensor
+    """Every piece that starts with the string."""
+    cont_ids: torch.Tensor
+    """Pieces equal to the string or continuing the word after it."""
+    end_ids: torch.Tensor
+    """Pieces in which the word ends after the string."""
+    end_heads: tuple[str, ...]
+    """For each of :attr:`end_ids`, the word characters it adds before the word ends."""
+
+
 class PieceIndex:
     """Tables from piece text to ids, built once per tokenizer, so the tail constraint costs microseconds."""
 
@@ -70,8 +84,49 @@ class PieceIndex:
         self.breaks = breaks
         """Pieces starting with a non-word character: the word before them is complete."""
         self.mixed_ids = torch.tensor(sorted(self.mixed), dtype=torch.long)
+        self._covers: dict[str, Cover] = {}
         self.break_ids = torch.nonzero(breaks).flatten()
         """Ids of :attr:`breaks` pieces (indexing by ids is faster than by mask)."""
+
+
+    def cover(self, rest: str) -> Cover:
+        """The pieces that start with ``rest``, classified; memoised (tails repeat while typing)."""
+        found = self._covers.get(rest)
+        if found is not None:
+            return found
+        cont: list[int] = []
+        ends: list[int] = []
+        heads: list[str] = []
+        for pid in self.by_prefix.get(rest, ()):
+            beyond = self.texts[pid][len(rest) :]
+            if not beyond or _continues_word(beyond):
+                cont.append(pid)
+            else:
+                ends.append(pid)
+                heads.append(_word_head(beyond))
+        found = Cover(
+            torch.tensor(self.by_prefix.get(rest, []), dtype=torch.long),
+            torch.tensor(cont, dtype=torch.long),
+            torch.tensor(ends, dtype=torch.long),
+            tuple(heads),
+        )
+        if len(self._covers) > 50_000:
+            self._covers.clear()
+        self._covers[rest] = found
+        return found
+
+
+def _top(lp: torch.Tensor, ids: torch.Tensor, k: int) -> list[tuple[int, float]]:
+    """The ``k`` most likely of ``ids`` under ``lp`` as ``(id, logprob)``."""
+    return [(int(ids[j]), p) for j, p in _top_positions(lp, ids, k)]
+
+
+def _top_positions(lp: torch.Tensor, ids: torch.Tensor, k: int) -> list[tuple[int, float]]:
+    """Positions in ``ids`` of its ``k`` most likely pieces, with their log-probabilities."""
+    if not ids.numel():
+        return []
+    top = torch.topk(lp[ids], min(k, ids.numel()))
+    return list(zip(top.indices.tolist(), top.values.tolist(), strict=True))
 
 
 @dataclass(frozen=True)
@@ -134,12 +189,15 @@ class WordSearch:
             for node, _w in pending:
                 rest = tail[len(node.text) :]
                 lp = node.logprobs
-                for pid in idx.by_prefix.get(rest, ()):  # pieces that cover the rest of the tail
-                    p = float(lp[pid])
-                    beyond = idx.texts[pid][len(rest) :]
-                    total = node.logp + p
-                    tail_mass += math.exp(total)
-                    self._classify(node, pid, beyond, prefix, total, mass, grow)
+                cover = idx.cover(rest)  # pieces that spell the rest of the tail and maybe more
+                if cover.all_ids.numel():
+                    tail_mass += math.exp(node.logp + float(torch.logsumexp(lp[cover.all_ids], 0)))
+                for pid, p in _top(lp, cover.cont_ids, self.limits.beam * 2):
+                    grow.append((node.logp + p, idx.texts[pid], pid, node))
+                for j, p in _top_positions(lp, cover.end_ids, 16):
+                    word = prefix + cover.end_heads[j]
+                    if word:
+                        mass[word] += math.exp(node.logp + p)
                 for k in range(1, len(rest)):  # pieces that spell part of the rest
                     pid = idx.by_text.get(rest[:k], -1)
                     if pid >= 0:
@@ -186,24 +244,6 @@ class WordSearch:
             return []
         ranked = sorted(mass.items(), key=lambda kv: kv[1], reverse=True)[:n]
         return [WordCandidate(w, min(1.0, m / tail_mass)) for w, m in ranked]
-
-    def _classify(
-        self,
-        node: _Node,
-        pid: int,
-        beyond: str,
-        prefix: str,
-        total: float,
-        mass: dict[str, float],
-        grow: list[tuple[float, str, int, _Node]],
-    ) -> None:
-        """A piece covered the tail with ``beyond`` left over: the word ends, goes on, or ends inside it."""
-        if not beyond or _continues_word(beyond):
-            grow.append((total, self.index.texts[pid], pid, node))
-        else:
-            word = prefix + _word_head(beyond)
-            if word and (beyond[0] not in _APOSTROPHES or word != prefix):
-                mass[word] += math.exp(total)
 
     def _ends(self, node: _Node, word: str, mass: dict[str, float]) -> None:
         """Add the mass of ``word`` ending after ``node``: break pieces plus pieces that end it inside."""
