@@ -22,6 +22,9 @@ from assistant.text.words import is_word_char, partial_word
 
 _APOSTROPHES = "'’"
 
+MEMO_LIMIT = 4096
+"""Search states kept for reuse while the context stays the same."""
+
 
 def _continues_word(text: str) -> bool:
     """Whether a piece's text can extend a word: word characters, apostrophes inside or before letters."""
@@ -84,10 +87,13 @@ class PieceIndex:
         self.breaks = breaks
         """Pieces starting with a non-word character: the word before them is complete."""
         self.mixed_ids = torch.tensor(sorted(self.mixed), dtype=torch.long)
+        self.mixed_words = [self.mixed[i] for i in sorted(self.mixed)]
+        """Word characters added by each of :attr:`mixed_ids`, in the same order."""
+        self.extend_bias = torch.where(extends, 0.0, -math.inf)
+        """0 for word-continuing pieces, -inf elsewhere: added to log-probabilities to mask the rest."""
         self._covers: dict[str, Cover] = {}
         self.break_ids = torch.nonzero(breaks).flatten()
         """Ids of :attr:`breaks` pieces (indexing by ids is faster than by mask)."""
-
 
     def cover(self, rest: str) -> Cover:
         """The pieces that start with ``rest``, classified; memoised (tails repeat while typing)."""
@@ -148,6 +154,8 @@ class _Node:
     """Next-piece log-probabilities after the path ``(V,)``."""
     hidden: torch.Tensor
     """GRU state after the path ``(L, 1, H)``."""
+    path: tuple[int, ...] = ()
+    """Piece ids after the context."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +178,8 @@ class WordSearch:
         self.tokenizer = tokenizer
         self.index = PieceIndex(tokenizer)
         self.limits = limits or SearchLimits()
+        self._memo: dict[tuple[int, ...], tuple[torch.Tensor, torch.Tensor]] = {}
+        self._memo_root: torch.Tensor | None = None
 
     def candidates(self, logprobs: torch.Tensor, hidden: torch.Tensor, tail: str, n: int = 5) -> list[WordCandidate]:
         """Top ``n`` words after a context whose state is ``(logprobs (V,), hidden)`` and typed ``tail``."""
@@ -177,6 +187,9 @@ class WordSearch:
         mass: dict[str, float] = defaultdict(float)
         tail_mass = 0.0
         covered: list[_Node] = []  # paths that spelled the whole tail, whose next distribution is known
+        if hidden is not self._memo_root:  # another context: states of old paths no longer apply
+            self._memo.clear()
+            self._memo_root = hidden
         root = _Node("", 0.0, logprobs, hidden)
         pending: list[tuple[_Node, str]] = [(root, prefix)] if tail else []
         if not tail:
@@ -207,8 +220,8 @@ class WordSearch:
             grow = heapq.nlargest(self.limits.beam * 2, grow, key=lambda g: g[0])
             children = self._advance([(node, pid) for _, _, pid, node in grow])
             pending = []
-            for (logp, piece_text, _, node), (lp, h) in zip(grow, children, strict=True):
-                child = _Node(node.text + piece_text, logp, lp, h)
+            for (logp, piece_text, pid, node), (lp, h) in zip(grow, children, strict=True):
+                child = _Node(node.text + piece_text, logp, lp, h, (*node.path, pid))
                 if len(child.text) >= len(tail):
                     covered.append(child)
                 else:
@@ -218,16 +231,7 @@ class WordSearch:
         for _ in range(self.limits.max_levels):
             if not frontier:
                 break
-            grow = []
-            for node in frontier:
-                word = prefix + node.text[len(tail) :]
-                self._ends(node, word, mass)
-                lp = node.logprobs
-                masked = lp.masked_fill(~idx.extends, float("-inf"))
-                top = torch.topk(masked, self.limits.branch)
-                for p, pid in zip(top.values.tolist(), top.indices.tolist(), strict=True):
-                    if p > float("-inf"):
-                        grow.append((node.logp + p, idx.texts[pid], pid, node))
+            grow = self._level(frontier, prefix, len(tail), mass)
             if not grow:
                 break
             best = sorted(mass.values(), reverse=True)
@@ -237,33 +241,54 @@ class WordSearch:
                 break
             children = self._advance([(node, pid) for _, _, pid, node in grow])
             frontier = [
-                _Node(node.text + piece_text, logp, lp, h)
-                for (logp, piece_text, _, node), (lp, h) in zip(grow, children, strict=True)
+                _Node(node.text + piece_text, logp, lp, h, (*node.path, pid))
+                for (logp, piece_text, pid, node), (lp, h) in zip(grow, children, strict=True)
             ]
         if tail_mass <= 0:
             return []
         ranked = sorted(mass.items(), key=lambda kv: kv[1], reverse=True)[:n]
         return [WordCandidate(w, min(1.0, m / tail_mass)) for w, m in ranked]
 
-    def _ends(self, node: _Node, word: str, mass: dict[str, float]) -> None:
-        """Add the mass of ``word`` ending after ``node``: break pieces plus pieces that end it inside."""
-        if not word or not _word_head(word):
-            return
-        lp = node.logprobs
+    def _level(
+        self, frontier: list[_Node], prefix: str, tail_len: int, mass: dict[str, float]
+    ) -> list[tuple[float, str, int, _Node]]:
+        """For every path of a level at once: add the mass of its word ending here (pieces that break the
+        word, and pieces that end it inside themselves), and return the word-continuing extensions."""
         idx = self.index
-        mass[_word_head(word)] += math.exp(node.logp + float(torch.logsumexp(lp[idx.break_ids], 0)))
-        if idx.mixed_ids.numel():
-            mixed = lp[idx.mixed_ids]
-            top = torch.topk(mixed, min(8, mixed.numel()))
-            for p, j in zip(top.values.tolist(), top.indices.tolist(), strict=True):
-                pid = int(idx.mixed_ids[j])
-                mass[word + idx.mixed[pid]] += math.exp(node.logp + p)
+        lp = torch.stack([node.logprobs for node in frontier])  # (K, V)
+        ends = torch.logsumexp(lp[:, idx.break_ids], dim=1).tolist()  # (K,)
+        k_mixed = min(4, idx.mixed_ids.numel())
+        mixed = torch.topk(lp[:, idx.mixed_ids], k_mixed, dim=1) if k_mixed else None
+        ext = torch.topk(lp + idx.extend_bias, self.limits.branch, dim=1)
+        ext_p, ext_i = ext.values.tolist(), ext.indices.tolist()
+        mixed_p = mixed.values.tolist() if mixed is not None else []
+        mixed_j = mixed.indices.tolist() if mixed is not None else []
+        grow: list[tuple[float, str, int, _Node]] = []
+        for k, node in enumerate(frontier):
+            word = prefix + node.text[tail_len:]
+            head = _word_head(word)
+            if head:
+                mass[head] += math.exp(node.logp + ends[k])
+                for p, j in zip(
+                    mixed_p[k] if mixed is not None else [], mixed_j[k] if mixed is not None else [], strict=True
+                ):
+                    mass[word + idx.mixed_words[j]] += math.exp(node.logp + p)
+            for p, pid in zip(ext_p[k], ext_i[k], strict=True):
+                if p > -math.inf:
+                    grow.append((node.logp + p, idx.texts[pid], pid, node))
+        return grow
 
     def _advance(self, items: list[tuple[_Node, int]]) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """One batched GRU step: feed piece ``pid`` to each node's state."""
-        if not items:
-            return []
-        hidden = torch.cat([node.hidden for node, _ in items], dim=1)  # (L, K, H)
-        ids = torch.tensor([pid for _, pid in items], dtype=torch.long, device=hidden.device)
-        lp, h = self.model.step(ids, hidden)  # (K, V), (L, K, H)
-        return [(lp[i], h[:, i : i + 1]) for i in range(len(items))]
+        """One batched GRU step: feed piece ``pid`` to each node's state (paths seen since the context last
+        changed come from the memo: typing the next letter of a word reuses most of the previous search)."""
+        keys = [(*node.path, pid) for node, pid in items]
+        todo = [i for i, k in enumerate(keys) if k not in self._memo]
+        if todo:
+            hidden = torch.cat([items[i][0].hidden for i in todo], dim=1)  # (L, K, H)
+            ids = torch.tensor([items[i][1] for i in todo], dtype=torch.long, device=hidden.device)
+            lp, h = self.model.step(ids, hidden)  # (K, V), (L, K, H)
+            if len(self._memo) > MEMO_LIMIT:
+                self._memo.clear()
+            for j, i in enumerate(todo):
+                self._memo[keys[i]] = (lp[j], h[:, j : j + 1])
+        return [self._memo[k] for k in keys]

@@ -20,6 +20,11 @@ from assistant.text.words import WORD_RE, is_word_char
 
 _APOSTROPHES = "'’"
 
+SPARSE_EVERY_TOKENS = 32
+"""Far from the end of the context, a checkpoint is kept about every this many pieces."""
+DENSE_TAIL_SEGMENTS = 64
+"""The last this many segments (words) of the context each get a checkpoint."""
+
 
 def segment_ends(text: str) -> list[int]:
     """Offsets where segments end: after each word, and at the end of the text."""
@@ -53,6 +58,7 @@ class ContextCache:
         self._text = ""
         self._ends: list[int] = [0]
         self._states: list[torch.Tensor] = [self._root]
+        self._last: tuple[torch.Tensor, torch.Tensor] | None = None
         self.tokens_fed = 0
         """Pieces fed to the model since creation (a measure of the work done)."""
 
@@ -68,20 +74,34 @@ class ContextCache:
         self._text = context
         h = self._states[-1]
         start = self._ends[-1]
-        for end in segment_ends(context[start:]):
-            ids = self.tokenizer.encode(context[self._ends[-1] : start + end])
-            if ids:
-                x = torch.tensor([ids], dtype=torch.long, device=self._device)
-                _, h = self.model.advance(x, h)
-                self.tokens_fed += len(ids)
-            self._ends.append(start + end)
+        ends = [start + e for e in segment_ends(context[start:])]
+        if not ends:
+            return h
+        texts = [context[a:b] for a, b in zip([start, *ends[:-1]], ends, strict=True)]
+        pieces = self.tokenizer.encode_batch(texts)
+        dense_from = len(ends) - DENSE_TAIL_SEGMENTS
+        pending: list[int] = []
+        for k, (end, ids) in enumerate(zip(ends, pieces, strict=True)):
+            pending.extend(ids)
+            if k < dense_from and len(pending) < SPARSE_EVERY_TOKENS:
+                continue  # far from the end: checkpoint only every few dozen pieces
+            if pending:
+                x = torch.tensor([pending], dtype=torch.long, device=self._device)
+                _, h = self.model.advance_state(x, h)
+                self.tokens_fed += len(pending)
+                pending = []
+            self._ends.append(end)
             self._states.append(h)
         return h
 
     def state(self, context: str) -> tuple[torch.Tensor, torch.Tensor]:
         """Next-piece log-probabilities ``(V,)`` and GRU state ``(L, 1, H)`` after ``context``."""
         h = self.hidden(context)
-        return self.model.next_logprobs(h)[0], h
+        if self._last is not None and self._last[0] is h:
+            return self._last[1], h
+        lp = self.model.next_logprobs(h)[0]
+        self._last = (h, lp)
+        return lp, h
 
     def reset(self) -> None:
         """Forget every state (e.g. when switching documents)."""

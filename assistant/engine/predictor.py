@@ -1,8 +1,11 @@
-"""The predictor facade: told the text before the cursor, it answers word candidates and continuations."""
+"""The predictor facade: told the text before the cursor after every edit, it answers word candidates and an
+optional phrase continuation (ghost text). The app, the language server, the bot plugin and ``eval`` all use it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import torch
 
@@ -10,10 +13,20 @@ from assistant.decode.generate import Generation, GenerationConfig, generate
 from assistant.decode.wordsearch import SearchLimits, WordCandidate, WordSearch
 from assistant.engine.context import ContextCache
 from assistant.lm.io import LoadedModel
-from assistant.text.words import is_word_char, partial_word
+from assistant.lm.quantize import quantize_for_inference
+from assistant.text.words import is_word_char, partial_word, words
 
 MAX_TAIL_CHARS = 12
 """Separator characters after the last word kept in the typed tail; older ones join the context."""
+
+MAX_CONTEXT_CHARS = 8192
+"""At most this much text before the cursor is read (a GRU's memory is far shorter)."""
+
+WINDOW_STEP = 2048
+"""The start of the read window moves in steps of this many characters, so typing at the end of a long document
+keeps the cached states valid until the window moves again."""
+
+SENTENCE_END = ".!?"
 
 
 @dataclass(frozen=True)
@@ -36,24 +49,163 @@ def split_text(text_before_cursor: str) -> Split:
     return Split(text_before_cursor[:j], text_before_cursor[j:], prefix)
 
 
+@dataclass(frozen=True)
+class PhraseSettings:
+    """When and how far ghost text runs on after the current word."""
+
+    word_threshold: float = 0.35
+    """The best word must be at least this likely for any ghost text."""
+    phrase_threshold: float = 0.45
+    """Following pieces are added while the whole continuation stays at least this likely."""
+    max_words: int = 6
+    """Words after the current one, at most."""
+    max_pieces: int = 12
+    """Pieces after the current word, at most."""
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Ghost text to show after the cursor."""
+
+    text: str
+    """What to insert at the cursor (the rest of the word, then maybe more words)."""
+    confidence: float
+    """Probability of the whole continuation under the model."""
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    """The answer to one edit."""
+
+    prefix: str
+    """The partial word before the cursor ('' after a separator)."""
+    words: list[WordCandidate] = field(default_factory=list)
+    """Whole-word candidates, best first, each with its probability."""
+    phrase: Phrase | None = None
+    """Ghost text, only when confident enough."""
+
+    @property
+    def completions(self) -> list[str]:
+        """What each candidate adds after the typed prefix."""
+        return [c.word[len(self.prefix) :] for c in self.words]
+
+
 class Predictor:
     """Word candidates and phrase continuations for the text before a cursor, with an incremental state."""
 
-    def __init__(self, lm: LoadedModel, limits: SearchLimits | None = None) -> None:
+    def __init__(
+        self,
+        lm: LoadedModel,
+        limits: SearchLimits | None = None,
+        phrase: PhraseSettings | None = None,
+        quantize: bool = True,
+    ) -> None:
         self.lm = lm
-        self.model = lm.model
+        self.model = quantize_for_inference(lm.model) if quantize else lm.model
         self.tokenizer = lm.tokenizer
         self.cache = ContextCache(self.model, self.tokenizer)
         self.search = WordSearch(self.model, self.tokenizer, limits)
+        self.phrase_settings = phrase or PhraseSettings()
+        self._last_phrase: tuple[str, Phrase] | None = None
 
     @torch.no_grad()
     def words(self, text_before_cursor: str, n: int = 5) -> list[WordCandidate]:
         """The ``n`` most probable words at the cursor: completions of the partial word, or next words."""
-        split = split_text(text_before_cursor)
+        text = _clean(text_before_cursor)
+        split = split_text(text)
         logprobs, hidden = self.cache.state(split.context)
         return self.search.candidates(logprobs, hidden, split.tail, n)
 
     @torch.no_grad()
+    def suggest(self, text_before_cursor: str, n: int = 5, phrase: bool = True) -> Suggestions:
+        """Word candidates and, when the model is confident, a phrase to show as ghost text."""
+        text = _clean(text_before_cursor)
+        _, prefix = partial_word(text)
+        candidates = self.words(text, n)
+        ghost = self._phrase(text, prefix, candidates) if phrase and candidates else None
+        return Suggestions(prefix, candidates, ghost)
+
+    def reset(self) -> None:
+        """Forget the cached states (another document)."""
+        self.cache.reset()
+        self._last_phrase = None
+
+    @torch.no_grad()
     def continue_text(self, text: str, config: GenerationConfig) -> Generation:
         """Continue ``text`` with a generation strategy (greedy, sample or beam)."""
-        return generate(self.model, self.tokenizer, text, config)
+        return generate(self.model, self.tokenizer, _clean(text), config)
+
+    def _phrase(self, text: str, prefix: str, candidates: list[WordCandidate]) -> Phrase | None:
+        """Rest of the best word, then greedy pieces while the whole continuation stays likely."""
+        settings = self.phrase_settings
+        best = candidates[0]
+        if best.probability < settings.word_threshold:
+            return None
+        # Typing along a phrase shown a keystroke ago keeps it (no model work).
+        if self._last_phrase is not None:
+            old_text, old = self._last_phrase
+            typed = text[len(old_text) :] if text.startswith(old_text) else None
+            if typed is not None and old.text.startswith(typed) and len(old.text) > len(typed):
+                kept = Phrase(old.text[len(typed) :], old.confidence)
+                if kept.text.startswith(best.word[len(prefix) :]):
+                    self._last_phrase = (text, kept)
+                    return kept
+        rest = best.word[len(prefix) :]
+        split = split_text(text)
+        _, hidden = self.cache.state(split.context)
+        ids = self.tokenizer.encode(split.tail + rest)
+        device = hidden.device
+        lp, h = self.model.advance(torch.tensor([ids], device=device), hidden)
+        lp = lp[0]
+        logp = math.log(max(best.probability, 1e-12))
+        floor = math.log(settings.phrase_threshold)
+        out: list[int] = []
+        for _ in range(settings.max_pieces):
+            nxt = int(torch.argmax(lp))
+            if logp + float(lp[nxt]) < floor:
+                break
+            piece = self.tokenizer.decode([*out, nxt])
+            if "\n" in piece or len(words(piece)) > settings.max_words:
+                break
+            out.append(nxt)
+            logp += float(lp[nxt])
+            if piece.rstrip()[-1:] in SENTENCE_END and piece.strip():
+                break
+            step, h = self.model.step(torch.tensor([nxt], device=device), h)
+            lp = step[0]
+        extra = self.tokenizer.decode(out)
+        if extra and is_word_char(extra[-1]) and bool(self.search.index.extends[int(torch.argmax(lp))]):
+            extra = _drop_last_word(extra)  # the greedy path had not finished its last word
+        result = Phrase(rest + extra, math.exp(logp))
+        if not result.text:
+            return None
+        self._last_phrase = (text, result)
+        return result
+
+
+def _drop_last_word(text: str) -> str:
+    """``text`` without its trailing word fragment and the spaces before it."""
+    i = len(text)
+    while i > 0 and (is_word_char(text[i - 1]) or text[i - 1] in "'’"):
+        i -= 1
+    return text[:i].rstrip(" ")
+
+
+def context_window(text: str) -> str:
+    """The part of ``text`` the model reads: all of it, or a window whose start moves in steps."""
+    if len(text) <= MAX_CONTEXT_CHARS:
+        return text
+    anchor = ((len(text) - MAX_CONTEXT_CHARS) // WINDOW_STEP + 1) * WINDOW_STEP
+    while anchor < len(text) and is_word_char(text[anchor]):
+        anchor += 1  # start between words
+    return text[anchor:]
+
+
+def _clean(text: str) -> str:
+    """Window the input and replace lone surrogates (invalid in UTF-8) so any string is answered."""
+    text = context_window(text)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", errors="replace").decode("utf-8")
+    return text

@@ -48,6 +48,8 @@ class GRULanguageModel(nn.Module):
         self.projection = nn.Linear(c.hidden_dim, c.embed_dim)
         self.output_bias = nn.Parameter(torch.zeros(c.vocab_size))
         nn.init.normal_(self.embedding.weight, std=0.05)
+        self.head: nn.Module | None = None
+        """An inference-only replacement of projection + tied output (set by int8 quantisation)."""
 
     def init_hidden(self, batch_size: int = 1, device: torch.device | str | None = None) -> torch.Tensor:
         """A zero hidden state, shape ``(layers, batch, hidden)``."""
@@ -55,6 +57,8 @@ class GRULanguageModel(nn.Module):
 
     def logits_from_output(self, output: torch.Tensor) -> torch.Tensor:
         """Next-piece logits from GRU outputs ``(..., hidden)`` -> ``(..., vocab)``; weights tied to the embedding."""
+        if self.head is not None:
+            return self.head(output)
         return F.linear(self.projection(output), self.embedding.weight, self.output_bias)
 
     def forward(self, ids: torch.Tensor, hidden: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,6 +81,11 @@ class GRULanguageModel(nn.Module):
         """Feed a run of pieces ``(B, T)``; return log-probabilities after the last one ``(B, V)`` and the state."""
         out, hidden = self.gru(self.embedding(ids), hidden)  # (B, T, H)
         return torch.log_softmax(self.logits_from_output(out[:, -1]).float(), dim=-1), hidden
+
+    @torch.no_grad()
+    def advance_state(self, ids: torch.Tensor, hidden: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Feed pieces ``(B, T)`` and return the GRU outputs ``(B, T, H)`` and state, without the output layer."""
+        return self.gru(self.embedding(ids), hidden)
 
     @torch.no_grad()
     def next_logprobs(self, hidden: torch.Tensor) -> torch.Tensor:
