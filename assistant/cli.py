@@ -58,6 +58,60 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_suggest(args: argparse.Namespace) -> int:
+    """Print the best completions of the word being typed (or the next words after a separator)."""
+    from assistant.engine.predictor import Predictor
+
+    text = args.text if args.text != "-" else sys.stdin.read()
+    if args.n < 1:
+        raise CliError("--n must be at least 1")
+    predictor = Predictor(_load(args.model))
+    result = predictor.suggest(text, args.n, phrase=True)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "prefix": result.prefix,
+                    "words": [{"word": c.word, "probability": c.probability} for c in result.words],
+                    "phrase": None
+                    if result.phrase is None
+                    else {"text": result.phrase.text, "confidence": result.phrase.confidence},
+                },
+                ensure_ascii=False,
+            )
+        )
+        return 0
+    for c in result.words:
+        print(f"{c.word}\t{c.probability:.4f}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Measure keystroke savings, next-word accuracy, bits per character and latency on text files."""
+    from assistant.eval.runner import run_eval
+
+    try:
+        report = run_eval(
+            [Path(f) for f in args.files],
+            model_dir=args.model,
+            baseline=args.baseline,
+            max_words=args.max_words,
+            ngram_data=args.ngram_data,
+            ngram_order=args.ngram_order,
+            progress=not args.json,
+            quantize=not args.float,
+        )
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise CliError(str(exc)) from exc
+    if args.json:
+        print(json.dumps(report))
+    else:
+        from assistant.eval.runner import format_report
+
+        print(format_report(report))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -79,6 +133,28 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--model", type=Path, help="model folder (default: the shipped base model)")
     g.add_argument("--json", action="store_true", help="print a JSON object")
     g.set_defaults(handler=cmd_generate)
+
+    s = sub.add_parser(
+        "suggest", help="complete the word being typed, or predict the next words", description=cmd_suggest.__doc__
+    )
+    s.add_argument("text", metavar="TEXT", help="text before the cursor ('-' reads standard input)")
+    s.add_argument("--n", type=int, default=5, help="how many words")
+    s.add_argument("--model", type=Path, help="model folder (default: the shipped base model)")
+    s.add_argument("--json", action="store_true", help="print a JSON object with the phrase too")
+    s.set_defaults(handler=cmd_suggest)
+
+    e = sub.add_parser(
+        "eval", help="keystroke savings, accuracy, bits/char and latency on text files", description=cmd_eval.__doc__
+    )
+    e.add_argument("files", nargs="+", metavar="FILE")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.add_argument("--max-words", type=int, default=None, help="evaluate the first N words of each file")
+    e.add_argument("--model", type=Path, help="model folder (default: the shipped base model)")
+    e.add_argument("--baseline", choices=["ngram"], help="evaluate the Kneser-Ney n-gram baseline instead")
+    e.add_argument("--ngram-data", type=Path, help="training texts of the n-gram (default ../shared/data/train)")
+    e.add_argument("--ngram-order", type=int, default=4, choices=[2, 3, 4])
+    e.add_argument("--float", action="store_true", help="run the GRU in float32 (default: int8 on CPU)")
+    e.set_defaults(handler=cmd_eval)
 
     t = sub.add_parser(
         "train-base",

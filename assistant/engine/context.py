@@ -20,11 +20,6 @@ from assistant.text.words import WORD_RE, is_word_char
 
 _APOSTROPHES = "'’"
 
-SPARSE_EVERY_TOKENS = 32
-"""Far from the end of the context, a checkpoint is kept about every this many pieces."""
-DENSE_TAIL_SEGMENTS = 64
-"""The last this many segments (words) of the context each get a checkpoint."""
-
 
 def segment_ends(text: str) -> list[int]:
     """Offsets where segments end: after each word, and at the end of the text."""
@@ -78,18 +73,11 @@ class ContextCache:
         if not ends:
             return h
         texts = [context[a:b] for a, b in zip([start, *ends[:-1]], ends, strict=True)]
-        pieces = self.tokenizer.encode_batch(texts)
-        dense_from = len(ends) - DENSE_TAIL_SEGMENTS
-        pending: list[int] = []
-        for k, (end, ids) in enumerate(zip(ends, pieces, strict=True)):
-            pending.extend(ids)
-            if k < dense_from and len(pending) < SPARSE_EVERY_TOKENS:
-                continue  # far from the end: checkpoint only every few dozen pieces
-            if pending:
-                x = torch.tensor([pending], dtype=torch.long, device=self._device)
+        for end, ids in zip(ends, self.tokenizer.encode_batch(texts), strict=True):
+            if ids:  # one call per segment: the same computation whichever edit led here
+                x = torch.tensor([ids], dtype=torch.long, device=self._device)
                 _, h = self.model.advance_state(x, h)
-                self.tokens_fed += len(pending)
-                pending = []
+                self.tokens_fed += len(ids)
             self._ends.append(end)
             self._states.append(h)
         return h

@@ -90,12 +90,14 @@ def next_word_accuracy(
 
 @dataclass
 class KeystrokeResult:
-    """Keystroke savings for several list sizes N."""
+    """Keystroke savings for several list sizes N (and next-word accuracy from the same replay)."""
 
     words: int
     keystrokes_without: int
     keystrokes_with: dict[int, int]
     latencies_ms: list[float] = field(default_factory=list)
+    first_hits: dict[int, int] = field(default_factory=dict)
+    """Words found among the top-k before their first letter (next-word accuracy@k counts)."""
 
     def ksr(self, n: int) -> float:
         """``1 - keystrokes_with / keystrokes_without``."""
@@ -108,6 +110,7 @@ def keystroke_savings(
     ns: Sequence[int] = (1, 3, 5),
     max_words: int | None = None,
     progress: Progress | None = None,
+    accuracy_ks: Sequence[int] = (1, 3),
 ) -> KeystrokeResult:
     """Keystroke savings with Presage's accounting (DESIGN.md).
 
@@ -116,9 +119,10 @@ def keystroke_savings(
     accepts it with its separator, so a word listed after i typed letters costs i+1.
     """
     spans = word_spans(text)[:max_words] if max_words else word_spans(text)
-    top = max(ns)
+    top = max(*ns, *accuracy_ks)
     without = 0
     with_n = {n: 0 for n in ns}
+    first = {k: 0 for k in accuracy_ks}
     latencies: list[float] = []
     for start, end in spans:
         word = text[start:end]
@@ -129,6 +133,9 @@ def keystroke_savings(
             t0 = time.perf_counter()
             offered = [c.word for c in predictor.words(text[: start + i], top)]  # type: ignore[attr-defined]
             latencies.append((time.perf_counter() - t0) * 1e3)
+            if i == 0:
+                for k in accuracy_ks:
+                    first[k] += word in offered[:k]
             for n in list(pending):
                 if word in offered[:n]:
                     with_n[n] += i + 1
@@ -139,7 +146,7 @@ def keystroke_savings(
             with_n[n] += length + 1
         if progress:
             progress(1)
-    return KeystrokeResult(len(spans), without, with_n, latencies)
+    return KeystrokeResult(len(spans), without, with_n, latencies, first)
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -151,3 +158,40 @@ def percentile(values: Sequence[float], q: float) -> float:
     lo = int(pos)
     hi = min(lo + 1, len(xs) - 1)
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+@dataclass
+class EvalReport:
+    """Everything ``assistant eval`` reports, summed over one or more texts."""
+
+    words: int = 0
+    keystrokes_without: int = 0
+    keystrokes_with: dict[int, int] = field(default_factory=lambda: {1: 0, 3: 0, 5: 0})
+    first_hits: dict[int, int] = field(default_factory=lambda: {1: 0, 3: 0})
+    bits: float | None = 0.0
+    """Total bits of the texts (None when the predictor has no comparable character model)."""
+    chars: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+
+    def add(self, result: KeystrokeResult, bits: float | None, chars: int) -> None:
+        """Fold in one text's replay and its bits."""
+        self.words += result.words
+        self.keystrokes_without += result.keystrokes_without
+        for n, v in result.keystrokes_with.items():
+            self.keystrokes_with[n] = self.keystrokes_with.get(n, 0) + v
+        for k, v in result.first_hits.items():
+            self.first_hits[k] = self.first_hits.get(k, 0) + v
+        self.bits = None if bits is None or self.bits is None else self.bits + bits
+        self.chars += chars
+        self.latencies_ms.extend(result.latencies_ms)
+
+    def to_json(self) -> dict[str, object]:
+        """The object ``eval --json`` prints (fractions, not percents)."""
+        without = max(1, self.keystrokes_without)
+        return {
+            "words": self.words,
+            "ksr": {str(n): round(1 - v / without, 4) for n, v in sorted(self.keystrokes_with.items())},
+            "accuracy": {str(k): round(v / max(1, self.words), 4) for k, v in sorted(self.first_hits.items())},
+            "bpc": None if self.bits is None else round(self.bits / max(1, self.chars), 4),
+            "latency_ms": {f"p{q}": round(percentile(self.latencies_ms, q), 3) for q in (50, 95, 99)},
+        }

@@ -1,0 +1,251 @@
+"""The Markov-chain baseline done properly: an interpolated modified Kneser-Ney word n-gram (Chen & Goodman).
+
+Counts are vectorised with numpy: word ids (at most 65,536, assigned in sorted spelling order so that the words
+with a given prefix form one id range) are packed 16 bits each into int64 keys, and every table is a sorted key
+array searched with ``searchsorted``. It answers ``words(text_before_cursor, n)`` like the GRU predictor, so
+``eval`` measures both the same way.
+
+Its bits per character are not comparable with the GRU's: it predicts words only (no punctuation, spacing or
+spelling of unseen words), so ``eval`` reports none for it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from assistant.atomic import atomic_open
+from assistant.text.words import WORD_RE, partial_word
+
+BITS = 16
+MASK = (1 << BITS) - 1
+UNK, BOS = 0, 1
+"""Reserved word ids: unknown word and paragraph start."""
+
+
+@dataclass(frozen=True)
+class NgramCandidate:
+    """A predicted word (same shape as the GRU's candidates)."""
+
+    word: str
+    probability: float
+
+
+@dataclass
+class _Order:
+    keys: np.ndarray
+    """Sorted packed n-gram keys."""
+    counts: np.ndarray
+    """Raw counts (highest order) or continuation counts (lower orders)."""
+    ctx_keys: np.ndarray
+    """Sorted packed context keys."""
+    ctx_total: np.ndarray
+    ctx_gamma_mass: np.ndarray
+    """D1*N1 + D2*N2 + D3*N3+ of each context (the mass given to the lower order)."""
+    discounts: np.ndarray
+    """D1, D2, D3+ of this order."""
+
+
+def _discounts(counts: np.ndarray) -> np.ndarray:
+    """Modified Kneser-Ney discounts from counts of counts."""
+    n = [max(1, int((counts == k).sum())) for k in (1, 2, 3, 4)]
+    y = n[0] / (n[0] + 2 * n[1])
+    d = np.array([1 - 2 * y * n[1] / n[0], 2 - 3 * y * n[2] / n[1], 3 - 4 * y * n[3] / n[2]], dtype=np.float64)
+    return np.clip(d, 0.05, None)
+
+
+def _order_table(keys: np.ndarray, counts: np.ndarray) -> _Order:
+    d = _discounts(counts)
+    ctx = keys >> BITS
+    ctx_keys, start = np.unique(ctx, return_index=True)
+    ctx_total = np.add.reduceat(counts, start).astype(np.float64)
+    disc = np.where(counts == 1, d[0], np.where(counts == 2, d[1], d[2]))
+    gamma = np.add.reduceat(disc, start)
+    return _Order(keys, counts, ctx_keys, ctx_total, gamma, d)
+
+
+class KneserNeyModel:
+    """Interpolated modified Kneser-Ney word n-gram with prefix-constrained top-n prediction."""
+
+    def __init__(self, vocab: list[str], orders: list[_Order], unigram: np.ndarray) -> None:
+        self.vocab = vocab
+        """Words by id (ids 0 and 1 are ``<unk>`` and ``<s>``; the rest sorted by spelling)."""
+        self.orders = orders
+        """Tables for n-gram orders 2..N (index 0 is bigrams)."""
+        self.unigram = unigram
+        """Interpolated unigram probability of each id."""
+        self.order = len(orders) + 1
+        self._sorted_words = vocab[2:]
+        self._top_by_prefix: dict[str, np.ndarray] = {}
+
+    # -- training ---------------------------------------------------------------------------------------------
+    @classmethod
+    def train(
+        cls, paragraphs: Iterable[str], order: int = 4, max_vocab: int = 65_000, min_count: int = 2
+    ) -> KneserNeyModel:
+        """Count n-grams of ``order`` (2 to 4) over the words of ``paragraphs``."""
+        if not 2 <= order <= 4:
+            raise ValueError("order must be 2 to 4 (16-bit ids packed into 64-bit keys)")
+        paras = [WORD_RE.findall(p) for p in paragraphs]
+        freq = Counter(w for p in paras for w in p)
+        kept = sorted(w for w, _ in freq.most_common(max_vocab) if freq[w] >= min_count)
+        vocab = ["<unk>", "<s>", *kept]
+        index = {w: i for i, w in enumerate(vocab)}
+        stream: list[int] = []
+        for p in paras:
+            stream.extend([BOS] * (order - 1))
+            stream.extend(index.get(w, UNK) for w in p)
+        ids = np.asarray(stream, dtype=np.int64)
+        # Highest order: raw counts of every n-gram ending in a real word.
+        grams = cls._pack(ids, order)
+        grams = grams[(grams & MASK) > BOS]
+        keys, counts = np.unique(grams, return_counts=True)
+        tables = [_order_table(keys, counts)]
+        # Lower orders: continuation counts = distinct words seen before the (k)-gram.
+        for k in range(order - 1, 0, -1):
+            suffix = keys & ((1 << (BITS * k)) - 1)
+            keys, counts = np.unique(suffix, return_counts=True)
+            if k > 1:
+                tables.append(_order_table(keys, counts))
+        # keys/counts now hold unigram continuation counts.
+        v = len(vocab)
+        cont = np.zeros(v, dtype=np.float64)
+        cont[keys] = counts
+        d = _discounts(counts)[0]
+        total = cont.sum()
+        seen = (cont > 0).sum()
+        unigram = np.maximum(cont - d, 0) / total + (d * seen / total) / v
+        unigram[[UNK, BOS]] = 0.0
+        tables.reverse()  # bigrams first
+        return cls(vocab, tables, unigram)
+
+    @staticmethod
+    def _pack(ids: np.ndarray, k: int) -> np.ndarray:
+        n = len(ids) - k + 1
+        key = np.zeros(max(n, 0), dtype=np.int64)
+        for j in range(k):
+            key = (key << BITS) | ids[j : j + n]
+        return key
+
+    # -- persistence ------------------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """Write the model as an ``.npz`` of plain arrays (no pickle)."""
+        arrays: dict[str, np.ndarray] = {
+            "vocab": np.array("\n".join(self.vocab).encode("utf-8")),
+            "unigram": self.unigram,
+        }
+        for i, t in enumerate(self.orders):
+            for name in ("keys", "counts", "ctx_keys", "ctx_total", "ctx_gamma_mass", "discounts"):
+                arrays[f"o{i}_{name}"] = getattr(t, name)
+        with atomic_open(path, mode=0o600) as f:
+            np.savez(f, **arrays)
+
+    @classmethod
+    def load(cls, path: str | Path) -> KneserNeyModel:
+        """Read a model written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as z:
+            vocab = bytes(z["vocab"]).decode("utf-8").split("\n")
+            n = sum(1 for k in z.files if k.endswith("_keys") and not k.endswith("ctx_keys"))
+            orders = [
+                _Order(
+                    *(
+                        z[f"o{i}_{name}"]
+                        for name in ("keys", "counts", "ctx_keys", "ctx_total", "ctx_gamma_mass", "discounts")
+                    )
+                )
+                for i in range(n)
+            ]
+            return cls(vocab, orders, z["unigram"])
+
+    # -- prediction -------------------------------------------------------------------------------------------
+    def _prefix_range(self, prefix: str) -> tuple[int, int]:
+        """Id range ``[lo, hi)`` of the words that start with ``prefix``."""
+        lo = bisect.bisect_left(self._sorted_words, prefix)
+        hi = bisect.bisect_left(self._sorted_words, prefix + "\U0010ffff")
+        return lo + 2, hi + 2
+
+    def _context_ids(self, words: Sequence[str]) -> list[int]:
+        index = self._index
+        ctx = [BOS] * (self.order - 1) + [index.get(w, UNK) for w in words]
+        return ctx[-(self.order - 1) :]
+
+    @property
+    def _index(self) -> dict[str, int]:
+        if not hasattr(self, "_index_cache"):
+            self._index_cache = {w: i for i, w in enumerate(self.vocab)}
+        return self._index_cache
+
+    def prob(self, context: Sequence[int], candidates: np.ndarray) -> np.ndarray:
+        """Interpolated P(w | context) for an array of word ids (``context`` = the last N-1 ids)."""
+        p = self.unigram[candidates].copy()
+        for k in range(1, self.order):  # context length k -> table of (k+1)-grams
+            table = self.orders[k - 1]
+            ctx = 0
+            for w in context[-k:]:
+                ctx = (ctx << BITS) | w
+            ci = np.searchsorted(table.ctx_keys, ctx)
+            if ci >= len(table.ctx_keys) or table.ctx_keys[ci] != ctx:
+                continue  # unseen context: the lower order stands
+            total = table.ctx_total[ci]
+            keys = (ctx << BITS) | candidates
+            ki = np.clip(np.searchsorted(table.keys, keys), 0, len(table.keys) - 1)
+            found = table.keys[ki] == keys
+            c = np.where(found, table.counts[ki], 0).astype(np.float64)
+            d = np.where(c == 1, table.discounts[0], np.where(c == 2, table.discounts[1], table.discounts[2]))
+            p = np.maximum(c - d * (c > 0), 0) / total + (table.ctx_gamma_mass[ci] / total) * p
+        return p
+
+    def _candidates(self, context: Sequence[int], lo: int, hi: int, per_source: int = 40) -> np.ndarray:
+        pools = []
+        for k in range(1, self.order):
+            table = self.orders[k - 1]
+            ctx = 0
+            for w in context[-k:]:
+                ctx = (ctx << BITS) | w
+            a = np.searchsorted(table.keys, (ctx << BITS) | lo)
+            b = np.searchsorted(table.keys, (ctx << BITS) | hi)
+            if b > a:
+                counts = table.counts[a:b]
+                top = np.argsort(-counts, kind="stable")[:per_source]
+                pools.append(table.keys[a:b][top] & MASK)
+        if hi > lo:
+            probs = self.unigram[lo:hi]
+            m = min(per_source, hi - lo)
+            top = np.argpartition(-probs, m - 1)[:m] if m < hi - lo else np.arange(hi - lo)
+            pools.append(top + lo)
+        return np.unique(np.concatenate(pools)) if pools else np.zeros(0, dtype=np.int64)
+
+    def words(self, text_before_cursor: str, n: int = 5) -> list[NgramCandidate]:
+        """Top ``n`` words: completions of the partial word at the cursor, or next words after a separator."""
+        before, prefix = partial_word(text_before_cursor)
+        paragraph = before[before.rfind("\n\n") + 2 :] if "\n\n" in before else before
+        context = self._context_ids(WORD_RE.findall(paragraph))
+        lo, hi = self._prefix_range(prefix)
+        cands = self._candidates(context, lo, hi)
+        if not len(cands):
+            return []
+        p = self.prob(context, cands)
+        mass = float(p.sum())  # normalised over the candidates found (the rest hold little mass)
+        order = np.argsort(-p, kind="stable")[:n]
+        return [NgramCandidate(self.vocab[int(cands[i])], float(p[i] / mass)) for i in order]
+
+
+def mixed_paragraphs(files: Sequence[Path], weights: dict[str, float], seed: int = 1234) -> list[str]:
+    """Paragraphs of the training mix with the same per-file weights as the GRU's base training."""
+    from assistant.train.data import read_units
+
+    rng = random.Random(seed)
+    out: list[str] = []
+    for f in files:
+        units = read_units(f)
+        w = weights.get(f.stem, 1.0)
+        whole, frac = divmod(w, 1.0)
+        out.extend(units * int(whole))
+        out.extend(rng.sample(units, round(len(units) * frac)))
+    return out

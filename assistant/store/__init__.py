@@ -1,0 +1,1 @@
+"""The user's store: directories, documents, model versions, settings."""

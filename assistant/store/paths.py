@@ -1,0 +1,48 @@
+"""Where the assistant keeps the user's files (platformdirs, app name ``assistant``).
+
+``ASSISTANT_HOME`` moves everything under one root (tests and portable installs use it).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+APP = "assistant"
+HOME_ENV = "ASSISTANT_HOME"
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Every location the assistant writes to."""
+
+    data: Path
+    """Documents and personal models."""
+    config: Path
+    """Settings (TOML)."""
+    cache: Path
+    """Rebuildable caches (e.g. the n-gram baseline)."""
+    logs: Path
+    """Log files."""
+
+    @classmethod
+    def default(cls) -> Paths:
+        """``$ASSISTANT_HOME/{data,config,cache,logs}`` or the platform's user directories."""
+        home = os.environ.get(HOME_ENV)
+        if home:
+            root = Path(home).expanduser()
+            return cls(root / "data", root / "config", root / "cache", root / "logs")
+        return cls(
+            Path(platformdirs.user_data_dir(APP)),
+            Path(platformdirs.user_config_dir(APP)),
+            Path(platformdirs.user_cache_dir(APP)),
+            Path(platformdirs.user_log_dir(APP)),
+        )
+
+    def ensure(self, path: Path) -> Path:
+        """Create ``path`` (private to the user) and return it."""
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return path
