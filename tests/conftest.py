@@ -60,6 +60,10 @@ def make_corpus(seed: int = 7, paragraphs: int = 300) -> str:
         "before the meeting",
         "at home",
         "at work",
+        "and it's fine",
+        "but she doesn't mind",
+        "in 2024",
+        "at 9 o'clock",
     ]
     out = []
     for _ in range(paragraphs):

@@ -60,7 +60,9 @@ class PieceIndex:
         n = len(tokenizer)
         self.texts: list[str] = []
         for i in range(n):
-            raw = b"" if tokenizer.is_byte(i) else tokenizer.piece_bytes(i)
+            raw = tokenizer.piece_bytes(i)
+            if tokenizer.is_byte(i) and raw[0] >= 0x80:
+                raw = b""  # part of a multi-byte character: no text of its own
             self.texts.append(raw.decode("utf-8", errors="replace") if raw else "")
         self.by_prefix: dict[str, list[int]] = defaultdict(list)
         """Every prefix of every piece text -> ids of the pieces that start with it."""
@@ -70,10 +72,11 @@ class PieceIndex:
         breaks = torch.zeros(n, dtype=torch.bool)
         self.mixed: dict[int, str] = {}
         """Pieces that finish a word inside them (``"s,"``) -> the word characters they add."""
+        regular = {t for i, t in enumerate(self.texts) if t and not tokenizer.is_byte(i)}
         for i, t in enumerate(self.texts):
-            if not t:
-                continue
-            self.by_text.setdefault(t, i)
+            if not t or (tokenizer.is_byte(i) and t in regular):
+                continue  # a byte piece stands in only for characters that have no piece of their own
+            self.by_text[t] = i
             for k in range(1, len(t) + 1):
                 self.by_prefix[t[:k]].append(i)
             if _continues_word(t):
