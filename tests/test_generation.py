@@ -10,7 +10,8 @@ import torch
 from assistant.decode.generate import GenerationConfig, beam_tokens, generate, greedy_tokens, prime
 from assistant.decode.sampling import filtered_logprobs, sample_next
 from assistant.lm.io import LoadedModel, load_model
-from assistant.text.words import count_words
+from assistant.text.words import count_words, words
+from tests.conftest import make_corpus
 
 SEEDS = ["The cat", "My friend sends", "Our team reads the report", "Everyone"]
 
@@ -26,18 +27,9 @@ def test_greedy_is_deterministic_and_learned_the_corpus(lm: LoadedModel) -> None
     b = generate(lm.model, lm.tokenizer, "The cat", cfg)
     assert a == b
     assert 1 <= count_words(a.text) <= 8
-    assert a.text.split()[0] in {
-        "sends",
-        "reads",
-        "writes",
-        "finds",
-        "likes",
-        "moves",
-        "sees",
-        "takes",
-        "opens",
-        "checks",
-    }
+    corpus_words = set(words(make_corpus()))
+    generated = words(a.text)
+    assert sum(w in corpus_words for w in generated) >= len(generated) / 2
 
 
 def test_each_token_is_fed_back_with_the_carried_state(lm: LoadedModel) -> None:
