@@ -33,8 +33,37 @@ def make_corpus(seed: int = 7, paragraphs: int = 300) -> str:
         "the doctor",
         "this report",
         "the meeting",
+        "the children",
+        "my brother",
+        "the neighbours",
+        "our director",
+        "the students",
+        "his father",
+        "her mother",
+        "the committee",
     ]
-    verbs = ["sends", "reads", "writes", "finds", "likes", "moves", "sees", "takes", "opens", "checks"]
+    verbs = [
+        "sends",
+        "reads",
+        "writes",
+        "finds",
+        "likes",
+        "moves",
+        "sees",
+        "takes",
+        "opens",
+        "checks",
+        "remembers",
+        "describes",
+        "prepares",
+        "discusses",
+        "forgets",
+        "signs",
+        "answers",
+        "paints",
+        "carries",
+        "follows",
+    ]
     objects = [
         "the letter",
         "a book",
@@ -48,6 +77,14 @@ def make_corpus(seed: int = 7, paragraphs: int = 300) -> str:
         "the results",
         "the door",
         "a small gift",
+        "the budget",
+        "a long story",
+        "the contract",
+        "the question",
+        "a beautiful picture",
+        "the invitation",
+        "the newspaper",
+        "our proposal",
     ]
     tails = [
         "today",
@@ -64,6 +101,10 @@ def make_corpus(seed: int = 7, paragraphs: int = 300) -> str:
         "but she doesn't mind",
         "in 2024",
         "at 9 o'clock",
+        "without hesitation",
+        "during the weekend",
+        "as usual",
+        "for the first time",
     ]
     out = []
     for _ in range(paragraphs):
@@ -89,7 +130,7 @@ def tokenizer(corpus_file: Path, tmp_path_factory: pytest.TempPathFactory) -> To
     prefix = tmp_path_factory.mktemp("tok") / "tok"
     extra = (DATA / "unicode_sample.txt").read_text(encoding="utf-8")
     text = corpus_file.read_text(encoding="utf-8") + extra
-    return Tokenizer.train_from_text(text, prefix, vocab_size=400, input_sentence_size=0)
+    return Tokenizer.train_from_text(text, prefix, vocab_size=480, input_sentence_size=0)
 
 
 @pytest.fixture(scope="session")
