@@ -22,7 +22,7 @@ from assistant.text.words import is_word_char, partial_word
 
 _APOSTROPHES = "'’"
 
-MEMO_LIMIT = 4096
+MEMO_LIMIT = 512
 """Search states kept for reuse while the context stays the same."""
 
 
@@ -165,11 +165,11 @@ class _Node:
 class SearchLimits:
     """Bounds on the word search (each level is one batched GRU step)."""
 
-    beam: int = 8
+    beam: int = 6
     """Paths expanded per level."""
-    max_levels: int = 6
+    max_levels: int = 4
     """Pieces after the tail is covered (longest word in pieces)."""
-    branch: int = 8
+    branch: int = 6
     """Word-continuing pieces tried per path."""
 
 
@@ -184,12 +184,19 @@ class WordSearch:
         self._memo: dict[tuple[int, ...], tuple[torch.Tensor, torch.Tensor]] = {}
         self._memo_root: torch.Tensor | None = None
 
-    def candidates(self, logprobs: torch.Tensor, hidden: torch.Tensor, tail: str, n: int = 5) -> list[WordCandidate]:
-        """Top ``n`` words after a context whose state is ``(logprobs (V,), hidden)`` and typed ``tail``."""
+    def candidates(
+        self, logprobs: torch.Tensor, hidden: torch.Tensor, tail: str, n: int = 5, extra: int = 0
+    ) -> list[WordCandidate]:
+        """Top ``n`` words after a context whose state is ``(logprobs (V,), hidden)`` and typed ``tail``.
+
+        The search is pruned for ``n`` answers; up to ``extra`` more of the words it found are returned too
+        (for a caller that filters some out).
+        """
         _, prefix = partial_word(tail)
         mass: dict[str, float] = defaultdict(float)
         tail_mass = 0.0
-        covered: list[_Node] = []  # paths that spelled the whole tail, whose next distribution is known
+        covered: list[_Node] = []  # with an empty tail: the root, which has spelled it already
+        spelled: list[tuple[float, str, int, _Node]] = []  # steps that complete the tail
         if hidden is not self._memo_root:  # another context: states of old paths no longer apply
             self._memo.clear()
             self._memo_root = hidden
@@ -220,17 +227,27 @@ class WordSearch:
                         grow.append((node.logp + float(lp[pid]), rest[:k], pid, node))
             if not grow:
                 break
-            grow = heapq.nlargest(self.limits.beam * 2, grow, key=lambda g: g[0])
-            children = self._advance([(node, pid) for _, _, pid, node in grow])
-            pending = []
-            for (logp, piece_text, pid, node), (lp, h) in zip(grow, children, strict=True):
-                child = _Node(node.text + piece_text, logp, lp, h, (*node.path, pid))
-                if len(child.text) >= len(tail):
-                    covered.append(child)
-                else:
-                    pending.append((child, prefix))
+            # Paths that have spelled the whole tail wait for one batched step at the end of this phase.
+            spelled.extend(g for g in grow if len(g[3].text) + len(g[1]) >= len(tail))
+            partial = [g for g in grow if len(g[3].text) + len(g[1]) < len(tail)]
+            partial = heapq.nlargest(self.limits.beam, partial, key=lambda g: g[0])
+            if not partial:
+                break
+            children = self._advance([(node, pid) for _, _, pid, node in partial])
+            pending = [
+                (_Node(node.text + piece_text, logp, lp, h, (*node.path, pid)), prefix)
+                for (logp, piece_text, pid, node), (lp, h) in zip(partial, children, strict=True)
+            ]
         # Phase 2: from paths that spelled the tail, run the word on until a piece breaks it.
-        frontier = heapq.nlargest(self.limits.beam, covered, key=lambda c: c.logp)
+        if tail:
+            best_spelled = heapq.nlargest(self.limits.beam, spelled, key=lambda g: g[0])
+            children = self._advance([(node, pid) for _, _, pid, node in best_spelled])
+            frontier = [
+                _Node(node.text + piece_text, logp, lp, h, (*node.path, pid))
+                for (logp, piece_text, pid, node), (lp, h) in zip(best_spelled, children, strict=True)
+            ]
+        else:
+            frontier = covered
         for _ in range(self.limits.max_levels):
             if not frontier:
                 break
@@ -249,7 +266,7 @@ class WordSearch:
             ]
         if tail_mass <= 0:
             return []
-        ranked = sorted(mass.items(), key=lambda kv: kv[1], reverse=True)[:n]
+        ranked = sorted(mass.items(), key=lambda kv: kv[1], reverse=True)[: n + extra]
         return [WordCandidate(w, min(1.0, m / tail_mass)) for w, m in ranked]
 
     def _level(
@@ -285,7 +302,8 @@ class WordSearch:
         """One batched GRU step: feed piece ``pid`` to each node's state (paths seen since the context last
         changed come from the memo: typing the next letter of a word reuses most of the previous search)."""
         keys = [(*node.path, pid) for node, pid in items]
-        todo = [i for i, k in enumerate(keys) if k not in self._memo]
+        found = {k: self._memo[k] for k in keys if k in self._memo}
+        todo = [i for i, k in enumerate(keys) if k not in found]
         if todo:
             hidden = torch.cat([items[i][0].hidden for i in todo], dim=1)  # (L, K, H)
             ids = torch.tensor([items[i][1] for i in todo], dtype=torch.long, device=hidden.device)
@@ -293,5 +311,5 @@ class WordSearch:
             if len(self._memo) > MEMO_LIMIT:
                 self._memo.clear()
             for j, i in enumerate(todo):
-                self._memo[keys[i]] = (lp[j], h[:, j : j + 1])
-        return [self._memo[k] for k in keys]
+                found[keys[i]] = self._memo[keys[i]] = (lp[j], h[:, j : j + 1])
+        return [found[k] for k in keys]

@@ -28,6 +28,9 @@ keeps the cached states valid until the window moves again."""
 
 SENTENCE_END = ".!?"
 
+UNKNOWN_WORD_MIN = 0.2
+"""A word outside the lexicon and the text is offered only when at least this probable."""
+
 
 @dataclass(frozen=True)
 class Split:
@@ -107,14 +110,32 @@ class Predictor:
         self.search = WordSearch(self.model, self.tokenizer, limits)
         self.phrase_settings = phrase or PhraseSettings()
         self._last_phrase: tuple[str, Phrase] | None = None
+        self.lexicon = lm.lexicon
+        """Known words; None offers whatever the search finds."""
+        self._seen: tuple[str, set[str]] = ("", set())
 
     @torch.no_grad()
     def words(self, text_before_cursor: str, n: int = 5) -> list[WordCandidate]:
-        """The ``n`` most probable words at the cursor: completions of the partial word, or next words."""
+        """The ``n`` most probable words at the cursor: completions of the partial word, or next words.
+
+        With a lexicon, a candidate is offered only if it is a known word, a word of the text itself, or one
+        the model is sure of (``UNKNOWN_WORD_MIN``).
+        """
         text = _clean(text_before_cursor)
         split = split_text(text)
         logprobs, hidden = self.cache.state(split.context)
-        return self.search.candidates(logprobs, hidden, split.tail, n)
+        if self.lexicon is None:
+            return self.search.candidates(logprobs, hidden, split.tail, n)
+        found = self.search.candidates(logprobs, hidden, split.tail, n, extra=2 * n)
+        seen = self._context_words(split.context)
+        known = [c for c in found if c.probability >= UNKNOWN_WORD_MIN or c.word in self.lexicon or c.word in seen]
+        return known[:n]
+
+    def _context_words(self, context: str) -> set[str]:
+        """Words of the text being written (names and terms the lexicon lacks); cached per context."""
+        if self._seen[0] != context:
+            self._seen = (context, set(words(context)))
+        return self._seen[1]
 
     @torch.no_grad()
     def suggest(self, text_before_cursor: str, n: int = 5, phrase: bool = True) -> Suggestions:

@@ -15,6 +15,7 @@ from safetensors.torch import load_file, save
 
 from assistant.atomic import atomic_write_bytes, atomic_write_text
 from assistant.lm.model import GRUConfig, GRULanguageModel
+from assistant.text.lexicon import LEXICON_FILE, Lexicon
 from assistant.text.tokenizer import Tokenizer, TokenizerError, file_sha256
 
 FORMAT = "assistant-gru-lm"
@@ -37,6 +38,8 @@ class LoadedModel:
     path: Path
     meta: dict[str, Any] = field(default_factory=dict)
     """The whole ``config.json`` (architecture, tokenizer hash, training summary, metrics)."""
+    lexicon: Lexicon | None = None
+    """Words the model may offer (``lexicon.txt`` beside the weights), if the folder has one."""
 
 
 def save_model(
@@ -124,13 +127,20 @@ def load_model(folder: str | os.PathLike[str], device: str | torch.device = "cpu
     if not all(torch.isfinite(t).all() for t in state.values()):
         raise ModelLoadError(f"{weights} holds non-finite weights")
     model.to(device).eval()
-    return LoadedModel(model=model, tokenizer=tokenizer, path=root, meta=meta)
+    lexicon = None
+    if (root / LEXICON_FILE).is_file():
+        try:
+            lexicon = Lexicon.load(root / LEXICON_FILE)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ModelLoadError(f"{root / LEXICON_FILE} is unreadable: {exc}") from exc
+    return LoadedModel(model=model, tokenizer=tokenizer, path=root, meta=meta, lexicon=lexicon)
 
 
 def copy_model(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Path:
     """Copy a model folder's three files to ``dst``."""
     out = Path(dst)
     out.mkdir(parents=True, exist_ok=True)
-    for name in (TOKENIZER_FILE, WEIGHTS_FILE, CONFIG_FILE):
-        shutil.copyfile(Path(src) / name, out / name)
+    for name in (TOKENIZER_FILE, WEIGHTS_FILE, CONFIG_FILE, LEXICON_FILE):
+        if name != LEXICON_FILE or (Path(src) / name).is_file():
+            shutil.copyfile(Path(src) / name, out / name)
     return out

@@ -16,6 +16,7 @@ import torch
 
 from assistant.lm.io import save_model
 from assistant.lm.model import GRUConfig
+from assistant.text.lexicon import LEXICON_FILE, Lexicon
 from assistant.text.tokenizer import Tokenizer, TokenizerTrainingOptions
 from assistant.train.data import MixSource, TokenData, load_or_build_token_data
 from assistant.train.trainer import DistributedContext, TrainConfig, hardware_summary, train_model
@@ -78,6 +79,8 @@ def build_parser(prog: str = "assistant train-base") -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true", help="ignore checkpoints in --work and start over")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--prepare-only", action="store_true", help="write the tokenizer and token streams, then stop")
+    p.add_argument("--lexicon-min-count", type=int, default=3, help="words seen this often go into lexicon.txt")
+    p.add_argument("--lexicon-only", action="store_true", help="only (re)write --out/lexicon.txt from --data")
     return p
 
 
@@ -118,8 +121,21 @@ def prepare(args: argparse.Namespace) -> tuple[Path, TokenData]:
     return tok_path, data
 
 
+def write_lexicon(args: argparse.Namespace) -> int:
+    """Write ``lexicon.txt`` (words of the training text seen at least ``--lexicon-min-count`` times)."""
+    if not args.data:
+        return 0
+    texts = (s.path.read_text(encoding="utf-8", errors="replace") for s in parse_mix(args.data, args.mix))
+    lexicon = Lexicon.from_texts(texts, min_count=args.lexicon_min_count)
+    lexicon.save(args.out / LEXICON_FILE)
+    return len(lexicon)
+
+
 def run(args: argparse.Namespace) -> int:
     """Prepare, train and write the model folder; returns an exit code."""
+    if args.lexicon_only:
+        print(f"lexicon: {write_lexicon(args):,} words", file=sys.stderr)
+        return 0
     ctx = DistributedContext(args.device)
     try:
         if ctx.is_main:
@@ -184,6 +200,7 @@ def run(args: argparse.Namespace) -> int:
                 }
             )
             save_model(args.out, result.model, tok_path, training=summary)
+            write_lexicon(args)
             print(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=1), file=sys.stderr)
             if not result.ranks_agree:
                 print("error: ranks ended with different weights", file=sys.stderr)
