@@ -1,7 +1,7 @@
 """The Markov-chain baseline done properly: an interpolated modified Kneser-Ney word n-gram (Chen & Goodman).
 
 Counts are vectorised with numpy: word ids (at most 65,536, assigned in sorted spelling order so that the words
-with a given prefix form one id range) are packed 16 bits each into int64 keys, and every table is a sorted key
+with a given prefix form one id range) are packed 16 bits each into uint64 keys, and every table is a sorted key
 array searched with ``searchsorted``. It answers ``words(text_before_cursor, n)`` like the GRU predictor, so
 ``eval`` measures both the same way.
 
@@ -25,6 +25,8 @@ from assistant.text.words import WORD_RE, partial_word
 
 BITS = 16
 MASK = (1 << BITS) - 1
+_B = np.uint64(BITS)
+_M = np.uint64(MASK)
 UNK, BOS = 0, 1
 """Reserved word ids: unknown word and paragraph start."""
 
@@ -52,6 +54,14 @@ class _Order:
     """D1, D2, D3+ of this order."""
 
 
+def _pack_context(ids: Sequence[int]) -> np.uint64:
+    """Pack word ids into one key, 16 bits each."""
+    key = 0
+    for w in ids:
+        key = (key << BITS) | int(w)
+    return np.uint64(key)
+
+
 def _discounts(counts: np.ndarray) -> np.ndarray:
     """Modified Kneser-Ney discounts from counts of counts."""
     n = [max(1, int((counts == k).sum())) for k in (1, 2, 3, 4)]
@@ -62,7 +72,7 @@ def _discounts(counts: np.ndarray) -> np.ndarray:
 
 def _order_table(keys: np.ndarray, counts: np.ndarray) -> _Order:
     d = _discounts(counts)
-    ctx = keys >> BITS
+    ctx = keys >> _B
     ctx_keys, start = np.unique(ctx, return_index=True)
     ctx_total = np.add.reduceat(counts, start).astype(np.float64)
     disc = np.where(counts == 1, d[0], np.where(counts == 2, d[1], d[2]))
@@ -101,15 +111,15 @@ class KneserNeyModel:
         for p in paras:
             stream.extend([BOS] * (order - 1))
             stream.extend(index.get(w, UNK) for w in p)
-        ids = np.asarray(stream, dtype=np.int64)
+        ids = np.asarray(stream, dtype=np.uint64)
         # Highest order: raw counts of every n-gram ending in a real word.
         grams = cls._pack(ids, order)
-        grams = grams[(grams & MASK) > BOS]
+        grams = grams[(grams & _M) > np.uint64(BOS)]
         keys, counts = np.unique(grams, return_counts=True)
         tables = [_order_table(keys, counts)]
         # Lower orders: continuation counts = distinct words seen before the (k)-gram.
         for k in range(order - 1, 0, -1):
-            suffix = keys & ((1 << (BITS * k)) - 1)
+            suffix = keys & np.uint64((1 << (BITS * k)) - 1)
             keys, counts = np.unique(suffix, return_counts=True)
             if k > 1:
                 tables.append(_order_table(keys, counts))
@@ -128,9 +138,9 @@ class KneserNeyModel:
     @staticmethod
     def _pack(ids: np.ndarray, k: int) -> np.ndarray:
         n = len(ids) - k + 1
-        key = np.zeros(max(n, 0), dtype=np.int64)
+        key = np.zeros(max(n, 0), dtype=np.uint64)
         for j in range(k):
-            key = (key << BITS) | ids[j : j + n]
+            key = (key << _B) | ids[j : j + n]
         return key
 
     # -- persistence ------------------------------------------------------------------------------------------
@@ -186,14 +196,12 @@ class KneserNeyModel:
         p = self.unigram[candidates].copy()
         for k in range(1, self.order):  # context length k -> table of (k+1)-grams
             table = self.orders[k - 1]
-            ctx = 0
-            for w in context[-k:]:
-                ctx = (ctx << BITS) | w
+            ctx = _pack_context(context[-k:])
             ci = np.searchsorted(table.ctx_keys, ctx)
             if ci >= len(table.ctx_keys) or table.ctx_keys[ci] != ctx:
                 continue  # unseen context: the lower order stands
             total = table.ctx_total[ci]
-            keys = (ctx << BITS) | candidates
+            keys = (ctx << _B) | candidates.astype(np.uint64)
             ki = np.clip(np.searchsorted(table.keys, keys), 0, len(table.keys) - 1)
             found = table.keys[ki] == keys
             c = np.where(found, table.counts[ki], 0).astype(np.float64)
@@ -205,21 +213,29 @@ class KneserNeyModel:
         pools = []
         for k in range(1, self.order):
             table = self.orders[k - 1]
-            ctx = 0
-            for w in context[-k:]:
-                ctx = (ctx << BITS) | w
-            a = np.searchsorted(table.keys, (ctx << BITS) | lo)
-            b = np.searchsorted(table.keys, (ctx << BITS) | hi)
+            ctx = _pack_context(context[-k:])
+            a = np.searchsorted(table.keys, (ctx << _B) | np.uint64(lo))
+            b = np.searchsorted(table.keys, (ctx << _B) | np.uint64(hi))
             if b > a:
                 counts = table.counts[a:b]
-                top = np.argsort(-counts, kind="stable")[:per_source]
-                pools.append(table.keys[a:b][top] & MASK)
+                m = min(per_source, b - a)
+                top = np.argpartition(-counts, m - 1)[:m] if m < b - a else np.arange(b - a)
+                pools.append((table.keys[a:b][top] & _M).astype(np.int64))
         if hi > lo:
-            probs = self.unigram[lo:hi]
-            m = min(per_source, hi - lo)
-            top = np.argpartition(-probs, m - 1)[:m] if m < hi - lo else np.arange(hi - lo)
-            pools.append(top + lo)
+            pools.append(self._unigram_top(lo, hi, per_source))
         return np.unique(np.concatenate(pools)) if pools else np.zeros(0, dtype=np.int64)
+
+    def _unigram_top(self, lo: int, hi: int, m: int) -> np.ndarray:
+        """The ``m`` most probable ids in ``[lo, hi)`` (memoised: short prefixes span large ranges)."""
+        key = f"{lo}:{hi}:{m}"
+        top = self._top_by_prefix.get(key)
+        if top is None:
+            probs = self.unigram[lo:hi]
+            m = min(m, hi - lo)
+            top = (np.argpartition(-probs, m - 1)[:m] if m < hi - lo else np.arange(hi - lo)) + lo
+            if len(self._top_by_prefix) < 100_000:
+                self._top_by_prefix[key] = top
+        return top
 
     def words(self, text_before_cursor: str, n: int = 5) -> list[NgramCandidate]:
         """Top ``n`` words: completions of the partial word at the cursor, or next words after a separator."""

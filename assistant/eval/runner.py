@@ -37,7 +37,7 @@ def load_ngram(data_dir: Path | None, order: int) -> WordPredictor:
     files = sorted(folder.glob("*.txt")) if folder.is_dir() else []
     if not files:
         raise ValueError(f"no n-gram training texts in {folder}; pass --ngram-data DIR (a folder of .txt files)")
-    h = hashlib.sha256(f"{order}".encode())
+    h = hashlib.sha256(f"{order}|uint64-keys".encode())
     for f in files:
         st = f.stat()
         h.update(f"{f.name}|{st.st_size}|{st.st_mtime_ns}|{DEFAULT_MIX.get(f.stem, 1.0)}".encode())
