@@ -125,3 +125,19 @@ def test_token_data_round_trips_through_safetensors(token_data: TokenData, tmp_p
     back = TokenData.load(tmp_path / "t.safetensors")
     assert torch.equal(back.train, token_data.train) and torch.equal(back.val, token_data.val)
     assert back.val_chars == token_data.val_chars and back.sources == token_data.sources
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [dict(num_layers=1), dict(num_layers=2, dropout=0.2), dict(embed_dim=24, hidden_dim=40, num_layers=3)],
+)
+def test_one_batch_dry_run_then_generation(
+    tokenizer: Tokenizer, token_data: TokenData, tmp_path: Path, variant: dict
+) -> None:
+    from assistant.decode.generate import GenerationConfig, generate
+
+    cfg = TrainConfig(batch_size=2, seq_len=8, max_steps=1, warmup_steps=1, eval_every=1, device="cpu")
+    result = train_model(tiny_config(tokenizer, **variant), cfg, token_data, tmp_path / "dry", **QUIET)
+    assert result.steps == 1 and result.final_val_bpc is not None
+    out = generate(result.model.eval(), tokenizer, "The cat", GenerationConfig(strategy="sample", seed=1, max_words=3))
+    assert tokenizer.decode(out.ids) == out.text
