@@ -87,7 +87,8 @@ def main() -> None:
     w(
         f"- {tr['steps']:,} steps of {tc['batch_size']} streams x {tc['seq_len']} pieces (truncated backpropagation "
         f"through time, hidden state carried across chunks): {tr['tokens'] / 1e6:.1f} M pieces seen "
-        f"({tr['tokens'] / tr['train_tokens_per_epoch']:.2f} epochs of the {tr['train_tokens_per_epoch'] / 1e6:.1f} M-piece mix)."
+        f"({tr['tokens'] / tr['train_tokens_per_epoch']:.2f} epochs of the "
+        f"{tr['train_tokens_per_epoch'] / 1e6:.1f} M-piece mix)."
     )
     w(
         f"- AdamW (betas 0.9/0.99, weight decay {tc['weight_decay']} on matrices), peak learning rate {tc['lr']}, "
