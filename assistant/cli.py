@@ -112,6 +112,78 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _documents():
+    from assistant.store.documents import DocumentStore, StoreError
+    from assistant.store.paths import Paths
+
+    try:
+        return DocumentStore(Paths.default().data / "documents")
+    except (OSError, StoreError) as exc:
+        raise CliError(str(exc)) from exc
+
+
+def cmd_paths(args: argparse.Namespace) -> int:
+    """Print every location the assistant reads or writes."""
+    from assistant.shipped import base_model_dir
+    from assistant.store.paths import Paths
+    from assistant.store.settings import SETTINGS_FILE
+
+    p = Paths.default()
+    rows = {
+        "documents": p.data / "documents",
+        "personal models": p.data / "models",
+        "settings": p.config / SETTINGS_FILE,
+        "cache": p.cache,
+        "logs": p.logs,
+        "base model": base_model_dir(),
+    }
+    if args.json:
+        print(json.dumps({k: str(v) for k, v in rows.items()}))
+    else:
+        width = max(map(len, rows))
+        for k, v in rows.items():
+            print(f"{k:<{width}}  {v}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Copy text documents (files or whole folders) into your document store."""
+    from assistant.store.paths import Paths
+    from assistant.store.settings import Settings
+
+    settings = Settings.load(Paths.default().config)
+    for problem in settings.problems:
+        print(f"assistant: warning: {problem}", file=sys.stderr)
+    store = _documents()
+    results = store.import_paths([Path(p) for p in args.paths], settings.import_.max_bytes)
+    for r in results:
+        print(f"{r.status:<9} {r.path}" + (f"  ({r.detail})" if r.status != "imported" else f"  -> {r.detail}"))
+    counts = {s: sum(r.status == s for r in results) for s in ("imported", "duplicate", "refused")}
+    print(f"{counts['imported']} imported, {counts['duplicate']} duplicate, {counts['refused']} refused")
+    return 0 if counts["imported"] or not counts["refused"] else 1
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    """List your documents, or remove one."""
+    store = _documents()
+    if args.remove:
+        try:
+            store.remove(args.remove)
+        except KeyError as exc:
+            raise CliError(str(exc.args[0])) from exc
+        print(f"removed {args.remove}")
+        return 0
+    docs = store.list()
+    if args.json:
+        print(json.dumps([{"name": d.name, "size": d.size, "modified": d.modified, "sha256": d.sha256} for d in docs]))
+        return 0
+    if not docs:
+        print("no documents yet: 'assistant import PATH' adds some")
+    for d in docs:
+        print(f"{d.name}\t{d.size:,} bytes")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -155,6 +227,21 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--ngram-order", type=int, default=4, choices=[2, 3, 4])
     e.add_argument("--float", action="store_true", help="run the GRU in float32 (default: int8 on CPU)")
     e.set_defaults(handler=cmd_eval)
+
+    pa = sub.add_parser(
+        "paths", help="print where documents, models, settings and caches live", description=cmd_paths.__doc__
+    )
+    pa.add_argument("--json", action="store_true")
+    pa.set_defaults(handler=cmd_paths)
+
+    im = sub.add_parser("import", help="copy text documents into your store", description=cmd_import.__doc__)
+    im.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    im.set_defaults(handler=cmd_import)
+
+    d = sub.add_parser("docs", help="list your documents (or --remove one)", description=cmd_docs.__doc__)
+    d.add_argument("--remove", metavar="NAME", help="delete this document")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(handler=cmd_docs)
 
     t = sub.add_parser(
         "train-base",
