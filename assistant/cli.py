@@ -17,18 +17,30 @@ class CliError(Exception):
     """A user-facing error: printed without a traceback, exit status 2."""
 
 
+def _registry():
+    from assistant.shipped import base_model_dir
+    from assistant.store.models import ModelRegistry
+    from assistant.store.paths import Paths
+
+    return ModelRegistry(Paths.default().data / "models", base_model_dir())
+
+
 def _load(model_dir: Path | None):
+    """The model in ``model_dir``, else the active personal model, else the shipped base model."""
     import torch
 
     from assistant.lm.io import ModelLoadError, load_model
-    from assistant.shipped import base_model_dir
 
     torch.set_num_threads(1)
-    folder = model_dir or base_model_dir()
     try:
-        return load_model(folder)
+        if model_dir is not None:
+            return load_model(model_dir)
+        active = _registry().active()
     except ModelLoadError as exc:
         raise CliError(str(exc)) from exc
+    if active.warning:
+        print(f"assistant: warning: {active.warning}", file=sys.stderr)
+    return active.model
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -184,6 +196,76 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_finetune(args: argparse.Namespace) -> int:
+    """Train your personal model on what is new or changed in your documents (resumes an interrupted run)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from assistant.store.paths import Paths
+    from assistant.train.finetune import FinetuneConfig, finetune
+
+    store = _documents()
+    documents = {d.name: store.read(d.name) for d in store.list()}
+    if not documents:
+        raise CliError("no documents yet: 'assistant import PATH' adds some")
+    paths = Paths.default()
+    work = paths.ensure(paths.cache / "finetune")
+    cfg = FinetuneConfig(threads=args.threads)
+    with Progress(
+        TextColumn("fine-tuning"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}"),
+        TimeRemainingColumn(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("ft", total=None, loss="-")
+
+        def on_step(step: int, total: int, loss: float) -> None:
+            bar.update(task, completed=step, total=total, loss=f"{loss:.3f}")
+
+        outcome = finetune(_registry(), documents, work, cfg, on_step=on_step, log=bar.console.print)
+    print(outcome.message)
+    if outcome.version is not None:
+        m = outcome.version.metrics
+        print(
+            f"held-out text: {m['holdout_bpc_before']:.4f} -> {m['holdout_bpc_after']:.4f} bits/char; "
+            f"general sample: {m['general_bpc_before']:.4f} -> {m['general_bpc_after']:.4f} "
+            f"(base {m['general_bpc_base']:.4f})"
+        )
+    return 0 if outcome.status in ("accepted", "nothing-new", "rejected", "too-little") else 1
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    """Manage personal model versions: list, use VERSION, rollback, reset."""
+    from assistant.lm.io import ModelLoadError
+
+    reg = _registry()
+    try:
+        if args.action == "use":
+            if not args.version:
+                raise CliError("'model use' needs a VERSION (see 'assistant model list')")
+            reg.use(args.version)
+            print(f"active model: {args.version}")
+        elif args.action == "rollback":
+            print(f"active model: {reg.rollback()}")
+        elif args.action == "reset":
+            reg.reset()
+            print("active model: base")
+        else:
+            active = reg.active_name()
+            print(f"{'*' if active == 'base' else ' '} base      shipped base model ({reg.base_dir})")
+            for v in reg.versions():
+                mark = "*" if v.name == active else " "
+                m = v.metrics
+                print(
+                    f"{mark} {v.name}  {v.status:<8}  held-out {m.get('holdout_bpc_before', 0):.3f} -> "
+                    f"{m.get('holdout_bpc_after', 0):.3f} bits/char, from {v.parent}: {v.reason}"
+                )
+    except (KeyError, ValueError, ModelLoadError) as exc:
+        raise CliError(str(exc.args[0]) if exc.args else str(exc)) from exc
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -242,6 +324,19 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--remove", metavar="NAME", help="delete this document")
     d.add_argument("--json", action="store_true")
     d.set_defaults(handler=cmd_docs)
+
+    f = sub.add_parser(
+        "finetune", help="train your personal model on new or changed documents", description=cmd_finetune.__doc__
+    )
+    f.add_argument("--threads", type=int, default=1, help="CPU threads (default 1: typing stays responsive)")
+    f.set_defaults(handler=cmd_finetune)
+
+    mo = sub.add_parser(
+        "model", help="personal model versions: list | use VERSION | rollback | reset", description=cmd_model.__doc__
+    )
+    mo.add_argument("action", nargs="?", default="list", choices=["list", "use", "rollback", "reset"])
+    mo.add_argument("version", nargs="?")
+    mo.set_defaults(handler=cmd_model)
 
     t = sub.add_parser(
         "train-base",

@@ -66,10 +66,12 @@ def save_shared(
     model_state: dict[str, torch.Tensor],
     optimizer: torch.optim.Optimizer,
     info: dict[str, Any],
+    extra: dict[str, torch.Tensor] | None = None,
 ) -> None:
-    """Write the rank-independent part (rank 0): weights, optimizer, progress."""
+    """Write the rank-independent part (rank 0): weights, optimizer, progress (and ``extra`` named tensors)."""
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {f"model.{k}": v.detach().cpu().float().contiguous() for k, v in model_state.items()}
+    tensors.update({f"extra.{k}": v.detach().cpu().contiguous() for k, v in (extra or {}).items()})
     opt_tensors, opt_rest = optimizer_tensors(optimizer)
     tensors.update(opt_tensors)
     atomic_write_bytes(folder / "shared.safetensors", save(tensors))
@@ -106,8 +108,10 @@ def latest(run_dir: Path) -> Path | None:
     return folder
 
 
-def load_shared(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], dict[str, Any]]:
-    """Model weights, optimizer tensors and the progress record of a checkpoint."""
+def load_shared(
+    folder: Path,
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], dict[str, Any], dict[str, torch.Tensor]]:
+    """Model weights, optimizer tensors, the progress record and the extra tensors of a checkpoint."""
     try:
         tensors = load_file(str(folder / "shared.safetensors"))
         info = json.loads((folder / "state.json").read_text(encoding="utf-8"))
@@ -115,7 +119,8 @@ def load_shared(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, torch.
         raise CheckpointError(f"checkpoint {folder} is corrupt: {exc}") from exc
     model = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
     optim = {k: v for k, v in tensors.items() if k.startswith("optim.")}
-    return model, optim, info
+    extra = {k[len("extra.") :]: v for k, v in tensors.items() if k.startswith("extra.")}
+    return model, optim, info, extra
 
 
 def load_rank(folder: Path, rank: int) -> RankState:

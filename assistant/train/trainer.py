@@ -68,6 +68,26 @@ class TrainConfig:
 
 
 @dataclass
+class TrainHooks:
+    """What fine-tuning adds to a training run (all optional)."""
+
+    init_weights: dict[str, torch.Tensor] | None = None
+    """Start from these weights instead of a fresh initialisation."""
+    anchor: dict[str, torch.Tensor] | None = None
+    """Weights to pull toward (L2-SP regulariser against forgetting)."""
+    anchor_weight: float = 0.0
+    """Strength of the pull: ``anchor_weight * sum((w - anchor)^2)`` is added to the loss."""
+    should_stop: Callable[[], bool] | None = None
+    """Checked after every step; when true the run saves a checkpoint and returns (cancel)."""
+    on_step: Callable[[int, int, float], None] | None = None
+    """Called after every step with ``(step, max_steps, loss)`` (progress bars)."""
+    keep_best: bool = False
+    """Return the weights of the best validation pass instead of the last (early stopping)."""
+    patience: int = 0
+    """Stop after this many validation passes without improvement (0 = run the whole schedule)."""
+
+
+@dataclass
 class TrainResult:
     """What a run did, for the model card and the caller."""
 
@@ -80,6 +100,8 @@ class TrainResult:
     ranks_agree: bool = True
     fingerprint: str = ""
     stopped_early: bool = False
+    cancelled: bool = False
+    best_val_bpc: float | None = None
 
     def summary(self) -> dict[str, Any]:
         """JSON-able summary (no weights)."""
@@ -189,6 +211,7 @@ def train_model(
     log: Callable[[str], None] | None = None,
     stop_after: int | None = None,
     context: DistributedContext | None = None,
+    hooks: TrainHooks | None = None,
 ) -> TrainResult:
     """Train (or resume training) a model on ``data``; checkpoints go to ``run_dir``.
 
@@ -203,8 +226,12 @@ def train_model(
     run = Path(run_dir)
     run.mkdir(parents=True, exist_ok=True)
 
+    hooks = hooks or TrainHooks()
     torch.manual_seed(cfg.seed)
     model = GRULanguageModel(model_config).to(device)
+    if hooks.init_weights is not None:
+        model.load_state_dict(hooks.init_weights)
+    anchor = {k: v.to(device) for k, v in hooks.anchor.items()} if hooks.anchor is not None else None
     optimizer = _make_optimizer(model, cfg)
     batches = TBPTTBatches(data.train, cfg.batch_size, cfg.seq_len, ctx.rank, ctx.world_size)
     batches.columns = batches.columns.to(device)
@@ -216,10 +243,13 @@ def train_model(
     history: list[dict[str, float]] = []
     hidden: torch.Tensor | None = None
     elapsed_before = 0.0
+    best_bpc = float("inf")
+    best_state: dict[str, torch.Tensor] | None = None
+    stale = 0
     torch.manual_seed(cfg.seed + 1 + ctx.rank)  # dropout differs per rank
     found = ckpt.latest(run) if resume else None
     if found is not None:
-        weights, opt_tensors, info = ckpt.load_shared(found)
+        weights, opt_tensors, info, extra = ckpt.load_shared(found)
         if info.get("model_config") != model_config.to_dict():
             raise ckpt.CheckpointError(f"checkpoint {found} was made for another model: {info.get('model_config')}")
         if info.get("world_size", 1) != ctx.world_size:
@@ -231,6 +261,9 @@ def train_model(
         step, tokens = int(info["step"]), int(info["tokens"])
         history = list(info.get("history", []))
         elapsed_before = float(info.get("elapsed", 0.0))
+        best_bpc = float(info.get("best_bpc", float("inf")))
+        stale = int(info.get("stale", 0))
+        best_state = {k[len("best.") :]: v.to(device) for k, v in extra.items() if k.startswith("best.")} or None
         rank_state = ckpt.load_rank(found, ctx.rank)
         hidden = rank_state.hidden.to(device) if rank_state.hidden is not None else None
         torch.set_rng_state(rank_state.cpu_rng)
@@ -246,6 +279,7 @@ def train_model(
     end_step = cfg.max_steps if stop_after is None else min(cfg.max_steps, stop_after)
     started = time.monotonic()
     stopped_early = False
+    cancelled = False
     tokens_per_step = cfg.batch_size * cfg.seq_len * ctx.world_size
 
     def validate() -> float:
@@ -275,8 +309,11 @@ def train_model(
                 "world_size": ctx.world_size,
                 "model_config": model_config.to_dict(),
                 "train_config": asdict(cfg),
+                "best_bpc": best_bpc,
+                "stale": stale,
             }
-            ckpt.save_shared(folder, model.state_dict(), optimizer, info)
+            extra = {f"best.{k}": v for k, v in best_state.items()} if best_state is not None else None
+            ckpt.save_shared(folder, model.state_dict(), optimizer, info, extra)
             ckpt.publish(run, folder)
         ctx.barrier()
 
@@ -295,8 +332,12 @@ def train_model(
             with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=autocast):
                 logits, hidden = net(x, hidden)  # (B, T, V)
                 loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
+            objective = loss
+            if anchor is not None and hooks.anchor_weight > 0:
+                pull = sum(((p - anchor[n]) ** 2).sum() for n, p in model.named_parameters())
+                objective = loss + hooks.anchor_weight * pull
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            objective.backward()
             if cfg.clip_grad > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
             optimizer.step()
@@ -318,7 +359,23 @@ def train_model(
                         }
                     )
                     bar.log(f"step {step}: train loss {float(loss.detach()):.3f}, val {bpc:.4f} bits/char")
+                    if bpc < best_bpc:
+                        best_bpc, stale = bpc, 0
+                        if hooks.keep_best:
+                            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                    else:
+                        stale += 1
                 net.train()
+            if hooks.on_step is not None:
+                hooks.on_step(step, cfg.max_steps, float(loss.detach()))
+            if hooks.patience and stale >= hooks.patience:
+                stopped_early = True
+                save_checkpoint()
+                break
+            if hooks.should_stop is not None and hooks.should_stop():
+                cancelled = True
+                save_checkpoint()
+                break
             over_time = bool(cfg.time_limit) and elapsed_before + time.monotonic() - started > cfg.time_limit
             if cfg.time_limit and ctx.any_true(over_time):
                 stopped_early = True
@@ -330,6 +387,9 @@ def train_model(
     final_bpc = history[-1]["val_bpc"] if history and history[-1]["step"] == step else None
     if final_bpc is None and ctx.is_main and step == cfg.max_steps:
         final_bpc = round(validate(), 4)
+    if hooks.keep_best and best_state is not None and not cancelled:
+        model.load_state_dict(best_state)
+        final_bpc = round(best_bpc, 4)
     fingerprint = weights_fingerprint(model)
     prints = ctx.gather_strings(fingerprint)
     wall = elapsed_before + time.monotonic() - started
@@ -343,6 +403,8 @@ def train_model(
         ranks_agree=len(set(prints)) == 1,
         fingerprint=fingerprint,
         stopped_early=stopped_early or step < cfg.max_steps,
+        cancelled=cancelled,
+        best_val_bpc=None if best_bpc == float("inf") else round(best_bpc, 4),
     )
 
 

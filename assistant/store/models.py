@@ -1,0 +1,164 @@
+"""Personal model versions: numbered model folders, each with its metrics and verdict, and an ``active`` pointer.
+
+``v0001/`` ... hold ``model.safetensors``, ``config.json``, ``tokenizer.model`` (and ``lexicon.txt``) plus
+``version.json`` (accepted or rejected, why, metrics, the document state it saw). The ``active`` file names the
+version in use; no file (or ``base``) means the shipped base model. Pointer changes are atomic, so a crash at
+any point leaves a loadable active model.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from assistant.atomic import atomic_write_text
+from assistant.lm.io import LoadedModel, ModelLoadError, load_model
+
+ACTIVE = "active"
+VERSION_FILE = "version.json"
+BASE = "base"
+_VERSION_RE = re.compile(r"^v\d{4,}$")
+
+
+@dataclass
+class VersionInfo:
+    """The record of one fine-tuning result."""
+
+    name: str
+    status: str
+    """``accepted`` or ``rejected``."""
+    reason: str = ""
+    parent: str = BASE
+    """The version it was fine-tuned from."""
+    created: float = field(default_factory=time.time)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    documents: dict[str, list[str]] = field(default_factory=dict)
+    """Document name -> hashes of the paragraphs this version (and its parents) have seen."""
+
+
+@dataclass(frozen=True)
+class ActiveModel:
+    """The model to use, and what happened if the chosen one could not be loaded."""
+
+    model: LoadedModel
+    version: str
+    """A version name or ``base``."""
+    warning: str = ""
+
+
+class ModelRegistry:
+    """Versions under ``root`` (normally ``<user data>/models``)."""
+
+    def __init__(self, root: Path, base_dir: Path) -> None:
+        self.root = root
+        self.base_dir = base_dir
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.lock = FileLock(str(root / ".lock"), timeout=60, mode=0o600)
+
+    def versions(self) -> list[VersionInfo]:
+        """Every version, oldest first (folders without a readable record are skipped)."""
+        out = []
+        for folder in sorted(p for p in self.root.iterdir() if p.is_dir() and _VERSION_RE.match(p.name)):
+            info = self.info(folder.name)
+            if info is not None:
+                out.append(info)
+        return out
+
+    def info(self, name: str) -> VersionInfo | None:
+        """The record of version ``name`` (None if missing or unreadable)."""
+        try:
+            raw = json.loads((self.root / name / VERSION_FILE).read_text(encoding="utf-8"))
+            return VersionInfo(**raw)
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def folder(self, name: str) -> Path:
+        """Model folder of a version (or the base model)."""
+        return self.base_dir if name == BASE else self.root / name
+
+    def active_name(self) -> str:
+        """The active version's name, or ``base``."""
+        try:
+            name = (self.root / ACTIVE).read_text(encoding="utf-8").strip()
+        except OSError:
+            return BASE
+        return name if _VERSION_RE.match(name) else BASE
+
+    def active(self) -> ActiveModel:
+        """Load the active model; if it is damaged, fall back to its parent chain and then the base, saying so."""
+        name = self.active_name()
+        warning = ""
+        tried = set()
+        while name != BASE and name not in tried:
+            tried.add(name)
+            try:
+                return ActiveModel(load_model(self.folder(name)), name, warning)
+            except ModelLoadError as exc:
+                warning += f"personal model {name} cannot be loaded ({exc}); "
+                info = self.info(name)
+                name = info.parent if info else BASE
+        model = load_model(self.base_dir)
+        if warning:
+            warning += "using " + ("the base model" if name == BASE else name)
+        return ActiveModel(model, BASE, warning)
+
+    def new_version_name(self) -> str:
+        """The next free version name."""
+        numbers = [int(p.name[1:]) for p in self.root.iterdir() if p.is_dir() and _VERSION_RE.match(p.name)]
+        return f"v{(max(numbers) + 1) if numbers else 1:04d}"
+
+    def add(self, staged: Path, info: VersionInfo) -> Path:
+        """Move a finished model folder in as version ``info.name``; activate it if it was accepted."""
+        with self.lock:
+            target = self.root / info.name
+            atomic_write_text(staged / VERSION_FILE, json.dumps(asdict(info), indent=1))
+            staged.rename(target)
+            if info.status == "accepted":
+                self._set_active(info.name)
+            return target
+
+    def use(self, name: str) -> None:
+        """Make version ``name`` (or ``base``) active."""
+        with self.lock:
+            if name != BASE:
+                info = self.info(name)
+                if info is None:
+                    raise KeyError(f"no model version {name!r}")
+                load_model(self.folder(name))  # refuse a damaged one now, not at the next start
+            self._set_active(name)
+
+    def rollback(self) -> str:
+        """Activate the version the active one was trained from; returns its name."""
+        with self.lock:
+            current = self.active_name()
+            if current == BASE:
+                raise ValueError("the base model is active; there is nothing to roll back")
+            info = self.info(current)
+            parent = info.parent if info else BASE
+            self._set_active(parent)
+            return parent
+
+    def reset(self) -> None:
+        """Go back to the base model (versions are kept)."""
+        with self.lock:
+            self._set_active(BASE)
+
+    def remove_rejected(self) -> int:
+        """Delete rejected versions; returns how many."""
+        n = 0
+        with self.lock:
+            for v in self.versions():
+                if v.status == "rejected":
+                    shutil.rmtree(self.root / v.name, ignore_errors=True)
+                    n += 1
+        return n
+
+    def _set_active(self, name: str) -> None:
+        atomic_write_text(self.root / ACTIVE, name + "\n")

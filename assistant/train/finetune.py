@@ -1,0 +1,252 @@
+"""Incremental fine-tuning on the user's documents, gated by held-out text and a general-English check.
+
+Only paragraphs not seen by the active model are trained on (a changed document contributes its changed
+paragraphs). One paragraph in ``holdout_every`` (chosen by its hash, so the choice never changes) is never
+trained on: it measures whether the new version is better for this user. An L2 pull toward the base weights
+(L2-SP) and early stopping keep general English from being forgotten; the new version becomes active only if
+it is better on the held-out text and no more than ``max_general_worsening`` worse on a general sample.
+Checkpoints make a run resumable after a cancel, a crash or a kill.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+
+from assistant.eval.metrics import text_bpc
+from assistant.lm.io import LoadedModel, load_model, save_model
+from assistant.lm.model import GRUConfig
+from assistant.store.models import BASE, ModelRegistry, VersionInfo
+from assistant.text.lexicon import LEXICON_FILE, Lexicon
+from assistant.text.words import count_words, words
+from assistant.train.data import TokenData
+from assistant.train.trainer import TrainConfig, TrainHooks, train_model
+
+GENERAL_SAMPLE = "general_sample.txt"
+"""General English shipped beside the base model, for the forgetting check."""
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Fine-tuning settings (measured defaults: docs/benchmarks.md)."""
+
+    lr: float = 2e-3
+    batch_size: int = 8
+    seq_len: int = 64
+    epochs: float = 4.0
+    """Passes over the new text at most (early stopping usually ends sooner)."""
+    anchor_weight: float = 1e-4
+    """L2-SP pull toward the base weights."""
+    dropout: float = 0.1
+    holdout_every: int = 10
+    """One paragraph in this many is held out for gating."""
+    evals_per_epoch: int = 4
+    patience: int = 3
+    """Held-out passes without improvement before stopping."""
+    max_general_worsening: float = 0.02
+    min_words: int = 200
+    """Less new text than this is not worth a version."""
+    threads: int = 1
+    seed: int = 1234
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run will train on and measure with."""
+
+    train: list[str]
+    holdout: list[str]
+    seen: dict[str, list[str]]
+    """Document -> paragraph hashes the new version will have seen."""
+    key: str
+    """Identifies the run (start version + new paragraphs) for resuming."""
+
+
+def paragraphs(text: str) -> list[str]:
+    """Blank-line separated paragraphs with text in them."""
+    return [p.strip("\n") for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+
+
+def paragraph_hash(p: str) -> str:
+    return hashlib.sha256(p.encode("utf-8")).hexdigest()[:20]
+
+
+def make_plan(documents: dict[str, str], seen: dict[str, list[str]], start: str, cfg: FinetuneConfig) -> Plan:
+    """New paragraphs to train on, held-out paragraphs, and the resulting seen-state."""
+    train: list[str] = []
+    holdout: list[str] = []
+    state: dict[str, list[str]] = {}
+    for name in sorted(documents):
+        old = set(seen.get(name, []))
+        kept: list[str] = []
+        for p in paragraphs(documents[name]):
+            h = paragraph_hash(p)
+            if int(h, 16) % cfg.holdout_every == 0:
+                holdout.append(p)
+                continue
+            kept.append(h)
+            if h not in old:
+                train.append(p)
+        state[name] = kept
+    key = hashlib.sha256((start + "|" + "|".join(paragraph_hash(p) for p in train)).encode()).hexdigest()[:16]
+    return Plan(train, holdout, state, key)
+
+
+def _stream(lm: LoadedModel, texts: list[str]) -> tuple[torch.Tensor, int]:
+    ids: list[int] = []
+    chars = 0
+    for t in texts:
+        ids.extend(lm.tokenizer.encode(t + "\n\n"))
+        chars += len(t) + 2
+    return torch.tensor(ids, dtype=torch.long), chars
+
+
+@dataclass
+class FinetuneOutcome:
+    """What a fine-tuning call did."""
+
+    status: str
+    """``accepted``, ``rejected``, ``nothing-new``, ``too-little`` or ``cancelled``."""
+    message: str
+    version: VersionInfo | None = None
+
+
+def finetune(
+    registry: ModelRegistry,
+    documents: dict[str, str],
+    work_dir: Path,
+    cfg: FinetuneConfig | None = None,
+    on_step: Callable[[int, int, float], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    log: Callable[[str], None] = lambda _: None,
+) -> FinetuneOutcome:
+    """Fine-tune the active model on what is new in ``documents``; add the result as a version."""
+    cfg = cfg or FinetuneConfig()
+    torch.set_num_threads(cfg.threads)
+    active = registry.active()
+    if active.warning:
+        log(active.warning)
+    start = active.version
+    parent_info = registry.info(start) if start != BASE else None
+    seen = parent_info.documents if parent_info else {}
+    plan = make_plan(documents, seen, start, cfg)
+    new_words = sum(count_words(p) for p in plan.train)
+    if not plan.train:
+        return FinetuneOutcome("nothing-new", f"nothing new since {start}")
+    if new_words < cfg.min_words:
+        return FinetuneOutcome("too-little", f"{new_words} new words; at least {cfg.min_words} are needed")
+    holdout = plan.holdout or plan.train[-1:]
+    train_texts = plan.train if plan.holdout else plan.train[:-1]
+    if not train_texts:
+        return FinetuneOutcome("too-little", "the only new paragraph is needed as held-out text")
+    lm = active.model
+    base = load_model(registry.base_dir)
+    general = (registry.base_dir / GENERAL_SAMPLE).read_text(encoding="utf-8")
+    holdout_text = "\n\n".join(holdout)
+    before_user = text_bpc(lm.model, lm.tokenizer, holdout_text)
+    before_general = text_bpc(lm.model, lm.tokenizer, general)
+    base_general = text_bpc(base.model, base.tokenizer, general)
+    log(f"held-out text: {before_user:.4f} bits/char with {start}; general sample: {before_general:.4f}")
+
+    train_ids, train_chars = _stream(lm, train_texts)
+    val_ids, val_chars = _stream(lm, holdout)
+    batch = max(1, min(cfg.batch_size, train_ids.numel() // (cfg.seq_len + 1)))
+    seq_len = min(cfg.seq_len, max(4, train_ids.numel() // batch - 1))
+    chunks = max(1, (train_ids.numel() // batch - 1) // seq_len)
+    steps = max(1, round(cfg.epochs * chunks))
+    eval_every = max(1, chunks // cfg.evals_per_epoch)
+    data = TokenData(train_ids, val_ids, val_chars, train_chars, {"user": {"paragraphs": len(train_texts)}})
+    model_cfg = replace(lm.model.config, dropout=cfg.dropout)
+    tcfg = TrainConfig(
+        batch_size=batch,
+        seq_len=seq_len,
+        lr=cfg.lr,
+        warmup_steps=max(1, steps // 20),
+        max_steps=steps,
+        eval_every=eval_every,
+        checkpoint_every=eval_every,
+        seed=cfg.seed,
+        device="cpu",
+        threads=cfg.threads,
+        min_lr_ratio=0.1,
+    )
+    hooks = TrainHooks(
+        init_weights={k: v.clone() for k, v in lm.model.state_dict().items()},
+        anchor={k: v.clone() for k, v in base.model.state_dict().items()},
+        anchor_weight=cfg.anchor_weight,
+        should_stop=should_stop,
+        on_step=on_step,
+        keep_best=True,
+        patience=cfg.patience,
+    )
+    run_dir = work_dir / f"run-{plan.key}"
+    started = time.time()
+    result = train_model(model_cfg, tcfg, data, run_dir, progress=False, log=log, hooks=hooks)
+    if result.cancelled:
+        return FinetuneOutcome("cancelled", f"cancelled at step {result.steps} of {steps}; run again to resume")
+    tuned = result.model.eval()
+    after_user = text_bpc(tuned, lm.tokenizer, holdout_text)
+    after_general = text_bpc(tuned, lm.tokenizer, general)
+    limit = base_general * (1 + cfg.max_general_worsening)
+    if after_user >= before_user:
+        status, reason = (
+            "rejected",
+            f"no better on your held-out text ({after_user:.4f} >= {before_user:.4f} bits/char)",
+        )
+    elif after_general > limit:
+        status, reason = (
+            "rejected",
+            (
+                f"general text got {after_general / base_general - 1:.1%} worse than the base model "
+                f"(limit {cfg.max_general_worsening:.0%})"
+            ),
+        )
+    else:
+        status, reason = "accepted", "better on your held-out text, general text within the limit"
+    name = registry.new_version_name()
+    staged = registry.root / f".staging-{name}"
+    shutil.rmtree(staged, ignore_errors=True)
+    metrics = {
+        "holdout_bpc_before": round(before_user, 4),
+        "holdout_bpc_after": round(after_user, 4),
+        "general_bpc_base": round(base_general, 4),
+        "general_bpc_before": round(before_general, 4),
+        "general_bpc_after": round(after_general, 4),
+        "new_words": new_words,
+        "holdout_paragraphs": len(holdout),
+        "steps": result.steps,
+        "wall_seconds": round(time.time() - started, 1),
+    }
+    save_model(
+        staged,
+        _without_dropout(tuned, lm.model.config),
+        lm.tokenizer.path,
+        training={"finetune": metrics, "parent": start},
+    )
+    lexicon = lm.lexicon or Lexicon()
+    lexicon.add(w for t in documents.values() for w in words(t))
+    lexicon.save(staged / LEXICON_FILE)
+    merged = {**seen, **plan.seen}
+    info = VersionInfo(name=name, status=status, reason=reason, parent=start, metrics=metrics, documents=merged)
+    registry.add(staged, info)
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return FinetuneOutcome(status, f"{name} {status}: {reason}", info)
+
+
+def _without_dropout(model: torch.nn.Module, config: GRUConfig) -> torch.nn.Module:
+    """Saved versions keep the parent's architecture record (dropout is a training-time setting)."""
+    model.config = config  # type: ignore[attr-defined]
+    return model
+
+
+def ship_general_sample(base_dir: Path, text: str) -> Path:
+    """Write the general sample beside a base model (done once when the base model is made)."""
+    path = base_dir / GENERAL_SAMPLE
+    path.write_text(text, encoding="utf-8")
+    return path
