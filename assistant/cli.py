@@ -224,6 +224,8 @@ def cmd_finetune(args: argparse.Namespace) -> int:
             bar.update(task, completed=step, total=total, loss=f"{loss:.3f}")
 
         outcome = finetune(_registry(), documents, work, cfg, on_step=on_step, log=bar.console.print)
+    if outcome.version is not None:
+        store.mark_seen(outcome.version.name, documents)
     print(outcome.message)
     if outcome.version is not None:
         m = outcome.version.metrics

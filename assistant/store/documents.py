@@ -153,6 +153,13 @@ class DocumentStore:
             docs[name] = doc
             return doc
 
+    def mark_seen(self, version: str, texts: dict[str, str]) -> None:
+        """Record that model ``version`` was trained with these document texts (by content hash)."""
+        with self.locked() as docs:
+            for name, text in texts.items():
+                if name in docs:
+                    docs[name].seen_by[version] = _sha(text)
+
     def remove(self, name: str) -> None:
         """Delete document ``name`` (file and manifest entry)."""
         with self.locked() as docs:
