@@ -6,7 +6,16 @@ import pytest
 
 from assistant.engine.context import is_word_end, segment_ends
 from assistant.text.tokenizer import Tokenizer
-from assistant.text.words import PieceTable, count_words, partial_word, word_boundaries, word_spans, words
+from assistant.text.words import (
+    PieceTable,
+    continues_word,
+    count_words,
+    partial_word,
+    word_boundaries,
+    word_head,
+    word_spans,
+    words,
+)
 
 
 def test_words_follow_the_design_definition() -> None:
@@ -54,5 +63,14 @@ def test_piece_table_and_boundaries(tokenizer: Tokenizer) -> None:
     assert "".join(texts) == "The cat sends a book."
     starts = word_boundaries(texts)
     assert len(starts) == 5
-    space_piece = tokenizer.encode(" the")[0]
-    assert table.breaks_word[space_piece] and not table.starts_word[space_piece]
+    space_word = tokenizer.encode(" report")[0]
+    assert table.breaks[space_word] and not table.continues[space_word]
+    [comma] = tokenizer.encode(",")
+    assert table.breaks[comma] and table.heads[comma] == ""
+    apostrophe = tokenizer.encode("'")
+    assert len(apostrophe) == 1 and table.continues[apostrophe[0]]
+
+
+def test_word_heads() -> None:
+    assert word_head("s,") == "s" and word_head("'s.") == "'s" and word_head(", x") == "" and word_head("ab'") == "ab"
+    assert continues_word("n't") and not continues_word("n't.")

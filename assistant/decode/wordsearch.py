@@ -18,25 +18,10 @@ import torch
 
 from assistant.lm.model import GRULanguageModel
 from assistant.text.tokenizer import Tokenizer
-from assistant.text.words import is_word_char, partial_word
-
-_APOSTROPHES = "'’"
+from assistant.text.words import PieceTable, continues_word, partial_word, word_head
 
 MEMO_LIMIT = 512
 """Search states kept for reuse while the context stays the same."""
-
-
-def _continues_word(text: str) -> bool:
-    """Whether a piece's text can extend a word: word characters, apostrophes inside or before letters."""
-    return bool(text) and all(is_word_char(c) or c in _APOSTROPHES for c in text)
-
-
-def _word_head(text: str) -> str:
-    """The leading run of word characters (and inner apostrophes) of ``text``."""
-    i = 0
-    while i < len(text) and (is_word_char(text[i]) or (text[i] in _APOSTROPHES and i + 1 < len(text))):
-        i += 1
-    return text[:i].rstrip(_APOSTROPHES)
 
 
 @dataclass(frozen=True)
@@ -57,46 +42,31 @@ class PieceIndex:
     """Tables from piece text to ids, built once per tokenizer, so the tail constraint costs microseconds."""
 
     def __init__(self, tokenizer: Tokenizer) -> None:
-        n = len(tokenizer)
-        self.texts: list[str] = []
-        for i in range(n):
-            raw = tokenizer.piece_bytes(i)
-            if tokenizer.is_byte(i) and raw[0] >= 0x80:
-                raw = b""  # part of a multi-byte character: no text of its own
-            self.texts.append(raw.decode("utf-8", errors="replace") if raw else "")
+        table = PieceTable.build(tokenizer)
+        self.texts = list(table.text)
         self.by_prefix: dict[str, list[int]] = defaultdict(list)
         """Every prefix of every piece text -> ids of the pieces that start with it."""
         self.by_text: dict[str, int] = {}
         """Exact piece text -> id."""
-        extends = torch.zeros(n, dtype=torch.bool)
-        breaks = torch.zeros(n, dtype=torch.bool)
-        self.mixed: dict[int, str] = {}
-        """Pieces that finish a word inside them (``"s,"``) -> the word characters they add."""
-        regular = {t for i, t in enumerate(self.texts) if t and not tokenizer.is_byte(i)}
         for i, t in enumerate(self.texts):
-            if not t or (tokenizer.is_byte(i) and t in regular):
-                continue  # a byte piece stands in only for characters that have no piece of their own
-            self.by_text[t] = i
-            for k in range(1, len(t) + 1):
-                self.by_prefix[t[:k]].append(i)
-            if _continues_word(t):
-                extends[i] = True
-            elif not is_word_char(t[0]) and not (t[0] in _APOSTROPHES and len(t) > 1 and is_word_char(t[1])):
-                breaks[i] = True
-            else:
-                self.mixed[i] = _word_head(t)
+            if table.usable[i]:
+                self.by_text[t] = i
+                for k in range(1, len(t) + 1):
+                    self.by_prefix[t[:k]].append(i)
+        extends = table.continues & table.usable
+        breaks = table.breaks & table.usable
+        mixed = table.usable & ~table.continues & ~table.breaks
         self.extends = extends
         """Pieces made only of word characters: the word goes on."""
-        self.breaks = breaks
-        """Pieces starting with a non-word character: the word before them is complete."""
-        self.mixed_ids = torch.tensor(sorted(self.mixed), dtype=torch.long)
-        self.mixed_words = [self.mixed[i] for i in sorted(self.mixed)]
+        self.mixed_ids = torch.nonzero(mixed).flatten()
+        """Pieces that finish a word inside them (``"s,"``)."""
+        self.mixed_words = [table.heads[int(i)] for i in self.mixed_ids]
         """Word characters added by each of :attr:`mixed_ids`, in the same order."""
         self.extend_bias = torch.where(extends, 0.0, -math.inf)
         """0 for word-continuing pieces, -inf elsewhere: added to log-probabilities to mask the rest."""
-        self._covers: dict[str, Cover] = {}
         self.break_ids = torch.nonzero(breaks).flatten()
-        """Ids of :attr:`breaks` pieces (indexing by ids is faster than by mask)."""
+        """Pieces starting with a non-word character: the word before them is complete."""
+        self._covers: dict[str, Cover] = {}
 
     def cover(self, rest: str) -> Cover:
         """The pieces that start with ``rest``, classified; memoised (tails repeat while typing)."""
@@ -108,11 +78,11 @@ class PieceIndex:
         heads: list[str] = []
         for pid in self.by_prefix.get(rest, ()):
             beyond = self.texts[pid][len(rest) :]
-            if not beyond or _continues_word(beyond):
+            if not beyond or continues_word(beyond):
                 cont.append(pid)
             else:
                 ends.append(pid)
-                heads.append(_word_head(beyond))
+                heads.append(word_head(beyond))
         found = Cover(
             torch.tensor(self.by_prefix.get(rest, []), dtype=torch.long),
             torch.tensor(cont, dtype=torch.long),
@@ -286,7 +256,7 @@ class WordSearch:
         grow: list[tuple[float, str, int, _Node]] = []
         for k, node in enumerate(frontier):
             word = prefix + node.text[tail_len:]
-            head = _word_head(word)
+            head = word_head(word)
             if head:
                 mass[head] += math.exp(node.logp + ends[k])
                 for p, j in zip(

@@ -1,7 +1,16 @@
 """Text: the SentencePiece tokenizer and the word rules shared by prediction and evaluation."""
 
 from assistant.text.tokenizer import Tokenizer, TokenizerError, TokenizerTrainingOptions, train_tokenizer
-from assistant.text.words import WORD_RE, PieceTable, count_words, partial_word, word_spans, words
+from assistant.text.words import (
+    WORD_RE,
+    PieceTable,
+    continues_word,
+    count_words,
+    partial_word,
+    word_head,
+    word_spans,
+    words,
+)
 
 __all__ = [
     "WORD_RE",
@@ -9,9 +18,11 @@ __all__ = [
     "Tokenizer",
     "TokenizerError",
     "TokenizerTrainingOptions",
+    "continues_word",
     "count_words",
     "partial_word",
     "train_tokenizer",
+    "word_head",
     "word_spans",
     "words",
 ]

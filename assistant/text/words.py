@@ -50,45 +50,59 @@ def partial_word(text_before_cursor: str) -> tuple[str, str]:
     return text_before_cursor[:i], text_before_cursor[i:]
 
 
+APOSTROPHES = "'’"
+
+
+def continues_word(text: str) -> bool:
+    """Whether a piece's text can extend a word: only word characters and apostrophes."""
+    return bool(text) and all(is_word_char(c) or c in APOSTROPHES for c in text)
+
+
+def word_head(text: str) -> str:
+    """The leading run of word characters (with inner apostrophes) of ``text``: the part that extends a word."""
+    i = 0
+    while i < len(text) and (is_word_char(text[i]) or (text[i] in APOSTROPHES and i + 1 < len(text))):
+        i += 1
+    return text[:i].rstrip(APOSTROPHES)
+
+
 @dataclass(frozen=True)
 class PieceTable:
-    """Per-piece facts that word-level search needs, as arrays indexed by piece id."""
+    """Per-piece word facts, indexed by piece id: what word-level search and evaluation need to know."""
 
     text: tuple[str, ...]
-    """Surface text of each piece ('' for byte and control pieces)."""
-    starts_word: torch.Tensor
-    """True where the piece's first character is a word character not preceded by a space in the piece."""
-    breaks_word: torch.Tensor
-    """True where the piece cannot continue the current word: it starts with a non-word character."""
-    word_chars_only: torch.Tensor
-    """True where every character of the piece is a word character (or an apostrophe)."""
+    """Surface text of each piece ('' for control pieces and bytes of multi-byte characters; an ASCII byte
+    piece stands for its character)."""
+    usable: torch.Tensor
+    """False for pieces that never spell text: control pieces, and byte pieces whose character has a piece."""
+    continues: torch.Tensor
+    """The piece is all word characters (or apostrophes): after it the word goes on."""
+    breaks: torch.Tensor
+    """The piece starts with a non-word character: the word before it is complete."""
+    heads: tuple[str, ...]
+    """Word characters a piece adds before it breaks the word (``"s"`` for ``"s,"``); '' for break pieces."""
     is_byte: torch.Tensor
-    """True for byte-fallback pieces."""
+    """Byte-fallback pieces."""
 
     @classmethod
     def build(cls, tokenizer: object) -> PieceTable:
         """Build the table from a :class:`~assistant.text.tokenizer.Tokenizer`."""
         n = len(tokenizer)  # type: ignore[arg-type]
         texts: list[str] = []
-        starts = torch.zeros(n, dtype=torch.bool)
-        breaks = torch.zeros(n, dtype=torch.bool)
-        only = torch.zeros(n, dtype=torch.bool)
         is_byte = torch.zeros(n, dtype=torch.bool)
         for i in range(n):
-            if tokenizer.is_byte(i):  # type: ignore[attr-defined]
-                texts.append("")
-                is_byte[i] = True
-                continue
             raw = tokenizer.piece_bytes(i)  # type: ignore[attr-defined]
-            t = raw.decode("utf-8", errors="replace")
-            texts.append(t)
-            if not t:
-                breaks[i] = True
-                continue
-            breaks[i] = not is_word_char(t[0])
-            starts[i] = is_word_char(t[0])
-            only[i] = all(is_word_char(c) or c in "'’" for c in t)
-        return cls(tuple(texts), starts, breaks, only, is_byte)
+            if tokenizer.is_byte(i):  # type: ignore[attr-defined]
+                is_byte[i] = True
+                raw = raw if raw[0] < 0x80 else b""
+            texts.append(raw.decode("utf-8", errors="replace"))
+        regular = {t for i, t in enumerate(texts) if t and not is_byte[i]}
+        usable = torch.tensor([bool(t) and not (is_byte[i] and t in regular) for i, t in enumerate(texts)])
+        continues = torch.tensor([continues_word(t) for t in texts])
+        breaks = torch.tensor(
+            [bool(t) and not is_word_char(t[0]) and not continues_word(t) and not word_head(t) for t in texts]
+        )
+        return cls(tuple(texts), usable, continues, breaks, tuple(word_head(t) for t in texts), is_byte)
 
 
 def word_boundaries(piece_texts: Sequence[str]) -> list[int]:
