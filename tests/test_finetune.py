@@ -200,3 +200,13 @@ def test_background_job_reports_progress_and_cancels(base_dir: Path, tmp_path: P
     assert finish.outcome.status == "accepted", finish.outcome.message
     [doc] = store.list()
     assert doc.seen_by == {"v0001": doc.sha256}
+
+
+def test_kl_regulariser_forgets_less_than_none(registry: ModelRegistry, base_dir: Path, tmp_path: Path) -> None:
+    docs = {"tales.txt": user_text()}
+    loose = FinetuneConfig(**{**FAST.__dict__, "regulariser": "none", "lr": 5e-3})
+    kl = FinetuneConfig(**{**FAST.__dict__, "regulariser": "kl", "kl_weight": 2.0, "lr": 5e-3})
+    a = finetune(ModelRegistry(tmp_path / "a", base_dir), docs, tmp_path / "wa", loose).version.metrics
+    b = finetune(ModelRegistry(tmp_path / "b", base_dir), docs, tmp_path / "wb", kl).version.metrics
+    assert b["general_bpc_after"] < a["general_bpc_after"]
+    assert b["holdout_bpc_after"] < b["holdout_bpc_before"]

@@ -41,8 +41,13 @@ class FinetuneConfig:
     seq_len: int = 64
     epochs: float = 4.0
     """Passes over the new text at most (early stopping usually ends sooner)."""
+    regulariser: str = "l2"
+    """Against forgetting: ``l2`` (pull toward the base weights), ``kl`` (toward the base model's predictions on
+    the user's text) or ``none``."""
     anchor_weight: float = 1e-4
-    """L2-SP pull toward the base weights."""
+    """Strength of the L2-SP pull (``regulariser="l2"``)."""
+    kl_weight: float = 0.5
+    """Weight of KL(base || tuned) per piece (``regulariser="kl"``)."""
     dropout: float = 0.1
     holdout_every: int = 10
     """One paragraph in this many is held out for gating."""
@@ -128,6 +133,8 @@ def finetune(
 ) -> FinetuneOutcome:
     """Fine-tune the active model on what is new in ``documents``; add the result as a version."""
     cfg = cfg or FinetuneConfig()
+    if cfg.regulariser not in ("l2", "kl", "none"):
+        raise ValueError(f"regulariser must be l2, kl or none, not {cfg.regulariser!r}")
     torch.set_num_threads(cfg.threads)
     active = registry.active()
     if active.warning:
@@ -178,8 +185,10 @@ def finetune(
     )
     hooks = TrainHooks(
         init_weights={k: v.clone() for k, v in lm.model.state_dict().items()},
-        anchor={k: v.clone() for k, v in base.model.state_dict().items()},
+        anchor={k: v.clone() for k, v in base.model.state_dict().items()} if cfg.regulariser == "l2" else None,
         anchor_weight=cfg.anchor_weight,
+        teacher=base.model if cfg.regulariser == "kl" else None,
+        kl_weight=cfg.kl_weight,
         should_stop=should_stop,
         on_step=on_step,
         keep_best=True,

@@ -77,6 +77,10 @@ class TrainHooks:
     """Weights to pull toward (L2-SP regulariser against forgetting)."""
     anchor_weight: float = 0.0
     """Strength of the pull: ``anchor_weight * sum((w - anchor)^2)`` is added to the loss."""
+    teacher: GRULanguageModel | None = None
+    """A frozen model whose predictions the trained one is pulled toward (KL regulariser against forgetting)."""
+    kl_weight: float = 0.0
+    """Weight of ``KL(teacher || model)`` per piece in the loss."""
     should_stop: Callable[[], bool] | None = None
     """Checked after every step; when true the run saves a checkpoint and returns (cancel)."""
     on_step: Callable[[int, int, float], None] | None = None
@@ -232,6 +236,8 @@ def train_model(
     if hooks.init_weights is not None:
         model.load_state_dict(hooks.init_weights)
     anchor = {k: v.to(device) for k, v in hooks.anchor.items()} if hooks.anchor is not None else None
+    teacher = hooks.teacher.to(device).eval() if hooks.teacher is not None and hooks.kl_weight > 0 else None
+    teacher_hidden: torch.Tensor | None = None  # not checkpointed: after a resume it restarts empty
     optimizer = _make_optimizer(model, cfg)
     batches = TBPTTBatches(data.train, cfg.batch_size, cfg.seq_len, ctx.rank, ctx.world_size)
     batches.columns = batches.columns.to(device)
@@ -325,6 +331,7 @@ def train_model(
             position = step % batches.num_chunks
             if position == 0:
                 hidden = None  # a new pass over the stream starts from an empty context
+                teacher_hidden = None
             x, y = batches.chunk(position)
             lr = lr_at(step, cfg)
             for group in optimizer.param_groups:
@@ -333,6 +340,16 @@ def train_model(
                 logits, hidden = net(x, hidden)  # (B, T, V)
                 loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
             objective = loss
+            if teacher is not None:
+                with torch.no_grad():
+                    t_logits, teacher_hidden = teacher(x, teacher_hidden)  # (B, T, V)
+                kl = F.kl_div(
+                    torch.log_softmax(logits.float(), -1).reshape(-1, logits.shape[-1]),
+                    torch.log_softmax(t_logits.float(), -1).reshape(-1, logits.shape[-1]),
+                    log_target=True,
+                    reduction="batchmean",
+                )
+                objective = objective + hooks.kl_weight * kl
             if anchor is not None and hooks.anchor_weight > 0:
                 pull = sum(((p - anchor[n]) ** 2).sum() for n, p in model.named_parameters())
                 objective = loss + hooks.anchor_weight * pull
