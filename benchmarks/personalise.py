@@ -47,11 +47,34 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--only", choices=["train_small", "train"])
+    parser.add_argument("--regulariser", choices=["l2", "kl", "none"], default=None)
+    parser.add_argument("--anchor-weight", type=float, default=None)
+    parser.add_argument("--kl-weight", type=float, default=None)
+    parser.add_argument("--lr", type=float, default=None)
+    parser.add_argument("--epochs", type=float, default=None)
+    parser.add_argument("--skip-base", action="store_true", help="do not re-measure the base model")
     args = parser.parse_args()
     max_words = args.max_words or None
-    base = measure(base_model_dir(), max_words)
+    overrides = {
+        k: v
+        for k, v in {
+            "regulariser": args.regulariser,
+            "anchor_weight": args.anchor_weight,
+            "kl_weight": args.kl_weight,
+            "lr": args.lr,
+            "epochs": args.epochs,
+        }.items()
+        if v is not None
+    }
+    config = FinetuneConfig(threads=args.threads, **overrides)
+    print("config", config, flush=True)
+    base = (
+        {"ksr3": 0.0, "acc1": 0.0, "bpc": 0.0, "general_bpc": 0.0}
+        if args.skip_base
+        else measure(base_model_dir(), max_words)
+    )
     print("base", json.dumps(base), flush=True)
-    results: dict[str, object] = {"base": base}
+    results: dict[str, object] = {"base": base, "config": repr(config)}
     for name in ("train_small", "train"):
         if args.only and args.only != name:
             continue
