@@ -18,6 +18,7 @@ import torch
 
 from assistant.lm.io import load_model
 from assistant.lm.model import GRUConfig, GRULanguageModel
+from assistant.lm.quantize import quantize_for_inference
 from assistant.shipped import base_model_dir
 
 GRID = [
@@ -52,19 +53,21 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--grid", action="store_true", help="measure candidate sizes instead of a model")
     parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--int8", action="store_true", help="dynamic int8 weights, as the predictor runs them")
     args = parser.parse_args()
     torch.set_num_threads(1)
     rows = []
     if args.grid:
         for v, e, h, layers in GRID:
-            m = GRULanguageModel(GRUConfig(v, e, h, layers, 0.0))
+            float_model = GRULanguageModel(GRUConfig(v, e, h, layers, 0.0))
+            m = quantize_for_inference(float_model) if args.int8 else float_model
             rows.append(
                 {
                     "vocab": v,
                     "embed": e,
                     "hidden": h,
                     "layers": layers,
-                    "params": m.num_parameters(),
+                    "params": float_model.num_parameters(),
                     **measure(m, args.steps),
                 }
             )
@@ -78,7 +81,7 @@ def main() -> None:
                 "hidden": c.hidden_dim,
                 "layers": c.num_layers,
                 "params": lm.model.num_parameters(),
-                **measure(lm.model, args.steps),
+                **measure(quantize_for_inference(lm.model) if args.int8 else lm.model, args.steps),
             }
         )
     print("| vocab | embed | hidden | layers | params | median ms | p95 ms |")
