@@ -21,7 +21,10 @@ from assistant.text.tokenizer import Tokenizer
 from assistant.text.words import PieceTable, continues_word, partial_word, word_head
 
 MEMO_LIMIT = 512
-"""Search states kept for reuse while the context stays the same."""
+"""Search states kept for reuse while the context stays the same (about 34 KB each)."""
+
+COVER_LIMIT = 4096
+"""Memoised tail covers (tails repeat while typing a word)."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ class PieceIndex:
             torch.tensor(ends, dtype=torch.long),
             tuple(heads),
         )
-        if len(self._covers) > 50_000:
+        if len(self._covers) > COVER_LIMIT:
             self._covers.clear()
         self._covers[rest] = found
         return found
@@ -281,5 +284,6 @@ class WordSearch:
             if len(self._memo) > MEMO_LIMIT:
                 self._memo.clear()
             for j, i in enumerate(todo):
-                found[keys[i]] = self._memo[keys[i]] = (lp[j], h[:, j : j + 1])
+                # Copies, so a kept row does not keep its whole batch tensor alive.
+                found[keys[i]] = self._memo[keys[i]] = (lp[j].clone(), h[:, j : j + 1].clone())
         return [found[k] for k in keys]
