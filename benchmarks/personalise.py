@@ -90,7 +90,7 @@ def main() -> None:
                 registry,
                 docs,
                 paths.ensure(paths.cache / "finetune"),
-                FinetuneConfig(threads=args.threads),
+                config,
                 log=lambda m: print("  ", m, flush=True),
             )
             wall = time.time() - t0

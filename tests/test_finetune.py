@@ -88,7 +88,14 @@ def test_gating_rejects_a_run_that_ruins_general_text(registry: ModelRegistry, t
         " ".join("".join(rng.choice("qxzjkvw") for _ in range(rng.randint(2, 9))) for _ in range(30)) for _ in range(40)
     )
     reckless = FinetuneConfig(
-        epochs=8, lr=3e-2, anchor_weight=0.0, patience=0, min_words=50, holdout_every=5, max_general_worsening=0.02
+        regulariser="none",
+        epochs=8,
+        lr=3e-2,
+        anchor_weight=0.0,
+        patience=0,
+        min_words=50,
+        holdout_every=5,
+        max_general_worsening=0.02,
     )
     out = finetune(registry, {"noise.txt": noise}, tmp_path / "work", reckless)
     assert out.status == "rejected" and "general text" in out.message

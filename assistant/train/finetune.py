@@ -36,17 +36,17 @@ GENERAL_SAMPLE = "general_sample.txt"
 class FinetuneConfig:
     """Fine-tuning settings (measured defaults: docs/benchmarks.md)."""
 
-    lr: float = 2e-3
+    lr: float = 5e-4
     batch_size: int = 8
     seq_len: int = 64
     epochs: float = 4.0
     """Passes over the new text at most (early stopping usually ends sooner)."""
-    regulariser: str = "l2"
+    regulariser: str = "kl"
     """Against forgetting: ``l2`` (pull toward the base weights), ``kl`` (toward the base model's predictions on
     the user's text) or ``none``."""
     anchor_weight: float = 1e-4
     """Strength of the L2-SP pull (``regulariser="l2"``)."""
-    kl_weight: float = 0.5
+    kl_weight: float = 3.0
     """Weight of KL(base || tuned) per piece (``regulariser="kl"``)."""
     dropout: float = 0.1
     holdout_every: int = 10
@@ -192,6 +192,7 @@ def finetune(
         should_stop=should_stop,
         on_step=on_step,
         keep_best=True,
+        acceptable=lambda m: text_bpc(m, lm.tokenizer, general) <= base_general * (1 + cfg.max_general_worsening),
         patience=cfg.patience,
     )
     run_dir = work_dir / f"run-{plan.key}"

@@ -87,6 +87,9 @@ class TrainHooks:
     """Called after every step with ``(step, max_steps, loss)`` (progress bars)."""
     keep_best: bool = False
     """Return the weights of the best validation pass instead of the last (early stopping)."""
+    acceptable: Callable[[GRULanguageModel], bool] | None = None
+    """With ``keep_best``: a validation pass counts as best only if this accepts the model (e.g. general text
+    no more than 2% worse), so early stopping picks the best weights that pass the gate."""
     patience: int = 0
     """Stop after this many validation passes without improvement (0 = run the whole schedule)."""
 
@@ -376,7 +379,8 @@ def train_model(
                         }
                     )
                     bar.log(f"step {step}: train loss {float(loss.detach()):.3f}, val {bpc:.4f} bits/char")
-                    if bpc < best_bpc:
+                    ok = hooks.acceptable is None or hooks.acceptable(model)
+                    if bpc < best_bpc and ok:
                         best_bpc, stale = bpc, 0
                         if hooks.keep_best:
                             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
