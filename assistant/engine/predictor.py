@@ -132,10 +132,17 @@ class Predictor:
         return known[:n]
 
     def _context_words(self, context: str) -> set[str]:
-        """Words of the text being written (names and terms the lexicon lacks); cached per context."""
-        if self._seen[0] != context:
-            self._seen = (context, set(words(context)))
-        return self._seen[1]
+        """Words of the text being written (names and terms the lexicon lacks); kept up to date incrementally
+        while the text grows at the end (the context always ends at a word end)."""
+        old, seen = self._seen
+        if context == old:
+            return seen
+        if not (old and context.startswith(old)):
+            seen = set()
+            old = ""
+        seen.update(words(context[len(old) :]))
+        self._seen = (context, seen)
+        return seen
 
     @torch.no_grad()
     def suggest(self, text_before_cursor: str, n: int = 5, phrase: bool = True) -> Suggestions:
