@@ -100,7 +100,10 @@ class PieceIndex:
 
 def _top(lp: torch.Tensor, ids: torch.Tensor, k: int) -> list[tuple[int, float]]:
     """The ``k`` most likely of ``ids`` under ``lp`` as ``(id, logprob)``."""
-    return [(int(ids[j]), p) for j, p in _top_positions(lp, ids, k)]
+    if not ids.numel():
+        return []
+    top = torch.topk(lp[ids], min(k, ids.numel()))
+    return list(zip(ids[top.indices].tolist(), top.values.tolist(), strict=True))
 
 
 def _top_positions(lp: torch.Tensor, ids: torch.Tensor, k: int) -> list[tuple[int, float]]:
