@@ -226,6 +226,16 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         outcome = finetune(_registry(), documents, work, cfg, on_step=on_step, log=bar.console.print)
     if outcome.version is not None:
         store.mark_seen(outcome.version.name, documents)
+    from assistant.store.journal import append_record
+
+    append_record(
+        paths.logs / "finetune.log",
+        {
+            "status": outcome.status,
+            "message": outcome.message,
+            "metrics": outcome.version.metrics if outcome.version else None,
+        },
+    )
     print(outcome.message)
     if outcome.version is not None:
         m = outcome.version.metrics

@@ -179,6 +179,8 @@ def test_sigkill_mid_finetune_leaves_a_loadable_model_and_resumes(base_dir: Path
     assert "v0001" in rerun.stdout
     listing = cli("model", "list").stdout
     assert "v0001" in listing
+    log = (home / "logs" / "finetune.log").read_text().splitlines()
+    assert log and '"status"' in log[-1]
 
 
 def test_background_job_reports_progress_and_cancels(base_dir: Path, tmp_path: Path) -> None:
