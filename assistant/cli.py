@@ -72,13 +72,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_suggest(args: argparse.Namespace) -> int:
     """Print the best completions of the word being typed (or the next words after a separator)."""
-    from assistant.engine.predictor import Predictor
+    from assistant.engine.predictor import PhraseSettings, Predictor
 
+    settings = _settings()
+    n = settings.suggest.words if args.n is None else args.n
     text = args.text if args.text != "-" else sys.stdin.read()
-    if args.n < 1:
+    if n < 1:
         raise CliError("--n must be at least 1")
-    predictor = Predictor(_load(args.model))
-    result = predictor.suggest(text, args.n, phrase=True)
+    phrase = PhraseSettings(phrase_threshold=settings.suggest.phrase_threshold)
+    predictor = Predictor(_load(args.model), phrase=phrase)
+    result = predictor.suggest(text, n, phrase=True)
     if args.json:
         print(
             json.dumps(
@@ -124,12 +127,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings():
+    """The user's settings; problems in the file are printed as warnings."""
+    from assistant.store.paths import Paths
+    from assistant.store.settings import Settings
+
+    settings = Settings.load(Paths.default().config)
+    for problem in settings.problems:
+        print(f"assistant: warning: {problem}", file=sys.stderr)
+    return settings
+
+
 def _documents():
     from assistant.store.documents import DocumentStore, StoreError
-    from assistant.store.paths import Paths
 
     try:
-        return DocumentStore(Paths.default().data / "documents")
+        return DocumentStore.default()
     except (OSError, StoreError) as exc:
         raise CliError(str(exc)) from exc
 
@@ -142,8 +155,8 @@ def cmd_paths(args: argparse.Namespace) -> int:
 
     p = Paths.default()
     rows = {
-        "documents": p.data / "documents",
-        "personal models": p.data / "models",
+        "documents": p.documents,
+        "personal models": p.models,
         "settings": p.config / SETTINGS_FILE,
         "cache": p.cache,
         "logs": p.logs,
@@ -160,12 +173,7 @@ def cmd_paths(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Copy text documents (files or whole folders) into your document store."""
-    from assistant.store.paths import Paths
-    from assistant.store.settings import Settings
-
-    settings = Settings.load(Paths.default().config)
-    for problem in settings.problems:
-        print(f"assistant: warning: {problem}", file=sys.stderr)
+    settings = _settings()
     store = _documents()
     results = store.import_paths([Path(p) for p in args.paths], settings.import_.max_bytes)
     for r in results:
@@ -304,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
         "suggest", help="complete the word being typed, or predict the next words", description=cmd_suggest.__doc__
     )
     s.add_argument("text", metavar="TEXT", help="text before the cursor ('-' reads standard input)")
-    s.add_argument("--n", type=int, default=5, help="how many words")
+    s.add_argument("--n", type=int, default=None, help="how many words (default: setting suggest.words, 5)")
     s.add_argument("--model", type=Path, help="model folder (default: the shipped base model)")
     s.add_argument("--json", action="store_true", help="print a JSON object with the phrase too")
     s.set_defaults(handler=cmd_suggest)

@@ -81,9 +81,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as home:
             os.environ["ASSISTANT_HOME"] = home
             paths = Paths.default()
-            store = DocumentStore(paths.data / "documents")
+            store = DocumentStore.default()
             store.import_paths([AUTHOR / f"{name}.txt"], max_bytes=10_000_000)
-            registry = ModelRegistry(paths.data / "models", base_model_dir())
+            registry = ModelRegistry.default()
             docs = {d.name: store.read(d.name) for d in store.list()}
             t0 = time.time()
             outcome = finetune(

@@ -121,8 +121,9 @@ class Predictor:
         With a lexicon, a candidate is offered only if it is a known word, a word of the text itself, or one
         the model is sure of (``UNKNOWN_WORD_MIN``).
         """
-        text = _clean(text_before_cursor)
-        split = split_text(text)
+        return self._words(split_text(_clean(text_before_cursor)), n)
+
+    def _words(self, split: Split, n: int) -> list[WordCandidate]:
         logprobs, hidden = self.cache.state(split.context)
         if self.lexicon is None:
             return self.search.candidates(logprobs, hidden, split.tail, n)
@@ -148,10 +149,10 @@ class Predictor:
     def suggest(self, text_before_cursor: str, n: int = 5, phrase: bool = True) -> Suggestions:
         """Word candidates and, when the model is confident, a phrase to show as ghost text."""
         text = _clean(text_before_cursor)
-        _, prefix = partial_word(text)
-        candidates = self.words(text, n)
-        ghost = self._phrase(text, prefix, candidates) if phrase and candidates else None
-        return Suggestions(prefix, candidates, ghost)
+        split = split_text(text)
+        candidates = self._words(split, n)
+        ghost = self._phrase(text, split, candidates) if phrase and candidates else None
+        return Suggestions(split.prefix, candidates, ghost)
 
     def reset(self) -> None:
         """Forget the cached states (another document)."""
@@ -163,7 +164,7 @@ class Predictor:
         """Continue ``text`` with a generation strategy (greedy, sample or beam)."""
         return generate(self.model, self.tokenizer, _clean(text), config)
 
-    def _phrase(self, text: str, prefix: str, candidates: list[WordCandidate]) -> Phrase | None:
+    def _phrase(self, text: str, split: Split, candidates: list[WordCandidate]) -> Phrase | None:
         """Rest of the best word, then greedy pieces while the whole continuation stays likely."""
         settings = self.phrase_settings
         best = candidates[0]
@@ -175,12 +176,11 @@ class Predictor:
             typed = text[len(old_text) :] if text.startswith(old_text) else None
             if typed is not None and old.text.startswith(typed) and len(old.text) > len(typed):
                 kept = Phrase(old.text[len(typed) :], old.confidence)
-                if kept.text.startswith(best.word[len(prefix) :]):
+                if kept.text.startswith(best.word[len(split.prefix) :]):
                     self._last_phrase = (text, kept)
                     return kept
-        rest = best.word[len(prefix) :]
-        split = split_text(text)
-        _, hidden = self.cache.state(split.context)
+        rest = best.word[len(split.prefix) :]
+        hidden = self.cache.hidden(split.context)
         ids = self.tokenizer.encode(split.tail + rest)
         device = hidden.device
         lp, h = self.model.advance(torch.tensor([ids], device=device), hidden)
@@ -203,20 +203,12 @@ class Predictor:
             lp = step[0]
         extra = self.tokenizer.decode(out)
         if extra and is_word_char(extra[-1]) and bool(self.search.index.extends[int(torch.argmax(lp))]):
-            extra = _drop_last_word(extra)  # the greedy path had not finished its last word
+            extra = partial_word(extra)[0].rstrip(" ")  # the greedy path had not finished its last word
         result = Phrase(rest + extra, math.exp(logp))
         if not result.text:
             return None
         self._last_phrase = (text, result)
         return result
-
-
-def _drop_last_word(text: str) -> str:
-    """``text`` without its trailing word fragment and the spaces before it."""
-    i = len(text)
-    while i > 0 and (is_word_char(text[i - 1]) or text[i - 1] in "'’"):
-        i -= 1
-    return text[:i].rstrip(" ")
 
 
 def context_window(text: str) -> str:

@@ -15,7 +15,7 @@ import torch
 
 from assistant.decode.generate import CONTEXT_START
 from assistant.lm.model import GRULanguageModel
-from assistant.lm.scoring import bits_per_char
+from assistant.lm.scoring import bits_per_char, stream_nll
 from assistant.text.tokenizer import Tokenizer
 from assistant.text.words import word_spans
 
@@ -36,19 +36,15 @@ def text_bpc(model: GRULanguageModel, tokenizer: Tokenizer, text: str, chunk: in
     """Bits per character of ``text`` read from the start of a document (after :data:`CONTEXT_START`)."""
     if not text:
         raise ValueError("cannot measure bits per character of an empty text")
-    model.eval()
     device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
     start = torch.tensor([tokenizer.encode(CONTEXT_START)], device=device)
     logprobs, hidden = model.advance(start, None)  # (1, V)
+    model.train(was_training)
     ids = torch.tensor(tokenizer.encode(text), device=device)
-    total = -float(logprobs[0, ids[0]])
-    for s in range(0, ids.numel() - 1, chunk):
-        x = ids[s : s + chunk][None]  # (1, T)
-        y = ids[s + 1 : s + 1 + chunk]
-        x = x[:, : y.numel()]
-        logits, hidden = model(x, hidden)  # (1, T, V)
-        total += float(torch.nn.functional.cross_entropy(logits[0].float(), y, reduction="sum"))
-    return bits_per_char(total, len(text))
+    rest, _ = stream_nll(model, ids, batch_size=1, seq_len=chunk, hidden=hidden)
+    return bits_per_char(rest - float(logprobs[0, ids[0]]), len(text))
 
 
 @dataclass

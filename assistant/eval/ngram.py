@@ -92,6 +92,7 @@ class KneserNeyModel:
         """Interpolated unigram probability of each id."""
         self.order = len(orders) + 1
         self._sorted_words = vocab[2:]
+        self._index = {w: i for i, w in enumerate(vocab)}
         self._top_by_prefix: dict[str, np.ndarray] = {}
 
     # -- training ---------------------------------------------------------------------------------------------
@@ -184,12 +185,6 @@ class KneserNeyModel:
         index = self._index
         ctx = [BOS] * (self.order - 1) + [index.get(w, UNK) for w in words]
         return ctx[-(self.order - 1) :]
-
-    @property
-    def _index(self) -> dict[str, int]:
-        if not hasattr(self, "_index_cache"):
-            self._index_cache = {w: i for i, w in enumerate(self.vocab)}
-        return self._index_cache
 
     def prob(self, context: Sequence[int], candidates: np.ndarray) -> np.ndarray:
         """Interpolated P(w | context) for an array of word ids (``context`` = the last N-1 ids)."""

@@ -70,16 +70,14 @@ def run_eval(
 
         from assistant.engine.predictor import Predictor
         from assistant.lm.io import load_model
-        from assistant.shipped import base_model_dir
 
         torch.set_num_threads(1)
         if model_dir is not None:
             lm = load_model(model_dir)
         else:
             from assistant.store.models import ModelRegistry
-            from assistant.store.paths import Paths
 
-            lm = ModelRegistry(Paths.default().data / "models", base_model_dir()).active().model
+            lm = ModelRegistry.default().active().model
         predictor = Predictor(lm, quantize=quantize)
     total = EvalReport()
     per_file: dict[str, Any] = {}

@@ -16,14 +16,16 @@ def stream_nll(
     ids: torch.Tensor,
     batch_size: int = 16,
     seq_len: int = 256,
-    first_token_logprobs: torch.Tensor | None = None,
+    hidden: torch.Tensor | None = None,
 ) -> tuple[float, int]:
     """Total negative log-likelihood in nats of a 1-D stream and the number of predicted tokens.
 
     The stream is cut into ``batch_size`` contiguous columns and read with the hidden state carried across
-    chunks. The first token of each column is only context (not scored) unless ``first_token_logprobs``
-    (log-probabilities ``(V,)`` of the very first token from an empty state) is given and ``batch_size`` is 1.
+    chunks, starting from ``hidden`` (``(L, 1, H)``, batch 1 only) or an empty state. The first token of each
+    column is only context (not scored).
     """
+    if hidden is not None and batch_size != 1:
+        raise ValueError("a starting hidden state needs batch_size 1")
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -33,10 +35,6 @@ def stream_nll(
     columns = ids[: col * batch_size].view(batch_size, col).to(device)  # (B, N)
     total = 0.0
     count = 0
-    if first_token_logprobs is not None and batch_size == 1 and n > 0:
-        total -= float(first_token_logprobs[ids[0]])
-        count += 1
-    hidden = None
     for start in range(0, col - 1, seq_len):
         x = columns[:, start : start + seq_len]
         y = columns[:, start + 1 : start + 1 + seq_len]

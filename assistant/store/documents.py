@@ -86,6 +86,13 @@ class DocumentStore:
             os.chmod(folder, 0o700)
         self._lock = FileLock(str(root / ".lock"), timeout=LOCK_TIMEOUT_S, mode=0o600)
 
+    @classmethod
+    def default(cls) -> DocumentStore:
+        """The user's store (``Paths.default().documents``)."""
+        from assistant.store.paths import Paths
+
+        return cls(Paths.default().documents)
+
     @contextmanager
     def locked(self) -> Iterator[dict[str, Document]]:
         """Hold the store lock; yields the manifest, written back atomically when the block ends cleanly."""

@@ -62,6 +62,14 @@ class ModelRegistry:
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.lock = FileLock(str(root / ".lock"), timeout=60, mode=0o600)
 
+    @classmethod
+    def default(cls) -> ModelRegistry:
+        """The user's versions (``Paths.default().models``) over the shipped base model."""
+        from assistant.shipped import base_model_dir
+        from assistant.store.paths import Paths
+
+        return cls(Paths.default().models, base_model_dir())
+
     def versions(self) -> list[VersionInfo]:
         """Every version, oldest first (folders without a readable record are skipped)."""
         out = []

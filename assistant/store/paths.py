@@ -42,6 +42,16 @@ class Paths:
             Path(platformdirs.user_log_dir(APP)),
         )
 
+    @property
+    def documents(self) -> Path:
+        """The user's documents and their manifest."""
+        return self.data / "documents"
+
+    @property
+    def models(self) -> Path:
+        """Personal model versions."""
+        return self.data / "models"
+
     def ensure(self, path: Path) -> Path:
         """Create ``path`` (private to the user) and return it."""
         path.mkdir(parents=True, exist_ok=True, mode=0o700)

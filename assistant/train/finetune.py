@@ -153,12 +153,12 @@ def finetune(
     if not train_texts:
         return FinetuneOutcome("too-little", "the only new paragraph is needed as held-out text")
     lm = active.model
-    base = load_model(registry.base_dir)
+    base = lm if start == BASE else load_model(registry.base_dir)
     general = (registry.base_dir / GENERAL_SAMPLE).read_text(encoding="utf-8")
     holdout_text = "\n\n".join(holdout)
     before_user = text_bpc(lm.model, lm.tokenizer, holdout_text)
     before_general = text_bpc(lm.model, lm.tokenizer, general)
-    base_general = text_bpc(base.model, base.tokenizer, general)
+    base_general = before_general if base is lm else text_bpc(base.model, base.tokenizer, general)
     log(f"held-out text: {before_user:.4f} bits/char with {start}; general sample: {before_general:.4f}")
 
     train_ids, train_chars = _stream(lm, train_texts)
