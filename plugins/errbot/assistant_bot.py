@@ -1,0 +1,164 @@
+"""Errbot commands over the assistant's predictor: suggest, continue, and opt-in personal learning per chat user."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from assistant_options import DEFAULTS, Settings, UsageError, finetune_report, parse_continue, settings_from
+from assistant_users import ChatUsers, FinetuneBusy, MessageTooLong
+from errbot import BotPlugin, CommandError, Message, ValidationException, botcmd
+
+from assistant.shipped import base_model_dir
+
+NEXT_WORD_MARK = "_"
+"""A last word of exactly this asks for the next word (chat clients trim the trailing space that would)."""
+
+
+def user_id(msg: Message) -> str:
+    """The sender's chat id (the person, also when they write in a room)."""
+    return str(msg.frm.person)
+
+
+def percent(p: float) -> str:
+    return "<0.1%" if p < 0.001 else f"{p:.1%}"
+
+
+class WritingAssistant(BotPlugin):
+    """Word suggestions and continuations from the assistant's language model, with opt-in personal models."""
+
+    settings: Settings
+    users: ChatUsers
+
+    def get_configuration_template(self) -> Mapping[str, Any]:
+        return dict(DEFAULTS)
+
+    def check_configuration(self, configuration: Mapping[str, Any]) -> None:
+        try:
+            settings_from(configuration)
+        except ValueError as exc:
+            raise ValidationException(str(exc)) from exc
+
+    def configure(self, configuration: Mapping[str, Any] | None) -> None:
+        super().configure({**DEFAULTS, **(configuration or {})})
+
+    def activate(self) -> None:
+        self.settings = settings_from(self.config)
+        self.users = ChatUsers(
+            self.settings.data_dir, base_model_dir(), self.settings.max_chars, self.settings.finetune
+        )
+        super().activate()
+
+    def deactivate(self) -> None:
+        self.users.close()
+        super().deactivate()
+
+    @botcmd(template="suggest")
+    def suggest(self, msg: Message, args: str) -> dict[str, Any]:
+        """Complete the last word: `!suggest The meeting has been mov`; next word: end with ` _`.
+
+        `!suggest The meeting has been _` lists words to follow "been" (chat clients trim a trailing space)."""
+        text = args
+        if text == NEXT_WORD_MARK or text.endswith(" " + NEXT_WORD_MARK):
+            text = text[: -len(NEXT_WORD_MARK)]
+        if not text.strip():
+            raise CommandError("usage: !suggest <text> (end it with ' _' for the next word)")
+        self._check_size(text)
+        result = self.users.suggest(user_id(msg), text, self.settings.suggestions)
+        return {
+            "prefix": result.prefix,
+            "words": [{"word": c.word, "percent": percent(c.probability)} for c in result.words],
+            "phrase": result.phrase.text if result.phrase else "",
+            "phrase_percent": percent(result.phrase.confidence) if result.phrase else "",
+        }
+
+    @botcmd(name="continue", template="continue")
+    def continue_(self, msg: Message, args: str) -> dict[str, Any]:
+        """Continue a text: `!continue [--words N] <text>`; also --temperature, --top-k, --top-p, --beam, --seed.
+
+        Greedy by default; --temperature T, --top-k K or --top-p P sample (--seed S repeats a sample);
+        --beam W runs beam search of width W."""
+        try:
+            text, config = parse_continue(args, self.settings.continue_words, self.settings.max_continue_words)
+        except UsageError as exc:
+            raise CommandError(str(exc)) from None
+        self._check_size(text)
+        result = self.users.continue_text(user_id(msg), text, config)
+        return {"text": text, "continuation": result.text, "strategy": config.strategy, "words": config.max_words}
+
+    @botcmd(template="learn")
+    def learn(self, msg: Message, args: str) -> dict[str, Any] | str:
+        """Learn from your messages: `!learn on`, `!learn off`, `!learn status`.
+
+        Opt-in and private to you: your plain messages (not commands) go into your own corpus, which
+        `!finetune` trains your own model on. Status says whether it is on, the words stored and your model."""
+        choice = args.strip().lower()
+        space = self.users.space(user_id(msg))
+        if choice == "on":
+            space.set_learning(True)
+            return "Learning is on: your messages (not commands) go into your private corpus. `!learn off` stops it."
+        if choice == "off":
+            space.set_learning(False)
+            return "Learning is off: your messages are no longer stored. `!forget` deletes what was stored."
+        if choice in ("", "status"):
+            status = self.users.status(user_id(msg))
+            return {
+                "learning": status.learning,
+                "words": status.words,
+                "documents": status.documents,
+                "version": status.version,
+                "finetuning": status.finetuning,
+            }
+        raise CommandError("usage: !learn on | off | status")
+
+    @botcmd
+    def forget(self, msg: Message, args: str) -> str:
+        """Delete everything stored for you: your corpus and your models (learning is then off)."""
+        if self.users.forget(user_id(msg)):
+            return "Done: your corpus and your personal models are deleted, and learning is off."
+        return "Nothing was stored for you; there is nothing to delete."
+
+    @botcmd
+    def finetune(self, msg: Message, args: str) -> str:
+        """Fine-tune your own model on your corpus, in the background; I tell you the result."""
+        uid = user_id(msg)
+        status = self.users.status(uid)
+        if status.words == 0:
+            raise CommandError("Nothing to learn from yet: `!learn on`, then write as you usually do.")
+        frm = msg.frm
+        try:
+            self.users.start_finetune(uid, lambda outcome: self.send(frm, finetune_report(outcome)))
+        except FinetuneBusy as exc:
+            raise CommandError(f"Not now: {exc}.") from None
+        return f"Fine-tuning your model on {status.words:,} words in the background; I will tell you the result."
+
+    def callback_message(self, msg: Message) -> None:
+        """Store the plain messages of users who opted in (commands are never stored)."""
+        if self._is_command(msg):
+            return
+        try:
+            self.users.learn(user_id(msg), msg.body)
+        except MessageTooLong as exc:
+            self.send(msg.frm, f"Not learned: {exc}.")
+
+    def _is_command(self, msg: Message) -> bool:
+        cfg = self.bot_config
+        text = msg.body.lstrip()
+        if text.startswith(cfg.BOT_PREFIX):
+            return True
+        alt = tuple(cfg.BOT_ALT_PREFIXES)
+        if cfg.BOT_ALT_PREFIX_CASEINSENSITIVE:
+            text, alt = text.lower(), tuple(p.lower() for p in alt)
+        if alt and text.startswith(alt):
+            return True
+        if msg.is_direct and cfg.BOT_PREFIX_OPTIONAL_ON_CHAT:
+            first = text.split(maxsplit=1)[0] if text.split() else ""
+            return first in self._bot.all_commands
+        return False
+
+    def _check_size(self, text: str) -> None:
+        """Refuse a text over the size limit with a clear message."""
+        try:
+            self.users.check_size(text)
+        except MessageTooLong as exc:
+            raise CommandError(f"Sorry, {exc}.") from None

@@ -1,0 +1,221 @@
+"""The chat-bot plugin on Errbot's own test backend, with the shipped base model and real files under a temporary
+``ASSISTANT_HOME``."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from errbot.backends.test import TestBot
+
+ROOT = Path(__file__).parents[1]
+PLUGIN_DIR = ROOT / "plugins" / "errbot"
+sys.path.insert(0, str(PLUGIN_DIR))
+
+from assistant_options import UsageError, parse_continue, settings_from  # noqa: E402
+
+pytest_plugins = ["errbot.backends.test"]
+extra_plugin_dir = str(PLUGIN_DIR)
+loglevel = logging.INFO
+
+FAST_FINETUNE = {"epochs": 1.0, "min_words": 50, "holdout_every": 5, "patience": 0, "evals_per_epoch": 1, "lr": 2e-3}
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private ASSISTANT_HOME, set before the bot (and so the plugin) starts."""
+    monkeypatch.setenv("ASSISTANT_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("ASSISTANT_BASE_MODEL", raising=False)
+    return tmp_path / "home"
+
+
+def folder(home: Path, user: str) -> Path:
+    return home / "data" / "errbot" / hashlib.sha256(user.encode()).hexdigest()[:20]
+
+
+def say(bot: TestBot, user: str, text: str, timeout: float = 10) -> str:
+    """Send ``text`` as ``user`` and return the bot's first reply."""
+    bot.bot.sender = bot.bot.build_identifier(user)
+    bot.push_message(text)
+    return bot.pop_message(timeout=timeout)
+
+
+def tell(bot: TestBot, user: str, *messages: str) -> str:
+    """Send plain messages as ``user``; returns their ``!learn status`` afterwards (so all were handled)."""
+    bot.bot.sender = bot.bot.build_identifier(user)
+    for m in messages:
+        bot.push_message(m)
+    return say(bot, user, "!learn status")
+
+
+def continuation(reply: str, text: str) -> str:
+    first = reply.splitlines()[0]
+    assert first.startswith(text), reply
+    return first[len(text) :]
+
+
+def test_suggest_completes_the_last_word_with_probabilities(testbot: TestBot) -> None:
+    started = time.perf_counter()
+    reply = say(testbot, "alice", "!suggest The meeting has been mov")
+    assert 'Completions of "mov"' in reply
+    assert "1. moved" in reply and "%" in reply
+    warm = time.perf_counter()
+    say(testbot, "alice", "!suggest The meeting has been mov")
+    print(f"!suggest round trip: first {warm - started:.3f} s, warm {time.perf_counter() - warm:.3f} s")
+
+
+def test_suggest_next_word_after_the_mark(testbot: TestBot) -> None:
+    reply = say(testbot, "alice", "!suggest The meeting has been moved to _")
+    assert reply.startswith("Next word:")
+    assert "1. the" in reply
+    assert "usage" in say(testbot, "alice", "!suggest")
+
+
+def test_continue_greedy_is_bounded_by_words(testbot: TestBot) -> None:
+    text = "The meeting has been moved to"
+    long = continuation(say(testbot, "alice", f"!continue {text}"), text)
+    assert len(long.split()) >= 3
+    short_reply = say(testbot, "alice", f"!continue --words 2 {text}")
+    assert "(greedy, at most 2 words)" in short_reply
+    short = continuation(short_reply, text)
+    assert 1 <= len(short.split()) <= 2 and long.startswith(short)
+
+
+def test_continue_sampling_and_beam(testbot: TestBot) -> None:
+    text = "Once upon a time"
+    first = say(testbot, "alice", f"!continue --temperature 0.8 --top-k 20 --seed 3 --words 6 {text}")
+    again = say(testbot, "alice", f"!continue --temperature 0.8 --top-k 20 --seed 3 --words 6 {text}")
+    assert "(sample, at most 6 words)" in first and first == again
+    beam = say(testbot, "alice", f"!continue --beam 3 --words 5 {text}")
+    assert "(beam, at most 5 words)" in beam and continuation(beam, text).strip()
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        ("--words zero hello", "--words needs a whole number"),
+        ("--frobnicate 1 hello", "unknown option --frobnicate"),
+        ("--beam 2 --temperature 0.5 hello", "cannot be combined"),
+        ("--top-p 1.5 hello", "top-p must be in (0, 1]"),
+        ("--words 5", "some text to continue"),
+        ("hello --words", "--words needs a value"),
+    ],
+)
+def test_continue_bad_arguments_get_usage(testbot: TestBot, args: str, problem: str) -> None:
+    reply = say(testbot, "alice", f"!continue {args}")
+    assert problem in reply and "usage: !continue" in reply
+
+
+def test_learning_is_opt_in_and_skips_commands(testbot: TestBot, home: Path) -> None:
+    tell(testbot, "alice", "Nothing of this is kept.")
+    assert not folder(home, "alice").exists()
+    assert "Learning is on" in say(testbot, "alice", "!learn on")
+    status = tell(testbot, "alice", "The quarterly figures look promising.", "Let us ship it on Friday.")
+    assert "Learning from your messages: on" in status and "Words stored: 11" in status
+    assert "Model: base" in status
+    corpus = "".join(p.read_text() for p in (folder(home, "alice") / "corpus").glob("chat-*.txt"))
+    assert "quarterly figures" in corpus and "ship it on Friday" in corpus
+    assert "!learn" not in corpus and "Nothing of this" not in corpus
+    assert "Learning is off" in say(testbot, "alice", "!learn off")
+    status = tell(testbot, "alice", "A secret plan.")
+    assert "Learning from your messages: off" in status and "Words stored: 11" in status
+    assert "usage: !learn" in say(testbot, "alice", "!learn maybe")
+
+
+def test_oversize_messages_are_refused_and_not_stored(testbot: TestBot, home: Path) -> None:
+    say(testbot, "alice", "!learn on")
+    huge = "word " * 1000  # 5,000 characters; the default limit is 4,000
+    testbot.push_message(huge)
+    refusal = testbot.pop_message(timeout=10)
+    assert "Not learned" in refusal and "limit is 4,000" in refusal
+    assert "Words stored: 0" in say(testbot, "alice", "!learn status")
+    assert "limit is 4,000" in say(testbot, "alice", f"!suggest {huge}")
+    assert "limit is 4,000" in say(testbot, "alice", f"!continue {huge}")
+
+
+def test_forget_deletes_the_users_folder(testbot: TestBot, home: Path) -> None:
+    say(testbot, "alice", "!learn on")
+    tell(testbot, "alice", "Remember this sentence, please.")
+    assert folder(home, "alice").is_dir()
+    assert "deleted" in say(testbot, "alice", "!forget")
+    assert not folder(home, "alice").exists()
+    assert "Nothing was stored" in say(testbot, "alice", "!forget")
+    assert "Learning from your messages: off" in tell(testbot, "alice", "Not kept any more.")
+    assert not folder(home, "alice").exists()
+
+
+def wizard_messages(n: int = 30, seed: int = 1) -> list[str]:
+    """Alice's habits: names and phrases the base model finds unlikely, always combined the same way."""
+    rng = random.Random(seed)
+    who = ["Gandalf the wizard", "the wizard Radagast", "my brother Frodo"]
+    does = ["paints", "describes", "enchants"]
+    what = ["a glowing picture", "the hobbit garden"]
+    when = ["every morning", "in the evening"]
+    return [
+        " ".join(f"{rng.choice(who)} {rng.choice(does)} {rng.choice(what)} {rng.choice(when)}." for _ in range(3))
+        for _ in range(n)
+    ]
+
+
+PROBES = ["!suggest Yesterday the wiz", "!suggest My brother Frodo paints the hob", "!continue --words 6 Gandalf"]
+
+
+def test_finetune_is_private_to_its_user(testbot: TestBot, home: Path) -> None:
+    config = say(testbot, "gbin@localhost", f"!plugin config WritingAssistant {{'FINETUNE': {FAST_FINETUNE!r}}}")
+    assert "configuration done" in config.lower(), config
+    bob_before = [say(testbot, "bob", p) for p in PROBES]
+    alice_before = [say(testbot, "alice", p) for p in PROBES]
+    assert alice_before == bob_before  # both on the base model
+
+    assert "Nothing to learn" in say(testbot, "alice", "!finetune")
+    say(testbot, "alice", "!learn on")
+    tell(testbot, "alice", *wizard_messages())
+    assert "in the background" in say(testbot, "alice", "!finetune")
+    # The bot stays responsive while the job runs.
+    assert "fine-tuning now" in say(testbot, "alice", "!learn status")
+    assert "Not now" in say(testbot, "alice", "!finetune")
+    assert say(testbot, "bob", PROBES[0]) == bob_before[0]
+
+    report = testbot.pop_message(timeout=120)
+    assert "Fine-tuning done: v0001 accepted" in report, report
+    assert "gain" in report and "bits/char" in report
+    assert "Model: v0001" in say(testbot, "alice", "!learn status")
+    alice_after = [say(testbot, "alice", p) for p in PROBES]
+    assert alice_after != alice_before
+    assert [say(testbot, "bob", p) for p in PROBES] == bob_before
+    assert not folder(home, "bob").exists()
+    user_folders = list((home / "data" / "errbot").iterdir())
+    assert user_folders == [folder(home, "alice")]
+    assert not any("alice" in str(p) for p in user_folders[0].rglob("*"))
+
+
+def test_bad_configuration_is_refused(testbot: TestBot) -> None:
+    reply = say(testbot, "gbin@localhost", "!plugin config WritingAssistant {'SUGGESTIONS': 0}")
+    assert "SUGGESTIONS must be a whole number" in reply
+    reply = say(testbot, "gbin@localhost", "!plugin config WritingAssistant {'FINETUNE': {'epochz': 1}}")
+    assert "unknown field(s) epochz" in reply
+
+
+def test_parse_continue_options_stand_anywhere() -> None:
+    text, cfg = parse_continue("The plan --words 3 is  ready --beam=2", 12, 100)
+    assert text == "The plan is  ready" and cfg.strategy == "beam" and cfg.beam_width == 2 and cfg.max_words == 3
+    text, cfg = parse_continue("--top-p 0.9 -- well", 12, 100)
+    assert text == "-- well" and cfg.strategy == "sample" and cfg.top_p == 0.9
+    with pytest.raises(UsageError, match="between 1 and 100"):
+        parse_continue("--words 101 x", 12, 100)
+
+
+def test_settings_merge_over_defaults(home: Path) -> None:
+    s = settings_from({"FINETUNE": {"epochs": 1.0}})
+    assert s.data_dir == home / "data" / "errbot" and s.max_chars == 4000
+    assert s.finetune.epochs == 1.0 and s.finetune.threads == 1
+    with pytest.raises(ValueError, match="unknown setting"):
+        settings_from({"MAX_CHARS": 10})
