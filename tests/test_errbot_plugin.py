@@ -9,6 +9,7 @@ import random
 import sys
 import time
 from pathlib import Path
+from queue import Empty
 from typing import TYPE_CHECKING
 
 import pytest
@@ -195,6 +196,18 @@ def test_finetune_is_private_to_its_user(testbot: TestBot, home: Path) -> None:
     user_folders = list((home / "data" / "errbot").iterdir())
     assert user_folders == [folder(home, "alice")]
     assert not any("alice" in str(p) for p in user_folders[0].rglob("*"))
+
+
+def test_forget_stops_a_running_finetune(testbot: TestBot, home: Path) -> None:
+    say(testbot, "alice", "!learn on")
+    tell(testbot, "alice", *wizard_messages(n=20, seed=2))
+    assert "in the background" in say(testbot, "alice", "!finetune")
+    reply = say(testbot, "alice", "!forget", timeout=90)
+    assert "deleted (your running fine-tune was stopped)" in reply
+    assert not folder(home, "alice").exists()
+    with pytest.raises(Empty):
+        testbot.pop_message(timeout=1)  # no report for a forgotten job
+    assert not folder(home, "alice").exists()
 
 
 def test_bad_configuration_is_refused(testbot: TestBot) -> None:

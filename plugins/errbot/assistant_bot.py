@@ -114,8 +114,10 @@ class WritingAssistant(BotPlugin):
     @botcmd
     def forget(self, msg: Message, args: str) -> str:
         """Delete everything stored for you: your corpus and your models (learning is then off)."""
-        if self.users.forget(user_id(msg)):
-            return "Done: your corpus and your personal models are deleted, and learning is off."
+        uid = user_id(msg)
+        stopped = " (your running fine-tune was stopped)" if self.users.finetuning(uid) else ""
+        if self.users.forget(uid):
+            return f"Done: your corpus and your personal models are deleted{stopped}, and learning is off."
         return "Nothing was stored for you; there is nothing to delete."
 
     @botcmd

@@ -267,13 +267,33 @@ class ChatUsers:
                 raise FinetuneBusy("a fine-tune of your model is already running")
             work = space.folder / WORK
             work.mkdir(parents=True, exist_ok=True, mode=0o700)
-            job = FinetuneJob(space.corpus(), space.registry(), work, self.finetune_config, on_done=on_done)
+            job = FinetuneJob(
+                space.corpus(),
+                space.registry(),
+                work,
+                self.finetune_config,
+                on_done=lambda outcome: self._finished(key, job, outcome, on_done),
+            )
             self._jobs[key] = job
         job.start()
         return job
 
+    def _finished(
+        self,
+        key: str,
+        job: FinetuneJob,
+        outcome: FinetuneOutcome | BaseException,
+        on_done: Callable[[FinetuneOutcome | BaseException], None],
+    ) -> None:
+        """Report a job's end unless the user had it stopped by ``forget`` (or the plugin closed)."""
+        with self._lock:
+            current = self._jobs.get(key) is job
+        if current:
+            on_done(outcome)
+
     def forget(self, user_id: str, wait_s: float = 60.0) -> bool:
-        """Stop the user's fine-tune, drop their predictor and delete their folder; True if anything existed."""
+        """Stop the user's fine-tune (unreported), drop their predictor and delete their folder; True if anything
+        existed."""
         key = user_key(user_id)
         with self._lock:
             job = self._jobs.pop(key, None)
