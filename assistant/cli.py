@@ -286,6 +286,13 @@ def cmd_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lsp(args: argparse.Namespace) -> int:
+    """Run the language server on standard input and output (editors start it; see plugins/)."""
+    from assistant.serve.server import run
+
+    return run()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -357,6 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
     mo.add_argument("action", nargs="?", default="list", choices=["list", "use", "rollback", "reset"])
     mo.add_argument("version", nargs="?")
     mo.set_defaults(handler=cmd_model)
+
+    ls = sub.add_parser("lsp", help="language server for editors (stdio)", description=cmd_lsp.__doc__)
+    ls.set_defaults(handler=cmd_lsp)
 
     t = sub.add_parser(
         "train-base",

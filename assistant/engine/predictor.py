@@ -13,6 +13,7 @@ from assistant.decode.generate import Generation, GenerationConfig, generate
 from assistant.decode.wordsearch import SearchLimits, WordCandidate, WordSearch
 from assistant.engine.context import ContextCache
 from assistant.lm.io import LoadedModel
+from assistant.lm.model import GRULanguageModel
 from assistant.lm.quantize import quantize_for_inference
 from assistant.text.words import is_word_char, partial_word, words
 
@@ -102,9 +103,14 @@ class Predictor:
         limits: SearchLimits | None = None,
         phrase: PhraseSettings | None = None,
         quantize: bool = True,
+        model: GRULanguageModel | None = None,
     ) -> None:
+        """``model``: the network to run, e.g. one quantised copy shared by several predictors (it holds no
+        state); default ``lm.model``, quantised for inference unless ``quantize`` is false."""
         self.lm = lm
-        self.model = quantize_for_inference(lm.model) if quantize else lm.model
+        if model is None:
+            model = quantize_for_inference(lm.model) if quantize else lm.model
+        self.model = model
         self.tokenizer = lm.tokenizer
         self.cache = ContextCache(self.model, self.tokenizer)
         self.search = WordSearch(self.model, self.tokenizer, limits)

@@ -1,0 +1,33 @@
+"""Learning from saved documents (opt-in): a saved file's text goes into the personal document store."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urlparse
+
+from assistant.store.documents import Document, DocumentStore, safe_name
+
+
+def document_name(uri: str, stored: list[Document]) -> str:
+    """The store name for a document: the one it was saved under before, else its file name made safe and
+    unique (``notes (2).md`` when another file's ``notes.md`` is stored already)."""
+    for doc in stored:
+        if doc.source == uri:
+            return doc.name
+    name = safe_name(PurePosixPath(unquote(urlparse(uri).path)).name)
+    taken = {d.name for d in stored}
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or not stem:
+        stem, dot, suffix = name, "", ""
+    candidate, k = name, 2
+    while candidate in taken:
+        candidate = f"{stem} ({k}){dot}{suffix}"
+        k += 1
+    return candidate
+
+
+def learn(uri: str, text: str, store: DocumentStore | None = None) -> str:
+    """Save ``text`` as the store's copy of the document at ``uri``; returns the name it is stored under."""
+    store = store or DocumentStore.default()
+    name = document_name(uri, store.list())
+    return store.save(name, text, source=uri).name

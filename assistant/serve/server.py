@@ -1,0 +1,134 @@
+"""``assistant lsp``: a language server (pygls, stdio) offering word completion and phrase ghost text.
+
+One decorated function per LSP method: find the document, ask its predictor, convert, return ``None`` when there
+is nothing to offer. Conversions live in :mod:`assistant.serve.positions` and :mod:`assistant.serve.items`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from assistant import __version__
+from assistant.engine.predictor import PhraseSettings
+from assistant.serve.documents import OpenDocument
+from assistant.serve.engine import Engine, load_engine
+from assistant.serve.items import completion_list, inline_list
+from assistant.serve.learning import learn
+from assistant.serve.options import Options, parse_options
+from assistant.serve.positions import UTF16
+from assistant.store.documents import StoreError
+
+log = logging.getLogger(__name__)
+
+
+class AssistantServer(LanguageServer):
+    """The server's state: options, the shared model, and the open documents."""
+
+    def __init__(self) -> None:
+        super().__init__("assistant", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.options = Options()
+        self.engine: Engine | None = None
+        self.documents: dict[str, OpenDocument] = {}
+        self.pending: list[str] = []
+        """Warnings from ``initialize``, sent to the client once it is ``initialized``."""
+
+    @property
+    def encoding(self) -> str:
+        """The position encoding agreed at ``initialize`` (UTF-16 unless the client offered another)."""
+        encoding = self.workspace.position_encoding or UTF16
+        return str(getattr(encoding, "value", encoding))
+
+    def warn(self, message: str) -> None:
+        """Tell the user (a message) and the client's log."""
+        log.warning("%s", message)
+        text = f"assistant: {message}"
+        self.window_log_message(types.LogMessageParams(type=types.MessageType.Warning, message=text))
+        self.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=text))
+
+
+server = AssistantServer()
+
+
+@server.feature(types.INITIALIZE)
+def initialize(ls: AssistantServer, params: types.InitializeParams) -> None:
+    from assistant.store.paths import Paths
+    from assistant.store.settings import Settings
+
+    settings = Settings.load(Paths.default().config)
+    defaults = Options(candidates=settings.suggest.words)
+    ls.options, warnings = parse_options(params.initialization_options, defaults)
+    phrase = PhraseSettings(phrase_threshold=settings.suggest.phrase_threshold)
+    ls.engine, model_warnings = load_engine(ls.options.model, phrase)
+    ls.pending = [*settings.problems, *warnings, *model_warnings]
+    log.info("model %s, %d candidates, learnOnSave %s", ls.engine.name, ls.options.candidates, ls.options.learn_on_save)
+
+
+@server.feature(types.INITIALIZED)
+def initialized(ls: AssistantServer, params: types.InitializedParams) -> None:
+    for message in ls.pending:
+        ls.warn(message)
+    ls.pending = []
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: AssistantServer, params: types.DidOpenTextDocumentParams) -> None:
+    if ls.engine is not None:
+        doc = params.text_document
+        ls.documents[doc.uri] = OpenDocument(doc.uri, doc.text, ls.engine.predictor())
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: AssistantServer, params: types.DidChangeTextDocumentParams) -> None:
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is not None:
+        doc.edit(params.content_changes, ls.encoding)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: AssistantServer, params: types.DidCloseTextDocumentParams) -> None:
+    ls.documents.pop(params.text_document.uri, None)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
+def did_save(ls: AssistantServer, params: types.DidSaveTextDocumentParams) -> None:
+    doc = ls.documents.get(params.text_document.uri)
+    if not ls.options.learn_on_save or doc is None or not doc.text.strip():
+        return
+    try:
+        name = learn(doc.uri, doc.text)
+    except (OSError, StoreError) as exc:
+        ls.warn(f"could not learn from {doc.uri}: {exc}")
+        return
+    message = f"assistant: stored {doc.uri} as document {name!r} for your personal model"
+    ls.window_log_message(types.LogMessageParams(type=types.MessageType.Info, message=message))
+
+
+@server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(resolve_provider=False))
+def completion(ls: AssistantServer, params: types.CompletionParams) -> types.CompletionList | None:
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is None:
+        return None
+    offset, result = doc.suggest(params.position, ls.options.candidates, phrase=False, encoding=ls.encoding)
+    return completion_list(doc.text, offset, result, ls.encoding)
+
+
+@server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+def inline_completion(ls: AssistantServer, params: types.InlineCompletionParams) -> types.InlineCompletionList | None:
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is None:
+        return None
+    offset, result = doc.suggest(params.position, ls.options.candidates, phrase=True, encoding=ls.encoding)
+    return inline_list(doc.text, offset, result, ls.encoding)
+
+
+def run() -> int:
+    """Serve on standard input and output until the client says ``exit``."""
+    import torch
+
+    torch.set_num_threads(1)
+    logging.basicConfig(level=logging.WARNING, format="assistant lsp: %(levelname)s: %(message)s")
+    server.start_io()
+    return 0
