@@ -108,6 +108,8 @@ def test_continue_sampling_and_beam(testbot: TestBot) -> None:
         ("--top-p 1.5 hello", "top-p must be in (0, 1]"),
         ("--words 5", "some text to continue"),
         ("hello --words", "--words needs a value"),
+        ("--temperature nan hello", "needs a finite number"),
+        ("--beam 500 hello", "--beam must be between 1 and 16"),
     ],
 )
 def test_continue_bad_arguments_get_usage(testbot: TestBot, args: str, problem: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -93,6 +94,8 @@ _OPTIONS: dict[str, type] = {
     "--seed": int,
 }
 _SAMPLING = ("--temperature", "--top-k", "--top-p", "--seed")
+MAX_BEAM = 16
+"""Widest beam a chat user may ask for (each hypothesis costs a model step per piece)."""
 
 
 def parse_continue(args: str, default_words: int, max_words: int) -> tuple[str, GenerationConfig]:
@@ -121,6 +124,8 @@ def parse_continue(args: str, default_words: int, max_words: int) -> tuple[str, 
             except ValueError:
                 kind = "a whole number" if _OPTIONS[name] is int else "a number"
                 raise UsageError(f"{name} needs {kind}, not {raw!r}") from None
+            if not math.isfinite(given[name]):
+                raise UsageError(f"{name} needs a finite number, not {raw!r}")
             cuts.append((start, end))
         i += 1
     text = _cut(args, cuts).strip()
@@ -131,6 +136,8 @@ def parse_continue(args: str, default_words: int, max_words: int) -> tuple[str, 
     words = int(given.get("--words", default_words))
     if not 1 <= words <= max_words:
         raise UsageError(f"--words must be between 1 and {max_words}")
+    if not 1 <= int(given.get("--beam", 1)) <= MAX_BEAM:
+        raise UsageError(f"--beam must be between 1 and {MAX_BEAM}")
     strategy = "beam" if "--beam" in given else "sample" if any(k in given for k in _SAMPLING) else "greedy"
     config = GenerationConfig(
         strategy=strategy,
