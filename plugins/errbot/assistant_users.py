@@ -23,6 +23,7 @@ from pathlib import Path
 from assistant.decode.generate import Generation, GenerationConfig
 from assistant.engine.predictor import Predictor, Suggestions
 from assistant.lm.io import LoadedModel, load_model
+from assistant.lm.model import GRULanguageModel
 from assistant.lm.quantize import quantize_for_inference
 from assistant.store.documents import DocumentStore
 from assistant.store.models import BASE, ModelRegistry
@@ -147,17 +148,17 @@ class _Slot:
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
 
-_BASE_MODELS: dict[Path, LoadedModel] = {}
+_BASE_MODELS: dict[Path, tuple[LoadedModel, GRULanguageModel]] = {}
 _BASE_LOCK = threading.Lock()
 
 
-def shared_base_model(base_dir: Path) -> LoadedModel:
-    """The base model with int8 weights, loaded once per process and shared by every base-model predictor."""
+def shared_base_model(base_dir: Path) -> tuple[LoadedModel, GRULanguageModel]:
+    """The base model and its int8 network, loaded once per process and shared by every base-model predictor."""
     key = base_dir.resolve()
     with _BASE_LOCK:
         if key not in _BASE_MODELS:
             lm = load_model(key)
-            _BASE_MODELS[key] = dataclasses.replace(lm, model=quantize_for_inference(lm.model))
+            _BASE_MODELS[key] = (lm, quantize_for_inference(lm.model))
         return _BASE_MODELS[key]
 
 
@@ -220,7 +221,8 @@ class ChatUsers:
                 self._slots.move_to_end(key)
                 return slot
         if version == BASE:
-            slot = _Slot(BASE, Predictor(shared_base_model(self.base_dir), quantize=False))
+            lm, network = shared_base_model(self.base_dir)
+            slot = _Slot(BASE, Predictor(lm, model=network))
         else:
             active = space.registry().active()
             if active.warning:
