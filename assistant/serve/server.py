@@ -7,9 +7,12 @@ is nothing to offer. Conversions live in :mod:`assistant.serve.positions` and :m
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 
 from assistant import __version__
 from assistant.engine.predictor import PhraseSettings
@@ -24,11 +27,29 @@ from assistant.store.documents import StoreError
 log = logging.getLogger(__name__)
 
 
+class _Protocol(LanguageServerProtocol):
+    """pygls's protocol, minus its own copy of each document's text on ``didChange``.
+
+    The server keeps the text itself (:class:`OpenDocument`, LSP line breaks only); pygls's copy would cost a
+    per-character conversion of the edited line on every keystroke for nothing.
+    """
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> Iterator[Any]:
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
+
+
 class AssistantServer(LanguageServer):
     """The server's state: options, the shared model, and the open documents."""
 
     def __init__(self) -> None:
-        super().__init__("assistant", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        super().__init__(
+            "assistant",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            protocol_cls=_Protocol,
+        )
         self.options = Options()
         self.engine: Engine | None = None
         self.documents: dict[str, OpenDocument] = {}

@@ -1,0 +1,127 @@
+"""Completion round-trip latency through the language server: pygls's client against ``assistant lsp``.
+
+    python benchmarks/lsp_latency.py [--chars N] [--model base|personal|DIR] [--inline] [--json] [FILE]
+
+Replays typing a text character by character: each keystroke is one incremental ``didChange`` followed by a
+``textDocument/completion`` request at the new cursor; the time from sending the change to receiving the items is
+one sample (the server runs in its own process on one thread). The same keystrokes are then replayed on an
+in-process ``Predictor`` for comparison, so the difference is the protocol's share. ``--inline`` also times a
+``textDocument/inlineCompletion`` request after each completion. Default text: the first ``--chars`` characters
+of ../shared/data/eval/general/wiki_heldout.txt (held out from the base model's training).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+from lsprotocol import types as t
+from pygls.lsp.client import LanguageClient
+
+from assistant.engine.predictor import Predictor
+from assistant.eval.metrics import percentile
+from assistant.lm.io import load_model
+from assistant.shipped import base_model_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_TEXT = ROOT.parent / "shared" / "data" / "eval" / "general" / "wiki_heldout.txt"
+URI = "file:///benchmark/typed.txt"
+
+
+def summary(samples_s: list[float]) -> dict[str, float]:
+    """p50/p95/p99 and mean in milliseconds."""
+    ms = [s * 1000 for s in samples_s]
+    return {
+        "n": len(ms),
+        "p50": percentile(ms, 50),
+        "p95": percentile(ms, 95),
+        "p99": percentile(ms, 99),
+        "mean": sum(ms) / len(ms),
+    }
+
+
+async def replay_lsp(text: str, model: str, inline: bool) -> dict[str, list[float]]:
+    """Type ``text`` into the server; round-trip seconds per keystroke for each request kind."""
+    client = LanguageClient("lsp-latency", "0")
+    await client.start_io(sys.executable, "-m", "assistant", "lsp", cwd=str(ROOT))
+    await client.initialize_async(
+        t.InitializeParams(capabilities=t.ClientCapabilities(), initialization_options={"model": model})
+    )
+    client.initialized(t.InitializedParams())
+    client.text_document_did_open(t.DidOpenTextDocumentParams(t.TextDocumentItem(URI, "plaintext", 0, "")))
+    doc = t.TextDocumentIdentifier(URI)
+    samples: dict[str, list[float]] = {"completion": [], "inline": []}
+    line = col = 0
+    for version, ch in enumerate(text, start=1):
+        here = t.Position(line, col)
+        line, col = (line + 1, 0) if ch == "\n" else (line, col + len(ch.encode("utf-16-le")) // 2)
+        cursor = t.Position(line, col)
+        start = time.perf_counter()
+        client.text_document_did_change(
+            t.DidChangeTextDocumentParams(
+                t.VersionedTextDocumentIdentifier(uri=URI, version=version),
+                [t.TextDocumentContentChangePartial(range=t.Range(here, here), text=ch)],
+            )
+        )
+        await client.text_document_completion_async(t.CompletionParams(doc, cursor))
+        samples["completion"].append(time.perf_counter() - start)
+        if inline:
+            start = time.perf_counter()
+            context = t.InlineCompletionContext(t.InlineCompletionTriggerKind.Automatic)
+            await client.text_document_inline_completion_async(t.InlineCompletionParams(context, doc, cursor))
+            samples["inline"].append(time.perf_counter() - start)
+    await client.shutdown_async(None)
+    client.exit(None)
+    await client.stop()
+    return {k: v for k, v in samples.items() if v}
+
+
+def replay_engine(text: str, model_dir: Path) -> list[float]:
+    """The same keystrokes on an in-process predictor (words only, as the completion request asks)."""
+    predictor = Predictor(load_model(model_dir))
+    samples = []
+    for i in range(1, len(text) + 1):
+        start = time.perf_counter()
+        predictor.suggest(text[:i], 5, phrase=False)
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("file", nargs="?", type=Path, default=DEFAULT_TEXT)
+    parser.add_argument("--chars", type=int, default=600, help="characters typed (one request each)")
+    parser.add_argument("--model", default="base", help="'base', 'personal' or a model folder (default base)")
+    parser.add_argument("--inline", action="store_true", help="also time inlineCompletion after each keystroke")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+
+    torch.set_num_threads(1)
+    text = args.file.read_text(encoding="utf-8")[: args.chars]
+    lsp = asyncio.run(replay_lsp(text, args.model, args.inline))
+    report: dict[str, object] = {
+        "text": str(args.file),
+        "chars": len(text),
+        "model": args.model,
+        **{f"lsp_{kind}_ms": summary(v) for kind, v in lsp.items()},
+    }
+    model_dir = base_model_dir() if args.model == "base" else Path(args.model)
+    if args.model != "personal":
+        report["engine_words_ms"] = summary(replay_engine(text, model_dir))
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return 0
+    print(f"{len(text)} keystrokes of {args.file.name}, model {args.model}")
+    for key, value in report.items():
+        if isinstance(value, dict):
+            print(f"{key:<22} p50 {value['p50']:6.2f}  p95 {value['p95']:6.2f}  p99 {value['p99']:6.2f}  (ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
