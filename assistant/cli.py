@@ -387,9 +387,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
-        return 0
+    if handler is None:  # no command: the writing app
+        from assistant.app.app import run
+
+        return run()
     try:
         return handler(args)
     except CliError as exc:

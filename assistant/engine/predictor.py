@@ -164,6 +164,7 @@ class Predictor:
         """Forget the cached states (another document)."""
         self.cache.reset()
         self._last_phrase = None
+        self._seen = ("", set())
 
     @torch.no_grad()
     def continue_text(self, text: str, config: GenerationConfig) -> Generation:
@@ -182,7 +183,8 @@ class Predictor:
             typed = text[len(old_text) :] if text.startswith(old_text) else None
             if typed is not None and old.text.startswith(typed) and len(old.text) > len(typed):
                 kept = Phrase(old.text[len(typed) :], old.confidence)
-                if kept.text.startswith(best.word[len(split.prefix) :]):
+                rest = best.word[len(split.prefix) :]
+                if kept.text.startswith(rest) and len(kept.text) > len(rest):  # else a fresh one may run further
                     self._last_phrase = (text, kept)
                     return kept
         rest = best.word[len(split.prefix) :]

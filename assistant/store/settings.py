@@ -24,10 +24,32 @@ class ImportSettings:
 class SuggestSettings:
     """``[suggest]``"""
 
+    enabled: bool = True
+    """Suggestions (ghost text and the suggestion bar) on or off."""
     words: int = 5
     """Candidates in the suggestion bar."""
-    phrase_threshold: float = 0.45
+    phrase: bool = True
+    """Ghost text may run on past the current word when the model is confident."""
+    phrase_threshold: float = field(default=0.45, metadata={"max": 1.0})
     """Ghost text runs on while the continuation is at least this likely."""
+
+
+@dataclass
+class LearnSettings:
+    """``[learn]``"""
+
+    auto: bool = True
+    """Fine-tune in the background once enough new text has been written."""
+    after_words: int = 500
+    """Words written since the last fine-tune that start one."""
+
+
+@dataclass
+class AppSettings:
+    """``[app]``"""
+
+    theme: str = "textual-dark"
+    """Textual theme name (``textual-dark``, ``textual-light``, ...)."""
 
 
 @dataclass
@@ -38,6 +60,10 @@ class Settings:
     """The ``[import]`` table."""
     suggest: SuggestSettings = field(default_factory=SuggestSettings)
     """The ``[suggest]`` table."""
+    learn: LearnSettings = field(default_factory=LearnSettings)
+    """The ``[learn]`` table."""
+    app: AppSettings = field(default_factory=AppSettings)
+    """The ``[app]`` table."""
     problems: list[str] = field(default_factory=list)
     """What was wrong in the file (each bad value fell back to its default)."""
 
@@ -53,7 +79,7 @@ class Settings:
         except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
             settings.problems.append(f"{path}: {exc}; using defaults")
             return settings
-        for table_name, target in (("import", settings.import_), ("suggest", settings.suggest)):
+        for table_name, target in settings.tables():
             table = raw.get(table_name, {})
             if not isinstance(table, dict):
                 settings.problems.append(f"{path}: [{table_name}] must be a table")
@@ -61,10 +87,14 @@ class Settings:
             _apply(target, table, f"{path} [{table_name}]", settings.problems)
         return settings
 
+    def tables(self) -> list[tuple[str, Any]]:
+        """``(table name, dataclass)`` for every table, in file order."""
+        return [("import", self.import_), ("suggest", self.suggest), ("learn", self.learn), ("app", self.app)]
+
     def save(self, config_dir: Path) -> Path:
         """Write every setting (comments name the defaults)."""
         lines = []
-        for table_name, target in (("import", self.import_), ("suggest", self.suggest)):
+        for table_name, target in self.tables():
             lines.append(f"[{table_name}]")
             for f in fields(target):
                 lines.append(f"{f.name} = {_toml_value(getattr(target, f.name))}")
@@ -87,9 +117,14 @@ def _apply(target: Any, table: dict[str, Any], where: str, problems: list[str]) 
         if (
             not ok
             or isinstance(value, bool) != isinstance(default, bool)
-            or (isinstance(value, int | float) and value <= 0)
+            or (isinstance(value, int | float) and not isinstance(value, bool) and value <= 0)
         ):
-            problems.append(f"{where}: {key} = {value!r} is not a positive {type(default).__name__}; using {default}")
+            kind = type(default).__name__ if isinstance(default, bool | str) else f"positive {type(default).__name__}"
+            problems.append(f"{where}: {key} = {value!r} is not a {kind}; using {default}")
+            continue
+        limit = f.metadata.get("max")
+        if limit is not None and value > limit:
+            problems.append(f"{where}: {key} = {value!r} is above {limit}; using {default}")
             continue
         setattr(target, key, type(default)(value))
 

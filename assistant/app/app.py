@@ -1,0 +1,685 @@
+"""The writing app: documents, an editor with ghost text, a suggestion bar, background learning."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList, TextArea
+from textual.widgets.text_area import Selection
+from textual.worker import get_current_worker
+
+from assistant.app.commands import DocumentCommands
+from assistant.app.editor import GhostEditor
+from assistant.app.ghost import ghost_for
+from assistant.app.instance import InstanceLock
+from assistant.app.learning import Learner, describe, should_learn
+from assistant.app.screens import ConfirmScreen, HelpScreen, PromptScreen, SettingsScreen
+from assistant.app.service import SuggestionService, load_active
+from assistant.app.state import AppState
+from assistant.app.widgets import DocumentList, StatusLine, SuggestionBar
+from assistant.engine.predictor import Suggestions
+from assistant.lm.io import ModelLoadError
+from assistant.shipped import base_model_dir
+from assistant.store.documents import DocumentStore, StoreError, safe_name
+from assistant.store.models import ModelRegistry
+from assistant.store.paths import Paths
+from assistant.store.settings import Settings
+from assistant.text.words import partial_word
+from assistant.train.finetune import FinetuneConfig, FinetuneOutcome
+from assistant.train.job import Progress
+
+SAVE_DELAY_S = 1.0
+"""Autosave this long after the last change."""
+SAVE_RETRY_S = 5.0
+"""After a failed save, try again this often (the text stays in the editor meanwhile)."""
+
+Key = tuple[int, Selection]
+"""What a suggestion answers: the editor's text version and cursor."""
+
+
+class SuggestionsReady(Message):
+    """A worker's answer for the text and cursor of ``key``."""
+
+    def __init__(self, key: Key, suggestions: Suggestions, rest_of_line: str) -> None:
+        self.key = key
+        self.suggestions = suggestions
+        self.rest_of_line = rest_of_line
+        super().__init__()
+
+
+class LearnProgress(Message):
+    """A step of the background fine-tune."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        super().__init__()
+
+
+class LearnDone(Message):
+    """The background fine-tune finished (or failed)."""
+
+    def __init__(self, outcome: FinetuneOutcome | BaseException) -> None:
+        self.outcome = outcome
+        super().__init__()
+
+
+class WriterApp(App[None]):
+    """Write with live suggestions from your own language model."""
+
+    TITLE = "assistant"
+    COMMANDS = App.COMMANDS | {DocumentCommands}
+    CSS = """
+    #main { height: 1fr; }
+    #editor { width: 1fr; border: none; padding: 0 1; }
+    #editor .text-area--suggestion { color: $text-muted; text-style: italic; }
+    WriterApp.-no-sidebar #documents { display: none; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("f1", "help", "Help"),
+        Binding("ctrl+n", "new_document", "New"),
+        Binding("ctrl+o", "open_list", "Open"),
+        Binding("ctrl+s", "save", "Save"),
+        Binding("ctrl+b", "toggle_sidebar", "Docs"),
+        Binding("f5", "learn", "Learn"),
+        Binding("f2", "rename_document", "Rename", show=False),
+        Binding("f3", "import_files", "Import", show=False),
+        Binding("f9", "settings", "Settings", show=False),
+        Binding("f8", "delete_document", "Delete", show=False),
+        *(Binding(f"alt+{i}", f"pick({i})", f"Candidate {i}", show=False, priority=True) for i in range(1, 10)),
+    ]
+
+    def __init__(
+        self,
+        paths: Paths | None = None,
+        base_dir: Path | None = None,
+        finetune_config: FinetuneConfig | None = None,
+    ) -> None:
+        super().__init__()
+        self.paths = paths or Paths.default()
+        self.store = DocumentStore(self.paths.documents)
+        self.registry = ModelRegistry(self.paths.models, base_dir or base_model_dir())
+        self.settings = Settings.load(self.paths.config)
+        self.state = AppState.load(self.paths.data)
+        self.instance = InstanceLock(self.paths.data)
+        self.read_only = False
+        self.service = SuggestionService()
+        work_dir = self.paths.ensure(self.paths.cache / "finetune")
+        self.learner = Learner(self.store, self.registry, work_dir, finetune_config)
+        self.document = ""
+        """The name of the open document ('' when none)."""
+        self.shown_key: Key | None = None
+        """The text version and cursor of the suggestions on screen (benchmarks and tests wait on it)."""
+        self.save_delay = SAVE_DELAY_S
+        self.save_retry = SAVE_RETRY_S
+        self._requested: Key | None = None
+        self._saved_version = 0
+        self._save_lock = threading.Lock()
+        self._save_timer = None
+        self._save_failed = False
+        self._quit_anyway = False
+        self._words_counted = 0
+
+    # -- layout -----------------------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="main"):
+            yield DocumentList(id="documents")
+            yield GhostEditor(id="editor")
+        yield SuggestionBar(id="bar")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    @property
+    def editor(self) -> GhostEditor:
+        return self.query_one("#editor", GhostEditor)
+
+    @property
+    def bar(self) -> SuggestionBar:
+        return self.query_one("#bar", SuggestionBar)
+
+    @property
+    def status(self) -> StatusLine:
+        return self.query_one("#status", StatusLine)
+
+    def on_mount(self) -> None:
+        self._apply_theme(self.settings.app.theme)
+        for problem in self.settings.problems:
+            self.notify(problem, title="Settings", severity="warning", timeout=10)
+        if not self.instance.acquire():
+            self.read_only = True
+            self.editor.read_only = True
+            self.notify(
+                "Another assistant window is open on these documents; this one is read-only.",
+                title="Read-only",
+                severity="warning",
+                timeout=15,
+            )
+        self.status.set_model("loading the model…")
+        self._load_model(announce=False)
+        names = self.document_names()
+        if self.state.last_document in names:
+            self.open_document(self.state.last_document)
+        elif names:
+            self.open_document(names[0])
+        elif not self.read_only:
+            self._create_document("Untitled")
+        self.editor.focus()
+
+    def on_unmount(self) -> None:
+        self.learner.stop()
+        self.instance.release()
+
+    # -- documents --------------------------------------------------------------------------------------------
+    def document_names(self) -> list[str]:
+        """Every document in the store ([] if the store cannot be read; the user is told why)."""
+        try:
+            return [d.name for d in self.store.list()]
+        except StoreError as exc:
+            self.notify(str(exc), title="Documents", severity="error", timeout=15)
+            return []
+
+    def _refresh_list(self) -> None:
+        self.query_one(DocumentList).set_documents(self.document_names(), self.document)
+
+    def open_document(self, name: str) -> None:
+        """Save the open document, then show ``name`` with its last cursor position."""
+        if name == self.document:
+            self.editor.focus()
+            return
+        if self.document and not self._save_now():
+            return  # keep the unsaved text on screen; the error was shown
+        try:
+            text = self.store.read(name)
+        except (OSError, KeyError, UnicodeDecodeError, StoreError) as exc:
+            self.notify(f"Cannot open {name}: {exc}", title="Open", severity="error", timeout=10)
+            return
+        self._remember_cursor()
+        self.document = name
+        self.editor.load_text(text)
+        self._saved_version = self.editor.text_version
+        row, col = self.state.cursors.get(name, (0, 0))
+        row = min(row, self.editor.document.line_count - 1)
+        self.editor.move_cursor((row, min(col, len(self.editor.document[row]))))
+        self.sub_title = name
+        self.state.last_document = name
+        self._save_state()
+        self._refresh_list()
+        self._update_status()
+        self.editor.focus()
+
+    def _create_document(self, wanted: str) -> None:
+        names = set(self.document_names())
+        base = safe_name(wanted)
+        name, n = base, 2
+        while name in names:
+            name, n = f"{base} {n}", n + 1
+        try:
+            self.store.save(name, "")
+        except (OSError, StoreError) as exc:
+            self.notify(f"Cannot create {name}: {exc}", title="New document", severity="error", timeout=10)
+            return
+        self.open_document(name)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.open_document(event.option.id)
+
+    def _remember_cursor(self) -> None:
+        if self.document:
+            self.state.cursors[self.document] = self.editor.cursor_location
+
+    def _save_state(self) -> None:
+        if self.read_only:
+            return
+        try:
+            self.state.save(self.paths.data)
+        except OSError as exc:
+            self.notify(f"Cannot remember the session: {exc}", severity="warning")
+
+    # -- saving -----------------------------------------------------------------------------------------------
+    @property
+    def dirty(self) -> bool:
+        """True when the editor holds changes the store does not have yet."""
+        return bool(self.document) and self.editor.text_version != self._saved_version
+
+    def _schedule_save(self, delay: float | None = None) -> None:
+        if self._save_timer is not None:
+            self._save_timer.stop()
+        self._save_timer = self.set_timer(self.save_delay if delay is None else delay, self._autosave)
+
+    def _autosave(self) -> None:
+        if self.dirty and not self.read_only:
+            self._save_worker(self.document, self.editor.text, self.editor.text_version)
+
+    @work(thread=True, group="save")
+    def _save_worker(self, name: str, text: str, version: int) -> None:
+        with self._save_lock:
+            error = self._write(name, text)
+        self.call_from_thread(self._saved, name, version, error)
+
+    def _write(self, name: str, text: str) -> str:
+        """Write a document; '' or the reason it failed."""
+        try:
+            self.store.save(name, text)
+        except (OSError, StoreError) as exc:
+            return str(exc)
+        return ""
+
+    def _saved(self, name: str, version: int, error: str) -> None:
+        if name != self.document:
+            return
+        if error:
+            self._failed_save(error)
+            return
+        if self._save_failed:
+            self.notify(f"Saved {name} after all.", title="Saved")
+        self._save_failed = False
+        self._saved_version = max(self._saved_version, version)
+        self._update_status()
+
+    def _failed_save(self, error: str) -> None:
+        first, self._save_failed = not self._save_failed, True
+        self._update_status()
+        self._schedule_save(self.save_retry)
+        if not first:
+            return  # the status line says NOT SAVED until it works
+        self.notify(
+            f"Could not save {self.document}: {error}. Your text stays here; retrying every {self.save_retry:.0f} s.",
+            title="Save failed",
+            severity="error",
+            timeout=10,
+        )
+
+    def _save_now(self) -> bool:
+        """Save the open document on this thread; False (and a message) if it could not be written."""
+        if not self.dirty or self.read_only:
+            return True
+        version = self.editor.text_version
+        with self._save_lock:
+            error = self._write(self.document, self.editor.text)
+        if error:
+            self._failed_save(error)
+            return False
+        self._saved(self.document, version, "")
+        return True
+
+    # -- suggestions ------------------------------------------------------------------------------------------
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        if event.text_area is not self.editor or not self.document:
+            return
+        if self.dirty:
+            self._schedule_save()
+            self._count_words()
+        self._update_status()
+        self._request_suggestions()
+
+    def on_text_area_selection_changed(self, event: TextArea.SelectionChanged) -> None:
+        if event.text_area is self.editor:
+            self._request_suggestions()
+
+    def _request_suggestions(self, force: bool = False) -> None:
+        editor = self.editor
+        key: Key = (editor.text_version, editor.selection)
+        if key == self._requested and not force:
+            return
+        self._requested = key
+        if self.read_only or not self.settings.suggest.enabled or not self.service.ready:
+            return
+        if not editor.selection.is_empty:
+            self.bar.show(None)
+            return
+        before, rest = editor.text_around_cursor()
+        self._suggest(key, before, rest, self.settings.suggest.words, self.settings.suggest.phrase)
+
+    @work(thread=True, exclusive=True, group="suggest")
+    def _suggest(self, key: Key, before: str, rest: str, n: int, phrase: bool) -> None:
+        worker = get_current_worker()
+        suggestions = self.service.suggest(before, n, phrase, lambda: worker.is_cancelled)
+        if suggestions is not None and not worker.is_cancelled:
+            self.post_message(SuggestionsReady(key, suggestions, rest))
+
+    def on_suggestions_ready(self, message: SuggestionsReady) -> None:
+        editor = self.editor
+        if message.key != (editor.text_version, editor.selection):
+            return  # the text or cursor moved on: a newer answer is coming
+        editor.show_ghost(ghost_for(message.suggestions, message.rest_of_line, self.settings.suggest.phrase))
+        self.bar.show(message.suggestions)
+        self.shown_key = message.key
+
+    def action_pick(self, number: int) -> None:
+        """Insert candidate ``number`` of the suggestion bar in place of the word being typed."""
+        shown = self.bar.suggestions
+        if shown is None or number > len(shown.words) or self.read_only:
+            return
+        before, _ = self.editor.text_around_cursor()
+        self.editor.insert_word(partial_word(before)[1], shown.words[number - 1].word)
+
+    # -- model ------------------------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="model")
+    def _load_model(self, announce: bool) -> None:
+        try:
+            loaded = load_active(self.registry, self.settings.suggest.phrase_threshold)
+        except (ModelLoadError, OSError) as exc:
+            self.call_from_thread(self.notify, f"No model could be loaded: {exc}", severity="error", timeout=30)
+            return
+        self.service.install(loaded)
+        self.call_from_thread(self._model_ready, loaded.version, loaded.warning, announce)
+
+    def _model_ready(self, version: str, warning: str, announce: bool) -> None:
+        if warning:
+            self.notify(warning, title="Model", severity="warning", timeout=15)
+        elif announce:
+            self.notify(f"Now suggesting with model {version}.", title="Model")
+        self._update_status()
+        self._request_suggestions(force=True)
+
+    # -- learning ---------------------------------------------------------------------------------------------
+    def _count_words(self) -> None:
+        new = self.editor.words_written - self._words_counted
+        if new <= 0:
+            return
+        self._words_counted = self.editor.words_written
+        self.state.words_since_learn += new
+        learn = self.settings.learn
+        if should_learn(self.state.words_since_learn, learn.auto, learn.after_words) and not self.learner.running:
+            self.start_learning(quiet=True)
+
+    def start_learning(self, quiet: bool = False) -> None:
+        """Fine-tune on the documents in the background (typing goes on; the model swaps in when accepted)."""
+        if self.read_only:
+            self.notify("Read-only: the other assistant window learns.", severity="warning")
+            return
+        if self.learner.running:
+            if not quiet:
+                self.notify("Learning is already running.")
+            return
+        if not self._save_now():
+            return
+        self.state.words_since_learn = 0
+        started = self.learner.start(
+            on_progress=lambda p: self.post_message(LearnProgress(p)),
+            on_done=lambda o: self.post_message(LearnDone(o)),
+        )
+        if started:
+            self.status.set_progress(0, None)
+            self._update_status()
+            if not quiet:
+                self.notify("Learning from your documents in the background…", title="Learning")
+
+    def on_learn_progress(self, message: LearnProgress) -> None:
+        p = message.progress
+        self.status.set_progress(p.step, p.total)
+
+    def on_learn_done(self, message: LearnDone) -> None:
+        self.status.set_progress(None)
+        text, severity = describe(message.outcome)
+        self.notify(text, title="Learning", severity=severity, timeout=10)  # type: ignore[arg-type]
+        outcome = message.outcome
+        if isinstance(outcome, FinetuneOutcome) and outcome.status == "accepted":
+            self._load_model(announce=False)
+        self._save_state()
+        self._update_status()
+
+    # -- status -----------------------------------------------------------------------------------------------
+    def _update_status(self) -> None:
+        if not self.document:
+            state = "no document"
+        elif self.read_only:
+            state = f"{self.document} · read-only"
+        elif self._save_failed:
+            state = f"{self.document} · NOT SAVED (retrying)"
+        else:
+            state = f"{self.document} · {'editing' if self.dirty else 'saved'}"
+        self.status.set_text(state)
+        version = self.service.version
+        model = f"model {version}" if version else "loading the model…"
+        if self.learner.running:
+            model = f"learning… · {model}"
+        elif not self.settings.suggest.enabled:
+            model = f"suggestions off · {model}"
+        self.status.set_model(model)
+
+    # -- actions ----------------------------------------------------------------------------------------------
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_save(self) -> None:
+        if self._save_now() and self.document:
+            self.notify(f"Saved {self.document}.", timeout=2)
+
+    def action_toggle_sidebar(self) -> None:
+        self.toggle_class("-no-sidebar")
+        if self.has_class("-no-sidebar"):
+            self.editor.focus()
+
+    def action_open_list(self) -> None:
+        self.remove_class("-no-sidebar")
+        self._refresh_list()
+        self.query_one(DocumentList).focus()
+
+    def _writable(self, what: str) -> bool:
+        if self.read_only:
+            self.notify(f"Read-only: {what} is for the other assistant window.", severity="warning")
+        return not self.read_only
+
+    def action_new_document(self) -> None:
+        if not self._writable("a new document"):
+            return
+
+        def created(name: str | None) -> None:
+            if name:
+                self._create_document(name)
+
+        self.push_screen(PromptScreen("Name of the new document:", "Untitled"), created)
+
+    def action_rename_document(self) -> None:
+        if not self.document or not self._writable("renaming"):
+            return
+        old = self.document
+
+        def renamed(new: str | None) -> None:
+            if not new or new == old:
+                return
+            if not self._save_now():
+                return
+            try:
+                doc = self.store.rename(old, new)
+            except (KeyError, ValueError, OSError, StoreError) as exc:
+                self.notify(f"Cannot rename {old}: {exc}", severity="error")
+                return
+            self.state.renamed(old, doc.name)
+            self.document = doc.name
+            self.sub_title = doc.name
+            self._save_state()
+            self._refresh_list()
+            self._update_status()
+
+        self.push_screen(PromptScreen(f"Rename {old} to:", old), renamed)
+
+    def action_delete_document(self) -> None:
+        if not self.document or not self._writable("deleting"):
+            return
+        name = self.document
+
+        def confirmed(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                self.store.remove(name)
+            except (KeyError, OSError, StoreError) as exc:
+                self.notify(f"Cannot delete {name}: {exc}", severity="error")
+                return
+            self.state.forget(name)
+            self.document = ""
+            self.editor.load_text("")
+            self._saved_version = self.editor.text_version
+            self.notify(f"Deleted {name}.")
+            names = self.document_names()
+            if names:
+                self.open_document(names[0])
+            else:
+                self._create_document("Untitled")
+
+        self.push_screen(ConfirmScreen(f"Delete {name}? This cannot be undone."), confirmed)
+
+    def action_import_files(self) -> None:
+        if not self._writable("importing"):
+            return
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self._import(Path(path).expanduser())
+
+        self.push_screen(PromptScreen("Import a text file or a folder of them:", placeholder="~/notes"), chosen)
+
+    @work(thread=True, group="import")
+    def _import(self, path: Path) -> None:
+        if not path.exists():
+            self.call_from_thread(self.notify, f"{path} does not exist.", title="Import", severity="error")
+            return
+        try:
+            results = self.store.import_paths([path], self.settings.import_.max_bytes)
+        except (OSError, StoreError) as exc:
+            self.call_from_thread(self.notify, f"Import failed: {exc}", title="Import", severity="error")
+            return
+        self.call_from_thread(self._imported, results)
+
+    def _imported(self, results: list) -> None:
+        imported = [r for r in results if r.status == "imported"]
+        for r in results:
+            if r.status == "refused":
+                self.notify(f"{r.path}: {r.detail}", title="Not imported", severity="warning", timeout=10)
+            elif r.status == "duplicate":
+                self.notify(f"{r.path}: already here as {r.detail}", title="Import")
+        if imported:
+            self.notify(f"Imported {len(imported)} document(s).", title="Import")
+            self._refresh_list()
+            self.open_document(imported[0].detail)
+
+    def action_learn(self) -> None:
+        self.start_learning()
+
+    def action_settings(self) -> None:
+        def done(settings: Settings | None) -> None:
+            if settings is not None:
+                self.apply_settings(settings)
+
+        self.push_screen(SettingsScreen(self.settings), done)
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Use new settings now and keep them in ``settings.toml``."""
+        self.settings = settings
+        self.service.set_phrase_threshold(settings.suggest.phrase_threshold)
+        if not settings.suggest.enabled:
+            self.editor.hide_ghost()
+            self.bar.show(None)
+        self._request_suggestions(force=True)
+        self._update_status()
+        self._save_settings()
+
+    def _save_settings(self) -> None:
+        if self.read_only:
+            return
+        try:
+            self.settings.save(self.paths.config)
+        except OSError as exc:
+            self.notify(f"Cannot save the settings: {exc}", severity="error")
+
+    def _apply_theme(self, theme: str) -> None:
+        if theme == self.theme:
+            return
+        if theme in self.available_themes:
+            self.theme = theme
+        else:
+            self.notify(f"Unknown theme {theme!r}; using {self.theme}.", title="Settings", severity="warning")
+
+    def watch_theme(self, theme: str) -> None:
+        if self.is_mounted and theme != self.settings.app.theme:
+            self.settings.app.theme = theme
+            self._save_settings()
+
+    def action_toggle_suggestions(self) -> None:
+        s = self.settings
+        s.suggest.enabled = not s.suggest.enabled
+        self.apply_settings(s)
+
+    def action_toggle_phrase(self) -> None:
+        s = self.settings
+        s.suggest.phrase = not s.suggest.phrase
+        self.apply_settings(s)
+
+    def action_rollback_model(self) -> None:
+        if not self._writable("model changes"):
+            return
+        try:
+            name = self.registry.rollback()
+        except (ValueError, OSError) as exc:
+            self.notify(str(exc), title="Model", severity="warning")
+            return
+        self.notify(f"Rolled back to {name}.", title="Model")
+        self._load_model(announce=False)
+
+    def action_reset_model(self) -> None:
+        if not self._writable("model changes"):
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.registry.reset()
+                self.notify("Back to the base model (your versions are kept).", title="Model")
+                self._load_model(announce=False)
+
+        self.push_screen(ConfirmScreen("Go back to the base model? Your versions are kept.", yes="Reset"), confirmed)
+
+    def action_cancel_learning(self) -> None:
+        if self.learner.running:
+            self.learner.stop(timeout=0)
+            self.notify("Stopping; learning resumes where it left off next time.", title="Learning")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        commands = [
+            ("New document", "create and open a document (Ctrl+N)", self.action_new_document),
+            ("Rename document", "rename the open document (F2)", self.action_rename_document),
+            ("Delete document", "delete the open document, after asking (F8)", self.action_delete_document),
+            ("Import files", "copy a text file or a folder of them into your documents (F3)", self.action_import_files),
+            ("Save", "save the open document now (Ctrl+S)", self.action_save),
+            ("Learn now", "fine-tune your model on your documents in the background (F5)", self.action_learn),
+            ("Stop learning", "pause the background fine-tune", self.action_cancel_learning),
+            ("Roll back the model", "use the version your current model was trained from", self.action_rollback_model),
+            ("Reset the model", "go back to the shipped base model", self.action_reset_model),
+            ("Toggle suggestions", "ghost text and the suggestion bar on or off", self.action_toggle_suggestions),
+            ("Toggle phrase ghost text", "let ghost text run past the current word", self.action_toggle_phrase),
+            ("Settings", "candidates, thresholds, learning (F9)", self.action_settings),
+            ("Help", "every key (F1)", self.action_help),
+        ]
+        for title, help_text, callback in commands:
+            yield SystemCommand(title, help_text, callback)
+
+    # -- quitting ---------------------------------------------------------------------------------------------
+    async def action_quit(self) -> None:
+        """Save, remember where we were, stop learning (it resumes next time), then quit."""
+        if not self._save_now() and not self._quit_anyway:
+            self._quit_anyway = True
+            self.notify("Press Ctrl+Q again to quit without saving.", title="Save failed", severity="error")
+            return
+        self._remember_cursor()
+        self._save_state()
+        self.learner.stop()
+        self.exit()
+
+
+def run(paths: Paths | None = None) -> int:
+    """Start the app (``assistant`` with no arguments)."""
+    WriterApp(paths).run()
+    return 0

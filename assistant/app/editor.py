@@ -1,0 +1,161 @@
+"""The editor: Textual's TextArea with ghost text that follows the product's rules.
+
+Textual's ``TextArea.suggestion`` already draws dim text at the cursor and keeps it while typed characters match
+it. This widget adds what the product needs on top: moving the cursor or selecting clears the ghost, Tab accepts
+all of it, Ctrl+Right one word of it, Esc hides it, and a counter of edits lets the app drop stale suggestions.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import TextArea
+from textual.widgets.text_area import Edit, EditResult, Selection
+
+from assistant.app.ghost import accept_all, first_word
+from assistant.text.words import is_word_char, words
+
+
+class GhostEditor(TextArea):
+    """A TextArea whose ``suggestion`` is the ghost text of the assistant."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+right", "accept_word", "Accept a word", show=False),
+    ]
+
+    class Accepted(Message):
+        """Ghost text (or a candidate) was inserted."""
+
+        def __init__(self, text: str) -> None:
+            self.text = text
+            super().__init__()
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("soft_wrap", True)
+        kwargs.setdefault("tab_behavior", "indent")
+        kwargs.setdefault("show_line_numbers", False)
+        self.text_version = 0
+        """Bumped by every change of the text (edit, undo, redo, load)."""
+        self.words_written = 0
+        """Words finished in this editor (typed, accepted or pasted)."""
+        self._editing = False
+        self._ghost_at: tuple[int, int] | None = None
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    # -- ghost text -------------------------------------------------------------------------------------------
+    def show_ghost(self, text: str) -> None:
+        """Show ``text`` after the cursor (or hide the ghost with '')."""
+        self._ghost_at = self.cursor_location if text else None
+        self.suggestion = text
+
+    def hide_ghost(self) -> None:
+        """Hide the ghost text."""
+        self.show_ghost("")
+
+    def action_accept_word(self) -> None:
+        """Insert the ghost text up to the end of its first word; without ghost text, move one word right."""
+        if self.suggestion and not self.read_only:
+            self._accept(first_word(self.suggestion))
+        else:
+            self.action_cursor_word_right()
+
+    def accept_ghost(self) -> bool:
+        """Insert all of the ghost text (and a separator after a finished word); False when there was none."""
+        if not self.suggestion or self.read_only:
+            return False
+        row, col = self.cursor_location
+        self._accept(accept_all(self.suggestion, self.document[row][col:]))
+        return True
+
+    def _accept(self, text: str) -> None:
+        self.insert(text, maintain_selection_offset=False)
+        self.post_message(self.Accepted(text))
+
+    def insert_word(self, prefix: str, word: str) -> None:
+        """Replace the partial word ``prefix`` before the cursor with ``word`` and a separator."""
+        if self.read_only:
+            return
+        row, col = self.cursor_location
+        start = (row, col - len(prefix))
+        rest = self.document[row][col:]
+        text = word if rest else word + " "  # the separator comes with the word, as in the KSR accounting
+        self.replace(text, start, (row, col), maintain_selection_offset=False)
+        self.post_message(self.Accepted(text))
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "tab" and self.accept_ghost():
+            event.stop()
+            event.prevent_default()
+            return
+        if event.key == "escape" and self.suggestion:
+            self.hide_ghost()
+            event.stop()
+            event.prevent_default()
+            return
+        await super()._on_key(event)
+
+    def action_cursor_right(self, select: bool = False) -> None:
+        """Move right (the ghost is accepted with Tab or Ctrl+Right, so Right only moves the cursor)."""
+        self.hide_ghost()
+        super().action_cursor_right(select)
+
+    # -- bookkeeping ------------------------------------------------------------------------------------------
+    def edit(self, edit: Edit) -> EditResult:
+        """Apply an edit; count the words it finishes; keep the ghost only if the typed text matched it."""
+        before = self._char_before(edit.from_location)
+        if not edit.text:
+            self.suggestion = ""  # a deletion never matches the ghost
+        self._editing = True
+        try:
+            result = super().edit(edit)
+        finally:
+            self._editing = False
+        self.text_version += 1
+        self._ghost_at = self.cursor_location if self.suggestion else None
+        self.words_written += _words_finished(before, edit.text)
+        return result
+
+    def undo(self) -> None:
+        super().undo()
+        self.text_version += 1
+
+    def redo(self) -> None:
+        super().redo()
+        self.text_version += 1
+
+    def load_text(self, text: str) -> None:
+        self.hide_ghost()
+        super().load_text(text)
+        self.text_version += 1
+
+    def _watch_selection(self, previous_selection: Selection, selection: Selection) -> None:
+        super()._watch_selection(previous_selection, selection)
+        if self._editing:
+            return
+        if self.suggestion and (not selection.is_empty or selection.end != self._ghost_at):
+            self.hide_ghost()
+
+    def _char_before(self, location: tuple[int, int]) -> str:
+        row, col = location
+        if col > 0:
+            return self.document[row][col - 1]
+        return "\n" if row > 0 else ""
+
+    def text_around_cursor(self, lines_before: int = 128) -> tuple[str, str]:
+        """Text before the cursor (from a line start that stays put while typing) and the rest of its line."""
+        row, col = self.cursor_location
+        start_row = max(0, (row // lines_before - 1) * lines_before)
+        before = self.document.get_text_range((start_row, 0), (row, col))
+        return before, self.document[row][col:]
+
+
+def _words_finished(char_before: str, inserted: str) -> int:
+    """How many words an insertion finishes: a separator typed after a word, or the whole words of a paste."""
+    if not inserted:
+        return 0
+    if len(inserted) == 1:
+        return int(bool(char_before) and is_word_char(char_before) and not is_word_char(inserted))
+    return len(words(inserted))

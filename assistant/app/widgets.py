@@ -1,0 +1,92 @@
+"""The app's smaller widgets: the suggestion bar, the status line and the document list."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Label, OptionList, ProgressBar, Static
+from textual.widgets.option_list import Option
+
+from assistant.engine.predictor import Suggestions
+
+
+class SuggestionBar(Static):
+    """The top candidates for the word at the cursor, numbered for Alt+1..9."""
+
+    DEFAULT_CSS = """
+    SuggestionBar { height: 1; padding: 0 1; background: $boost; color: $text-muted; }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__("", **kwargs)  # type: ignore[arg-type]
+        self.suggestions: Suggestions | None = None
+
+    def show(self, suggestions: Suggestions | None) -> None:
+        """Show these candidates (None or no words: an empty bar)."""
+        self.suggestions = suggestions
+        self.update(self.render_candidates(suggestions))
+
+    @staticmethod
+    def render_candidates(suggestions: Suggestions | None) -> Text:
+        """``1 word 42%  2 ...`` with the typed prefix of each word dimmed."""
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if suggestions is None or not suggestions.words:
+            return text
+        for i, candidate in enumerate(suggestions.words[:9], start=1):
+            if i > 1:
+                text.append("   ")
+            text.append(f"{i} ", style="bold")
+            text.append(suggestions.prefix, style="dim")
+            text.append(candidate.word[len(suggestions.prefix) :], style="bold")
+            text.append(f" {candidate.probability:.0%}", style="dim")
+        return text
+
+
+class StatusLine(Horizontal):
+    """Document, save state, model version and the progress of background learning."""
+
+    DEFAULT_CSS = """
+    StatusLine { height: 1; background: $panel; padding: 0 1; }
+    StatusLine > #status-text { width: 1fr; }
+    StatusLine > #status-model { width: auto; margin-left: 2; color: $text-muted; }
+    StatusLine > ProgressBar { width: auto; margin-left: 2; display: none; }
+    StatusLine.learning > ProgressBar { display: block; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="status-text")
+        yield ProgressBar(total=None, show_eta=True, id="status-progress")
+        yield Label("", id="status-model")
+
+    def set_text(self, text: str) -> None:
+        """The left part: document name and save state."""
+        self.query_one("#status-text", Label).update(text)
+
+    def set_model(self, text: str) -> None:
+        """The right part: model version and what learning is doing."""
+        self.query_one("#status-model", Label).update(text)
+
+    def set_progress(self, step: int | None, total: int | None = None) -> None:
+        """Show learning progress (``step`` None hides the bar)."""
+        bar = self.query_one(ProgressBar)
+        if step is None:
+            self.remove_class("learning")
+            return
+        self.add_class("learning")
+        bar.update(total=total, progress=step)
+
+
+class DocumentList(OptionList):
+    """The user's documents; selecting one opens it."""
+
+    DEFAULT_CSS = """
+    DocumentList { width: 28; border: none; border-right: tall $panel-lighten-2; }
+    """
+
+    def set_documents(self, names: list[str], current: str) -> None:
+        """Replace the list, highlighting ``current``."""
+        self.clear_options()
+        self.add_options([Option(name, id=name) for name in names])
+        if current in names:
+            self.highlighted = names.index(current)

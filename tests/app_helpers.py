@@ -1,0 +1,45 @@
+"""Driving the real writing app in tests and benchmarks: user folders, typing, waiting for suggestions."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from assistant.app.app import WriterApp
+from assistant.store.paths import Paths
+
+
+def user_paths(root: Path) -> Paths:
+    """Every user folder under ``root`` (as ``ASSISTANT_HOME`` would give)."""
+    return Paths(root / "data", root / "config", root / "cache", root / "logs")
+
+
+async def wait_until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
+    """Let the app run until ``condition()`` holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        await pilot.pause(0.01)
+
+
+def answered(app: WriterApp) -> bool:
+    """True when the suggestions on screen answer the current text and cursor."""
+    editor = app.editor
+    return app.shown_key == (editor.text_version, editor.selection)
+
+
+async def settle(pilot: Pilot, app: WriterApp, timeout: float = 20.0) -> None:
+    """Wait for the model, then for the suggestions of the current text and cursor."""
+    await wait_until(pilot, lambda: app.service.ready, timeout, "the model")
+    await wait_until(pilot, lambda: answered(app), timeout, "suggestions")
+    await pilot.pause()
+
+
+async def type_text(pilot: Pilot, text: str) -> None:
+    """Press the key of each character."""
+    for ch in text:
+        await pilot.press("enter" if ch == "\n" else ch)

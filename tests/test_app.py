@@ -1,0 +1,273 @@
+"""The writing app driven by Textual's Pilot: ghost text, candidates, documents, saving, learning, failures."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import pytest
+
+import assistant.store.documents as documents_module
+from assistant.app.app import WriterApp
+from assistant.app.instance import InstanceLock
+from assistant.app.screens import ConfirmScreen, HelpScreen, PromptScreen, SettingsScreen
+from assistant.app.state import AppState
+from assistant.lm.io import copy_model
+from assistant.shipped import base_model_dir
+from assistant.store.documents import DocumentStore
+from assistant.store.models import ModelRegistry, VersionInfo
+from assistant.store.settings import Settings
+from assistant.train.finetune import GENERAL_SAMPLE, FinetuneConfig
+from tests.app_helpers import settle, type_text, user_paths, wait_until
+from tests.conftest import make_corpus
+from tests.test_finetune import user_text
+
+SIZE = (100, 30)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+def new_app(home: Path, **kwargs: object) -> WriterApp:
+    app = WriterApp(user_paths(home), **kwargs)  # type: ignore[arg-type]
+    app.save_delay = 0.05
+    app.save_retry = 0.2
+    return app
+
+
+def notes(app: WriterApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def test_ghost_text_appears_and_tab_accepts_it(home: Path) -> None:
+    app = new_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "The meeting has been mov")
+        await settle(pilot, app)
+        assert app.editor.suggestion.startswith("ed")
+        assert app.bar.suggestions.words[0].word == "moved"
+        ghost = app.editor.suggestion
+        await pilot.press("tab")
+        assert app.editor.text == "The meeting has been mov" + ghost + " "
+        assert app.editor.cursor_location == (0, len(app.editor.text))
+
+
+async def test_typing_along_keeps_the_ghost_and_anything_else_replaces_it(home: Path) -> None:
+    app = new_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "as soon as poss")
+        await settle(pilot, app)
+        assert app.editor.suggestion == "ible"
+        await pilot.press("i")
+        assert app.editor.suggestion == "ble"  # kept at once, before any model work
+        await pilot.press("x")
+        assert app.editor.suggestion == ""
+        await pilot.press("backspace")
+        await settle(pilot, app)
+        assert app.editor.suggestion == "ble"
+
+
+async def test_ctrl_right_accepts_one_word_of_a_phrase(home: Path) -> None:
+    app = new_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "He was born in the Unit")
+        await settle(pilot, app)
+        assert app.editor.suggestion == "ed States"
+        await pilot.press("ctrl+right")
+        assert app.editor.text == "He was born in the United"
+        assert app.editor.suggestion == " States"  # the rest stays on screen
+        await pilot.press("ctrl+right")
+        assert app.editor.text == "He was born in the United States"
+
+
+async def test_moving_the_cursor_or_selecting_clears_the_ghost(home: Path) -> None:
+    app = new_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "for the first ti")
+        await settle(pilot, app)
+        assert app.editor.suggestion == "me"
+        await pilot.press("left")
+        assert app.editor.suggestion == ""
+        await settle(pilot, app)
+        assert app.editor.suggestion == ""  # inside a word: nothing to suggest
+        await pilot.press("end")
+        await settle(pilot, app)
+        assert app.editor.suggestion == "me"
+        await pilot.press("shift+left")
+        assert app.editor.suggestion == ""
+        await pilot.press("end")
+        await settle(pilot, app)
+        await pilot.press("escape")
+        assert app.editor.suggestion == ""
+        assert app.editor.text == "for the first ti"
+
+
+async def test_alt_number_inserts_that_candidate(home: Path) -> None:
+    app = new_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "The meeting has been mov")
+        await settle(pilot, app)
+        second = app.bar.suggestions.words[1].word
+        assert second != "moved"
+        await pilot.press("alt+2")
+        assert app.editor.text == f"The meeting has been {second} "
+        await settle(pilot, app)
+        assert app.bar.suggestions.prefix == ""  # now the next word is being predicted
+
+
+async def test_autosave_writes_the_store_and_the_document_survives_quit_and_reopen(home: Path) -> None:
+    app = new_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "Dear Anna,\nthe report is ready.")
+        store = DocumentStore(user_paths(home).documents)
+        await wait_until(pilot, lambda: not app.dirty, what="autosave")
+        assert store.read(app.document) == "Dear Anna,\nthe report is ready."
+        name = app.document
+        await pilot.press("up", "home", "right", "right")
+        cursor = app.editor.cursor_location
+        await type_text(pilot, "x")  # unsaved when quitting: quit saves it
+        await pilot.press("ctrl+q")
+    assert store.read(name) == "Dexar Anna,\nthe report is ready."
+    again = new_app(home)
+    async with again.run_test(size=SIZE) as pilot:
+        assert again.document == name
+        assert again.editor.text == "Dexar Anna,\nthe report is ready."
+        assert again.editor.cursor_location == (cursor[0], cursor[1] + 1)
+
+
+async def test_documents_new_rename_delete_with_confirmation(home: Path) -> None:
+    app = new_app(home)
+    store = DocumentStore(user_paths(home).documents)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "first text")
+        await pilot.press("ctrl+n")
+        assert isinstance(app.screen, PromptScreen)
+        await pilot.press("ctrl+a", "ctrl+k")  # clear the proposed name
+        await type_text(pilot, "Letter\n")
+        assert app.document == "Letter"
+        assert store.read("Untitled") == "first text"  # switching saved the first one
+        await type_text(pilot, "second")
+        await pilot.press("f2")
+        await pilot.press("ctrl+a", "ctrl+k")
+        await type_text(pilot, "Letter to Anna\n")
+        assert app.document == "Letter to Anna"
+        await pilot.press("f8")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("escape")
+        assert "Letter to Anna" in [d.name for d in store.list()]
+        await pilot.press("f8")
+        await pilot.click("#yes")
+        assert [d.name for d in store.list()] == ["Untitled"]
+        assert app.document == "Untitled"
+        assert app.editor.text == "first text"
+
+
+async def test_import_reports_unreadable_files(home: Path, tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "notes.txt").write_text("Notes about the garden.", encoding="utf-8")
+    (tmp_path / "in" / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    app = new_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3")
+        await type_text(pilot, f"{tmp_path / 'in'}\n")
+        await wait_until(pilot, lambda: app.document == "notes.txt", what="the imported document")
+        assert app.editor.text == "Notes about the garden."
+        assert any("image.txt" in n and "binary" in n for n in notes(app)), notes(app)
+
+
+async def test_a_second_instance_is_read_only(home: Path) -> None:
+    DocumentStore(user_paths(home).documents).save("Plan", "Keep this text.")
+    other = InstanceLock(user_paths(home).data)
+    assert other.acquire()
+    try:
+        app = new_app(home)
+        async with app.run_test(size=SIZE) as pilot:
+            assert app.read_only
+            assert any("read-only" in n for n in notes(app))
+            await type_text(pilot, "typing here")
+            await pilot.press("f8")
+            assert not isinstance(app.screen, ConfirmScreen)
+            assert app.editor.text == "Keep this text."
+        assert DocumentStore(user_paths(home).documents).read("Plan") == "Keep this text."
+    finally:
+        other.release()
+    assert InstanceLock(user_paths(home).data).acquire()  # the read-only app did not keep a lock
+
+
+async def test_a_full_disk_keeps_the_text_and_the_save_retries(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_write = documents_module.atomic_write_text
+
+    def disk_full(path: object, text: str, mode: int = 0o600) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    app = new_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        monkeypatch.setattr(documents_module, "atomic_write_text", disk_full)
+        await type_text(pilot, "Important words.")
+        await wait_until(pilot, lambda: app._save_failed, what="the failed save")
+        assert any("No space left on device" in n for n in notes(app))
+        assert "NOT SAVED" in str(app.status.query_one("#status-text").render())
+        assert app.editor.text == "Important words."
+        monkeypatch.setattr(documents_module, "atomic_write_text", real_write)
+        await wait_until(pilot, lambda: not app.dirty, what="the retried save")
+        assert DocumentStore(user_paths(home).documents).read(app.document) == "Important words."
+
+
+async def test_a_corrupt_personal_model_falls_back_to_the_base_model(home: Path, tmp_path: Path) -> None:
+    registry = ModelRegistry(user_paths(home).models, base_model_dir())
+    staged = copy_model(base_model_dir(), tmp_path / "staged")
+    (staged / "model.safetensors").write_bytes(b"not a model")
+    registry.add(staged, VersionInfo(name="v0001", status="accepted", reason="test", parent="base", metrics={}))
+    app = new_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        assert app.service.version == "base"
+        assert any("v0001" in n and "cannot be loaded" in n for n in notes(app)), notes(app)
+
+
+async def test_help_screen_and_settings(home: Path) -> None:
+    app = new_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.press("f9")
+        assert isinstance(app.screen, SettingsScreen)
+        await pilot.click("#enabled")
+        await pilot.click("#save")
+        assert not app.settings.suggest.enabled
+        assert not Settings.load(user_paths(home).config).suggest.enabled
+        await type_text(pilot, "as soon as poss")
+        await pilot.pause(0.3)
+        assert app.editor.suggestion == ""
+        assert app.bar.suggestions is None or not app.bar.suggestions.words
+
+
+@pytest.fixture
+def tiny_base(tiny_model_dir: Path, tmp_path: Path) -> Path:
+    folder = copy_model(tiny_model_dir, tmp_path / "base")
+    (folder / GENERAL_SAMPLE).write_text(make_corpus(seed=99, paragraphs=20), encoding="utf-8")
+    return folder
+
+
+async def test_background_learning_swaps_the_model_while_typing_goes_on(home: Path, tiny_base: Path) -> None:
+    DocumentStore(user_paths(home).documents).save("Diary", user_text(paragraphs=40))
+    fast = FinetuneConfig(epochs=2, min_words=50, holdout_every=5, lr=2e-3, patience=0, max_general_worsening=10.0)
+    app = new_app(home, base_dir=tiny_base, finetune_config=fast)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        assert app.service.version == "base"
+        app.editor.move_cursor(app.editor.document.end)
+        await pilot.press("f5")
+        assert app.learner.job is not None, notes(app)
+        typed = "\n\nThe wizard paints"
+        await type_text(pilot, typed)
+        assert app.editor.text.endswith(typed)  # every key landed while learning ran
+        await wait_until(pilot, lambda: app.service.version == "v0001", timeout=120, what="the new model")
+        assert any("model v0001" in n for n in notes(app)), notes(app)
+        await settle(pilot, app)
+        assert "v0001" in str(app.status.query_one("#status-model").render())
+    assert AppState.load(user_paths(home).data).words_since_learn == 0
