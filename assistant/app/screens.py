@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import ClassVar
 
+from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Markdown, Switch
+from textual.widgets import Button, Input, Label, Static, Switch
 
 from assistant.store.settings import Settings
 
@@ -32,16 +33,24 @@ KEYS = [
     ("Ctrl+Q", "quit (saves first)"),
     ("Ctrl+Z / Ctrl+Y", "undo / redo"),
     ("F6 / F7", "select the line / select all"),
-    ("Ctrl+X / Ctrl+C / Ctrl+V", "cut / copy / paste"),
+    ("Ctrl+X, C, V", "cut, copy, paste"),
 ]
 
-HELP = (
-    "# Keys\n\n| key | what it does |\n|---|---|\n"
-    + "\n".join(f"| {key} | {what} |" for key, what in KEYS)
-    + "\n\nGhost text is dim text after the cursor: the rest of the word you are typing, or a whole phrase when "
-    "the model is confident. Typing the same characters keeps it; anything else, or moving the cursor, clears it.\n\n"
-    "The model learns from your documents in the background (see Settings); the status line shows its version."
+ABOUT = (
+    "Ghost text is the dim text after the cursor: the rest of the word you are typing, or a whole phrase when the "
+    "model is confident. Typing the same characters keeps it; anything else, or moving the cursor, clears it. "
+    "The model learns from your documents in the background (F9: settings); the status line shows its version."
 )
+
+
+def keys_table() -> Table:
+    """Every key, one line each."""
+    table = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
+    table.add_column(style="bold", no_wrap=True, width=max(len(key) for key, _ in KEYS))
+    table.add_column()
+    for key, what in KEYS:
+        table.add_row(key, what)
+    return table
 
 
 class HelpScreen(ModalScreen[None]):
@@ -51,13 +60,18 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {
-        width: 90%; max-width: 100; height: 90%; border: thick $primary; background: $surface;
+        width: 90%; max-width: 100; height: auto; max-height: 90%; border: thick $primary; background: $surface;
+        padding: 0 1;
     }
+    HelpScreen .about { margin-top: 1; color: $text-muted; }
     """
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll():
-            yield Markdown(HELP)
+        with VerticalScroll() as scroll:
+            scroll.border_title = "Keys"
+            scroll.border_subtitle = "Esc closes"
+            yield Static(keys_table())
+            yield Static(ABOUT, classes="about")
 
 
 class ConfirmScreen(ModalScreen[bool]):

@@ -39,7 +39,8 @@ class SuggestionBar(Static):
             text.append(f"{i} ", style="bold")
             text.append(suggestions.prefix, style="dim")
             text.append(candidate.word[len(suggestions.prefix) :], style="bold")
-            text.append(f" {candidate.probability:.0%}", style="dim")
+            share = f"{candidate.probability:.0%}" if candidate.probability >= 0.005 else "<1%"
+            text.append(f" {share}", style="dim")
         return text
 
 

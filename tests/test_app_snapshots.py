@@ -1,0 +1,64 @@
+"""Snapshots (pytest-textual-snapshot) of the app at 80x24: ghost text on the main screen, help, palette.
+
+After a deliberate change of the UI: ``pytest tests/test_app_snapshots.py --snapshot-update``, then look at the
+SVGs under ``tests/__snapshots__`` before committing them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.command import CommandList
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from assistant.app.app import WriterApp
+from assistant.store.documents import DocumentStore
+from tests.app_helpers import settle, type_text, user_paths, wait_until
+
+SIZE = (80, 24)
+
+
+def make_app(home: Path) -> WriterApp:
+    store = DocumentStore(user_paths(home).documents)
+    store.save("Letter to Anna", "Dear Anna,\n\nThank you for your message.\n\n")
+    store.save("Notes", "Ideas for the garden.\n")
+    app = WriterApp(user_paths(home))
+    return app
+
+
+async def ghost_on_screen(pilot: Pilot) -> None:
+    app = pilot.app
+    assert isinstance(app, WriterApp)
+    app.editor.cursor_blink = False
+    app.editor.move_cursor(app.editor.document.end)
+    await type_text(pilot, "I hope to see you there as soon as poss")
+    await settle(pilot, app)
+    assert app.editor.suggestion.startswith("ible")
+
+
+def test_main_screen_with_ghost_text(snap_compare, tmp_path: Path) -> None:
+    assert snap_compare(make_app(tmp_path), run_before=ghost_on_screen, terminal_size=SIZE)
+
+
+def test_help_screen(snap_compare, tmp_path: Path) -> None:
+    async def open_help(pilot: Pilot) -> None:
+        await settle(pilot, pilot.app)  # type: ignore[arg-type]
+        pilot.app.query_one("#editor").cursor_blink = False
+        await pilot.press("f1")
+
+    assert snap_compare(make_app(tmp_path), run_before=open_help, terminal_size=SIZE)
+
+
+def test_command_palette(snap_compare, tmp_path: Path) -> None:
+    async def search_palette(pilot: Pilot) -> None:
+        await settle(pilot, pilot.app)  # type: ignore[arg-type]
+        pilot.app.query_one("#editor").cursor_blink = False
+        await pilot.press("ctrl+p")
+        await type_text(pilot, "model")
+        hits = lambda: pilot.app.screen.query_one(CommandList).option_count  # noqa: E731
+        await wait_until(pilot, lambda: hits() >= 2, what="palette hits")
+        pilot.app.screen.query_one(Input).cursor_blink = False
+        await pilot.pause(0.5)
+
+    assert snap_compare(make_app(tmp_path), run_before=search_palette, terminal_size=SIZE)
