@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -376,6 +377,7 @@ class WriterApp(App[None]):
         self.call_from_thread(self._model_ready, loaded.version, loaded.warning, announce)
 
     def _model_ready(self, version: str, warning: str, announce: bool) -> None:
+        gc.freeze()  # the long-lived objects (model, widgets) leave the collector's full passes: no 150 ms pauses
         if warning:
             self.notify(warning, title="Model", severity="warning", timeout=15)
         elif announce:

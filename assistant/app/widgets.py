@@ -5,27 +5,35 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Label, OptionList, ProgressBar, Static
+from textual.widget import Widget
+from textual.widgets import Label, OptionList, ProgressBar
 from textual.widgets.option_list import Option
 
 from assistant.engine.predictor import Suggestions
 
 
-class SuggestionBar(Static):
-    """The top candidates for the word at the cursor, numbered for Alt+1..9."""
+class SuggestionBar(Widget):
+    """The top candidates for the word at the cursor, numbered for Alt+1..9 (repaints without a layout pass)."""
 
     DEFAULT_CSS = """
     SuggestionBar { height: 1; padding: 0 1; background: $boost; color: $text-muted; }
     """
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__("", **kwargs)  # type: ignore[arg-type]
+        super().__init__(**kwargs)  # type: ignore[arg-type]
         self.suggestions: Suggestions | None = None
+        self._text = Text()
 
     def show(self, suggestions: Suggestions | None) -> None:
         """Show these candidates (None or no words: an empty bar)."""
         self.suggestions = suggestions
-        self.update(self.render_candidates(suggestions))
+        text = self.render_candidates(suggestions)
+        if text.plain != self._text.plain or text.spans != self._text.spans:
+            self._text = text
+            self.refresh()
+
+    def render(self) -> Text:
+        return self._text
 
     @staticmethod
     def render_candidates(suggestions: Suggestions | None) -> Text:
@@ -62,11 +70,16 @@ class StatusLine(Horizontal):
 
     def set_text(self, text: str) -> None:
         """The left part: document name and save state."""
-        self.query_one("#status-text", Label).update(text)
+        self._set("#status-text", text)
 
     def set_model(self, text: str) -> None:
         """The right part: model version and what learning is doing."""
-        self.query_one("#status-model", Label).update(text)
+        self._set("#status-model", text)
+
+    def _set(self, selector: str, text: str) -> None:
+        label = self.query_one(selector, Label)
+        if str(label.content) != text:  # an update costs a layout pass: only when the text changes
+            label.update(text)
 
     def set_progress(self, step: int | None, total: int | None = None) -> None:
         """Show learning progress (``step`` None hides the bar)."""

@@ -1,0 +1,158 @@
+"""Latency of the writing app as a user sees it, driven through Textual's Pilot (headless, the real app).
+
+    python benchmarks/app_latency.py [--chars N] [--while-learning] [--json] [FILE]
+
+Measures, with the shipped base model (or the active model of a fresh user folder):
+- start: from creating the app to the first suggestions on screen, for a document that already has text;
+- keystroke: from a key event entering the app (as Pilot sends it) to the screen update that shows the ghost text
+  and suggestion bar for the new text (the app's answer applied, then the next frame written), replaying FILE
+  character by character (default: ../shared/data/eval/general/chat_heldout.txt, first --chars characters).
+  Pilot's own ``press`` waits for the whole process to go idle after every key, which adds tens of ms that a
+  user never sees, so the keys are sent the way ``press`` sends them and the wait is timed here;
+- resident memory of the process after the replay.
+
+``--while-learning`` replays while a background fine-tune runs on 20k words of the same kind of text, to show
+that typing does not wait for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from textual import events  # noqa: E402
+from textual.keys import _character_to_key  # noqa: E402
+
+from assistant.app.app import WriterApp  # noqa: E402
+from assistant.eval.metrics import percentile  # noqa: E402
+from assistant.store.documents import DocumentStore  # noqa: E402
+from benchmarks.latency import rss_mb  # noqa: E402
+from tests.app_helpers import answered, settle, user_paths, wait_until  # noqa: E402
+
+EVAL = ROOT.parent / "shared" / "data" / "eval" / "general" / "chat_heldout.txt"
+TRAIN = ROOT.parent / "shared" / "data" / "train"
+
+
+def key_event(ch: str) -> events.Key | None:
+    """The key event a terminal gives for a character (None: skip it)."""
+    if ch == "\n":
+        return events.Key("enter", "\r")
+    if ch == "\t" or not ch.isprintable():
+        return None
+    return events.Key(_character_to_key(ch), ch)
+
+
+class FrameClock:
+    """When the app last wrote a screen update (wraps the app's display call)."""
+
+    def __init__(self, app: WriterApp) -> None:
+        self.last = 0.0
+        display = app._display
+
+        def timed(screen: object, renderable: object) -> None:
+            display(screen, renderable)  # type: ignore[arg-type]
+            if renderable is not None:
+                self.last = time.perf_counter()
+
+        app._display = timed  # type: ignore[method-assign]
+
+
+def on_screen(app: WriterApp) -> tuple[str, str]:
+    """What the answer changes: the ghost text and the suggestion bar."""
+    return app.editor.suggestion, app.bar.render().plain
+
+
+async def keystroke(app: WriterApp, event: events.Key, frames: FrameClock) -> float:
+    """Milliseconds from sending ``event`` to the first frame that shows the answer for the new text.
+
+    When the answer leaves the screen as the key's own edit left it (same ghost, same candidates), the frame
+    that showed the edit already shows the answer.
+    """
+    version = app.editor.text_version
+    t = time.perf_counter()
+    app._driver.send_message(event)  # type: ignore[union-attr]
+    while app.editor.text_version == version:
+        await asyncio.sleep(0.0002)
+    edited, shown = time.perf_counter(), on_screen(app)
+    while not answered(app):
+        await asyncio.sleep(0.0002)
+    applied = time.perf_counter()
+    needed = applied if on_screen(app) != shown else edited
+    while frames.last < needed:
+        await asyncio.sleep(0.0002)
+    return (max(frames.last, applied) - t) * 1000
+
+
+async def replay(text: str, start_text: str, learn_text: str | None) -> dict[str, object]:
+    with tempfile.TemporaryDirectory() as home:
+        paths = user_paths(Path(home))
+        store = DocumentStore(paths.documents)
+        store.save("Draft", start_text)
+        if learn_text:
+            store.save("Learned", learn_text)
+        t0 = time.perf_counter()
+        app = WriterApp(paths)
+        async with app.run_test(size=(100, 30)) as pilot:
+            app.editor.move_cursor(app.editor.document.end)
+            await wait_until(pilot, lambda: app.shown_key is not None, 60, "the first suggestions")
+            await pilot.pause()
+            start_s = time.perf_counter() - t0
+            await settle(pilot, app)
+            if learn_text:
+                app.start_learning()
+            frames = FrameClock(app)
+            times: list[float] = []
+            for ch in text:
+                event = key_event(ch)
+                if event is not None:
+                    times.append(await asyncio.wait_for(keystroke(app, event, frames), 30))
+            learning = app.learner.running if learn_text else None
+            rss = rss_mb()
+            app.learner.stop(timeout=30)
+    return {
+        "keystrokes": len(times),
+        "start_to_first_suggestion_s": round(start_s, 3),
+        "keystroke_ms": {p: round(percentile(times, q), 2) for p, q in (("p50", 50), ("p95", 95), ("p99", 99))},
+        "max_ms": round(max(times), 2),
+        "rss_mb": round(rss, 1),
+        "learning_ran_throughout": learning,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("file", nargs="?", type=Path, default=EVAL)
+    parser.add_argument("--chars", type=int, default=1500)
+    parser.add_argument("--while-learning", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    full = args.file.read_text(encoding="utf-8")
+    start_text, text = full[:2000], full[2000 : 2000 + args.chars]
+    learn_text = None
+    if args.while_learning:
+        words = (TRAIN / "train_small.txt").read_text(encoding="utf-8").split(" ")
+        learn_text = " ".join(words[:20000])
+    result = {"file": args.file.name, **asyncio.run(replay(text, start_text, learn_text))}
+    if args.json:
+        print(json.dumps(result, indent=1))
+        return
+    ms = result["keystroke_ms"]
+    print(f"{result['file']}: {result['keystrokes']} keystrokes through Pilot")
+    print(f"  key press -> suggestions on screen: p50 {ms['p50']} / p95 {ms['p95']} / p99 {ms['p99']} ms")  # type: ignore[index]
+    print(
+        f"  start -> first suggestion: {result['start_to_first_suggestion_s']} s; resident memory {result['rss_mb']} MB"
+    )
+    if args.while_learning:
+        print(f"  a fine-tune ran in the background throughout: {result['learning_ran_throughout']}")
+
+
+if __name__ == "__main__":
+    main()
