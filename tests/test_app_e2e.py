@@ -170,3 +170,17 @@ def test_type_see_ghost_text_accept_it_quit_and_find_the_document(terminal: Term
     status = terminal.wait_exit()
     assert status == 0, f"the app exited with status {status}\n{terminal.describe()}"
     assert document.read_text(encoding="utf-8") == SHOWN + " "
+
+
+def test_alt_digit_from_a_real_terminal_picks_that_candidate(terminal: Terminal, home: Path) -> None:
+    # tmux sends Alt+2 as ESC 2, as xterm does; the app must take it as "candidate 2", not type a character.
+    terminal.send_text(TYPED)
+    screen = terminal.wait_for("the suggestion bar", lambda s: re.search(r"\b1 moved\b", s) is not None)
+    second = re.search(r"\b2 (\w+)", line_with(screen, "1 moved"))
+    assert second, f"no second candidate on the bar\n{terminal.describe()}"
+    terminal.send_key("M-2")
+    expected = f"The meeting has been {second.group(1)} "
+    terminal.wait_for(f"{expected!r} after Alt+2", lambda s: expected.rstrip() in s)
+    terminal.send_key("C-q")
+    assert terminal.wait_exit() == 0
+    assert (home / "data" / "documents" / "Untitled").read_text(encoding="utf-8") == expected

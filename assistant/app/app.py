@@ -337,7 +337,7 @@ class WriterApp(App[None]):
         if self.read_only or not self.settings.suggest.enabled or not self.service.ready:
             return
         if not editor.selection.is_empty:
-            self.bar.show(None)
+            self._clear_candidates()
             return
         before, rest = editor.text_around_cursor()
         self._suggest(key, before, rest, self.settings.suggest.words, self.settings.suggest.phrase)
@@ -355,7 +355,15 @@ class WriterApp(App[None]):
             return  # the text or cursor moved on: a newer answer is coming
         editor.show_ghost(ghost_for(message.suggestions, message.rest_of_line, self.settings.suggest.phrase))
         self.bar.show(message.suggestions)
+        editor.candidates = len(message.suggestions.words)
         self.shown_key = message.key
+
+    def _clear_candidates(self) -> None:
+        self.bar.show(None)
+        self.editor.candidates = 0
+
+    def on_ghost_editor_pick(self, message: GhostEditor.Pick) -> None:
+        self.action_pick(message.number)
 
     def action_pick(self, number: int) -> None:
         """Insert candidate ``number`` of the suggestion bar in place of the word being typed."""
@@ -584,7 +592,7 @@ class WriterApp(App[None]):
         self.service.set_phrase_threshold(settings.suggest.phrase_threshold)
         if not settings.suggest.enabled:
             self.editor.hide_ghost()
-            self.bar.show(None)
+            self._clear_candidates()
         self._request_suggestions(force=True)
         self._update_status()
         self._save_settings()

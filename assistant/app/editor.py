@@ -11,12 +11,16 @@ from typing import ClassVar
 
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.keys import key_to_character
 from textual.message import Message
 from textual.widgets import TextArea
 from textual.widgets.text_area import Edit, EditResult, Selection
 
 from assistant.app.ghost import accept_all, first_word
 from assistant.text.words import is_word_char, words
+
+OPTION_DIGITS = "¡™£¢∞§¶•ª"
+"""What Textual reads for ESC 1 .. ESC 9 (Alt+1..9 in xterm-like terminals and tmux): macOS Option+digit."""
 
 
 class GhostEditor(TextArea):
@@ -25,6 +29,13 @@ class GhostEditor(TextArea):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+right", "accept_word", "Accept a word", show=False),
     ]
+
+    class Pick(Message):
+        """Candidate ``number`` of the suggestion bar was chosen from the keyboard."""
+
+        def __init__(self, number: int) -> None:
+            self.number = number
+            super().__init__()
 
     class Accepted(Message):
         """Ghost text (or a candidate) was inserted."""
@@ -41,6 +52,8 @@ class GhostEditor(TextArea):
         """Bumped by every change of the text (edit, undo, redo, load)."""
         self.words_written = 0
         """Words finished in this editor (typed, accepted or pasted)."""
+        self.candidates = 0
+        """Candidates on the suggestion bar (set by the app): Alt+1..9 pick among them."""
         self._editing = False
         self._ghost_at: tuple[int, int] | None = None
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -87,6 +100,12 @@ class GhostEditor(TextArea):
 
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "tab" and self.accept_ghost():
+            event.stop()
+            event.prevent_default()
+            return
+        number = OPTION_DIGITS.find(event.character or key_to_character(event.key) or "\0") + 1
+        if 0 < number <= self.candidates:  # Alt+digit as most terminals send it (ESC digit), read as Option+digit
+            self.post_message(self.Pick(number))
             event.stop()
             event.prevent_default()
             return
