@@ -11,8 +11,8 @@ Measures, with the shipped base model (or the active model of a fresh user folde
   user never sees, so the keys are sent the way ``press`` sends them and the wait is timed here;
 - resident memory of the process after the replay.
 
-``--while-learning`` replays while a background fine-tune runs on 20k words of the same kind of text, to show
-that typing does not wait for it.
+``--while-learning`` replays while a background fine-tune runs on an author's 20k words
+(../shared/data/eval/personal/austen/train_small.txt), to show that typing does not wait for it.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from benchmarks.latency import rss_mb  # noqa: E402
 from tests.app_helpers import answered, settle, user_paths, wait_until  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "data" / "eval" / "general" / "chat_heldout.txt"
-TRAIN = ROOT.parent / "shared" / "data" / "train"
+AUTHOR = ROOT.parent / "shared" / "data" / "eval" / "personal" / "austen"
 
 
 def key_event(ch: str) -> events.Key | None:
@@ -138,8 +138,7 @@ def main() -> None:
     start_text, text = full[:2000], full[2000 : 2000 + args.chars]
     learn_text = None
     if args.while_learning:
-        words = (TRAIN / "train_small.txt").read_text(encoding="utf-8").split(" ")
-        learn_text = " ".join(words[:20000])
+        learn_text = (AUTHOR / "train_small.txt").read_text(encoding="utf-8")
     result = {"file": args.file.name, **asyncio.run(replay(text, start_text, learn_text))}
     if args.json:
         print(json.dumps(result, indent=1))

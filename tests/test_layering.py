@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -38,6 +40,27 @@ def test_training_imports_without_rich_or_numpy() -> None:
         "            raise ModuleNotFoundError(name)\n"
         "sys.meta_path.insert(0, Block())\n"
         "import assistant.train.base, assistant.train.trainer\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_the_package_never_imports_a_plugin() -> None:
+    # Imports point one way: plugins/ use the assistant package, never the reverse.
+    package = Path(__file__).parents[1] / "assistant"
+    plugin_modules = {p.stem for p in (package.parent / "plugins").rglob("*.py")}
+    assert plugin_modules, "the plugins folder should hold the chat-bot plugin"
+    pattern = re.compile(r"^\s*(?:from|import)\s+(plugins|" + "|".join(sorted(plugin_modules)) + r")\b", re.M)
+    offenders = [str(f) for f in package.rglob("*.py") if pattern.search(f.read_text(encoding="utf-8"))]
+    assert offenders == []
+
+
+def test_the_app_and_the_language_server_stay_out_of_each_other() -> None:
+    code = (
+        "import sys, assistant.serve.server\n"
+        "assert 'textual' not in sys.modules, 'the language server imports textual'\n"
+        "import assistant.app.app\n"
         "print('ok')\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

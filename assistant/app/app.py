@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from textual import work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult, ScreenStackError, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
@@ -175,6 +175,14 @@ class WriterApp(App[None]):
         elif not self.read_only:
             self._create_document("Untitled")
         self.editor.focus()
+
+    @property
+    def _closing_down(self) -> bool:
+        """True once the app is quitting (its widgets may be gone)."""
+        try:
+            return not self.query("#status")
+        except ScreenStackError:
+            return True
 
     def on_unmount(self) -> None:
         self.learner.stop()
@@ -427,10 +435,14 @@ class WriterApp(App[None]):
                 self.notify("Learning from your documents in the background…", title="Learning")
 
     def on_learn_progress(self, message: LearnProgress) -> None:
+        if self._closing_down:
+            return
         p = message.progress
         self.status.set_progress(p.step, p.total)
 
     def on_learn_done(self, message: LearnDone) -> None:
+        if self._closing_down:
+            return  # stopped by quitting: it resumes next time, nothing to show
         self.status.set_progress(None)
         text, severity = describe(message.outcome)
         self.notify(text, title="Learning", severity=severity, timeout=10)  # type: ignore[arg-type]
