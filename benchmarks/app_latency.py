@@ -84,7 +84,7 @@ async def keystroke(app: WriterApp, event: events.Key, frames: FrameClock) -> fl
     shown = on_screen(app)
     while not answered(app):
         await asyncio.sleep(0.0002)
-    applied = time.perf_counter()
+    applied = app.shown_at  # not when this loop noticed: a frame may have been drawn in between
     needed = applied if on_screen(app) != shown else t  # unchanged: the edit's own frame shows the answer
     while frames.last < needed:
         await asyncio.sleep(0.0002)

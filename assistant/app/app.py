@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
@@ -120,6 +121,8 @@ class WriterApp(App[None]):
         """The name of the open document ('' when none)."""
         self.shown_key: Key | None = None
         """The text version and cursor of the suggestions on screen (benchmarks and tests wait on it)."""
+        self.shown_at = 0.0
+        """``time.perf_counter()`` when they were put there."""
         self.save_delay = SAVE_DELAY_S
         self.save_retry = SAVE_RETRY_S
         self._requested: Key | None = None
@@ -365,6 +368,7 @@ class WriterApp(App[None]):
         self.bar.show(message.suggestions)
         editor.candidates = len(message.suggestions.words)
         self.shown_key = message.key
+        self.shown_at = time.perf_counter()
 
     def _clear_candidates(self) -> None:
         self.bar.show(None)
