@@ -148,6 +148,17 @@ async def test_autosave_writes_the_store_and_the_document_survives_quit_and_reop
         assert again.editor.cursor_location == (cursor[0], cursor[1] + 1)
 
 
+async def test_text_typed_just_before_any_kind_of_exit_is_saved(home: Path) -> None:
+    app = new_app(home)
+    app.save_delay = 60.0  # no autosave: only the exit can save it
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "Last words before the terminal closed")
+        name = app.document
+    # The app ended without Ctrl+Q (as when its terminal is closed).
+    assert DocumentStore(user_paths(home).documents).read(name) == "Last words before the terminal closed"
+    assert AppState.load(user_paths(home).data).cursors[name] == (0, 37)
+
+
 async def test_documents_new_rename_delete_with_confirmation(home: Path) -> None:
     app = new_app(home)
     store = DocumentStore(user_paths(home).documents)
@@ -281,4 +292,5 @@ async def test_background_learning_swaps_the_model_while_typing_goes_on(home: Pa
         assert any("model v0001" in n for n in notes(app)), notes(app)
         await settle(pilot, app)
         assert "v0001" in str(app.status.query_one("#status-model").render())
-    assert AppState.load(user_paths(home).data).words_since_learn == 0
+    # The words typed while it learned were not in what it learned from: they count toward the next run.
+    assert AppState.load(user_paths(home).data).words_since_learn == 2  # "The", "wizard" ("paints" unfinished)

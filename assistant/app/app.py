@@ -132,6 +132,7 @@ class WriterApp(App[None]):
         self._save_failed = False
         self._quit_anyway = False
         self._words_counted = 0
+        self._last_cursor = (0, 0)
 
     # -- layout -----------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -270,7 +271,7 @@ class WriterApp(App[None]):
         self._save_timer = self.set_timer(self.save_delay if delay is None else delay, self._autosave)
 
     def _autosave(self) -> None:
-        if self.dirty and not self.read_only:
+        if not self._closing_down and self.dirty and not self.read_only:
             self._save_worker(self.document, self.editor.text, self.editor.text_version)
 
     @work(thread=True, group="save")
@@ -288,7 +289,7 @@ class WriterApp(App[None]):
         return ""
 
     def _saved(self, name: str, version: int, error: str) -> None:
-        if name != self.document:
+        if name != self.document or self._closing_down:
             return
         if error:
             self._failed_save(error)
@@ -325,6 +326,16 @@ class WriterApp(App[None]):
         self._saved(self.document, version, "")
         return True
 
+    def save_on_close(self, text: str, version: int) -> None:
+        """The editor is going away (quit, a closed terminal, any exit): write what it holds if it is unsaved."""
+        if self.document and not self.read_only and version != self._saved_version:
+            with self._save_lock:
+                if not self._write(self.document, text):
+                    self._saved_version = version
+        if self.document:
+            self.state.cursors[self.document] = self._last_cursor
+        self._save_state()
+
     # -- suggestions ------------------------------------------------------------------------------------------
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         if event.text_area is not self.editor or not self.document:
@@ -337,6 +348,7 @@ class WriterApp(App[None]):
 
     def on_text_area_selection_changed(self, event: TextArea.SelectionChanged) -> None:
         if event.text_area is self.editor:
+            self._last_cursor = self.editor.cursor_location
             self._request_suggestions()
 
     def _request_suggestions(self, force: bool = False) -> None:

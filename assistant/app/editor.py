@@ -121,6 +121,12 @@ class GhostEditor(TextArea):
         self.hide_ghost()
         super().action_cursor_right(select)
 
+    def on_unmount(self) -> None:
+        """Hand what is on screen to the app to save, however the app is ending."""
+        save = getattr(self.app, "save_on_close", None)
+        if save is not None:
+            save(self.text, self.text_version)
+
     # -- bookkeeping ------------------------------------------------------------------------------------------
     def edit(self, edit: Edit) -> EditResult:
         """Apply an edit; count the words it finishes; keep the ghost only if the typed text matched it."""

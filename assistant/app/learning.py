@@ -8,11 +8,13 @@ from pathlib import Path
 from assistant.store.documents import DocumentStore
 from assistant.store.models import ModelRegistry
 from assistant.train.finetune import FinetuneConfig, FinetuneOutcome
-from assistant.train.job import FinetuneJob, Progress
+from assistant.train.job import Progress
+from assistant.train.process_job import FinetuneProcess
 
 
 class Learner:
-    """Starts at most one :class:`FinetuneJob` at a time; callbacks arrive on the job's thread."""
+    """Starts at most one fine-tune at a time, in a child process (the editor's interpreter stays free for typing);
+    callbacks arrive on a relay thread."""
 
     def __init__(
         self,
@@ -25,7 +27,7 @@ class Learner:
         self.registry = registry
         self.work_dir = work_dir
         self.config = config or FinetuneConfig(threads=1)
-        self.job: FinetuneJob | None = None
+        self.job: FinetuneProcess | None = None
 
     @property
     def running(self) -> bool:
@@ -40,7 +42,7 @@ class Learner:
         """Start a fine-tune on the store's documents; False if one is running already."""
         if self.running:
             return False
-        self.job = FinetuneJob(self.store, self.registry, self.work_dir, self.config, on_progress, on_done)
+        self.job = FinetuneProcess(self.store, self.registry, self.work_dir, self.config, on_progress, on_done)
         self.job.start()
         return True
 

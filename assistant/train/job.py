@@ -21,6 +21,22 @@ class Progress:
     loss: float
 
 
+def run_finetune(
+    store: DocumentStore,
+    registry: ModelRegistry,
+    work_dir: Path,
+    config: FinetuneConfig,
+    on_step: Callable[[int, int, float], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> FinetuneOutcome:
+    """Fine-tune on every document of the store and record what the new version has seen."""
+    docs = {d.name: store.read(d.name) for d in store.list()}
+    outcome = finetune(registry, docs, work_dir, config, on_step=on_step, should_stop=should_stop)
+    if outcome.version is not None:
+        store.mark_seen(outcome.version.name, docs)
+    return outcome
+
+
 class FinetuneJob:
     """Runs :func:`finetune` on the store's documents in a daemon thread (one torch thread: typing stays
     responsive). ``on_progress`` and ``on_done`` are called from the worker thread."""
@@ -69,17 +85,9 @@ class FinetuneJob:
 
     def _run(self) -> None:
         try:
-            docs = {d.name: self.store.read(d.name) for d in self.store.list()}
-            self.outcome = finetune(
-                self.registry,
-                docs,
-                self.work_dir,
-                self.config,
-                on_step=self._step,
-                should_stop=self._cancel.is_set,
+            self.outcome = run_finetune(
+                self.store, self.registry, self.work_dir, self.config, self._step, self._cancel.is_set
             )
-            if self.outcome.version is not None:
-                self.store.mark_seen(self.outcome.version.name, docs)
             result: FinetuneOutcome | BaseException = self.outcome
         except BaseException as exc:  # reported to the caller, never lost in the thread
             self.error = exc
