@@ -266,6 +266,11 @@ async def test_help_screen_and_settings(home: Path) -> None:
         await pilot.pause(0.3)
         assert app.editor.suggestion == ""
         assert app.bar.suggestions is None or not app.bar.suggestions.words
+        app.theme = "textual-light"  # as the palette's theme picker does
+    assert Settings.load(user_paths(home).config).app.theme == "textual-light"
+    again = new_app(home)
+    async with again.run_test(size=SIZE):
+        assert again.theme == "textual-light"
 
 
 @pytest.fixture
@@ -291,6 +296,7 @@ async def test_background_learning_swaps_the_model_while_typing_goes_on(home: Pa
         await wait_until(pilot, lambda: app.service.version == "v0001", timeout=120, what="the new model")
         assert any("model v0001" in n for n in notes(app)), notes(app)
         await settle(pilot, app)
-        assert "v0001" in str(app.status.query_one("#status-model").render())
+        status = str(app.status.query_one("#status-model").render())
+        assert "model v0001 (" in status and "% on your text)" in status, status
     # The words typed while it learned were not in what it learned from: they count toward the next run.
     assert AppState.load(user_paths(home).data).words_since_learn == 2  # "The", "wizard" ("paints" unfinished)

@@ -23,7 +23,7 @@ from assistant.app.commands import DocumentCommands
 from assistant.app.editor import GhostEditor
 from assistant.app.ghost import ghost_for
 from assistant.app.instance import InstanceLock
-from assistant.app.learning import Learner, describe, should_learn
+from assistant.app.learning import Learner, describe, held_out_gain, should_learn
 from assistant.app.screens import ConfirmScreen, HelpScreen, PromptScreen, SettingsScreen
 from assistant.app.service import SuggestionService, load_active
 from assistant.app.state import AppState
@@ -32,7 +32,7 @@ from assistant.engine.predictor import Suggestions
 from assistant.lm.io import ModelLoadError
 from assistant.shipped import base_model_dir
 from assistant.store.documents import DocumentStore, StoreError, safe_name
-from assistant.store.models import ModelRegistry
+from assistant.store.models import BASE, ModelRegistry
 from assistant.store.paths import Paths
 from assistant.store.settings import Settings
 from assistant.text.words import partial_word
@@ -133,6 +133,7 @@ class WriterApp(App[None]):
         self._quit_anyway = False
         self._words_counted = 0
         self._last_cursor = (0, 0)
+        self._model_label = ""
 
     # -- layout -----------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -409,6 +410,9 @@ class WriterApp(App[None]):
         self.call_from_thread(self._model_ready, loaded.version, loaded.warning, announce)
 
     def _model_ready(self, version: str, warning: str, announce: bool) -> None:
+        info = self.registry.info(version) if version != BASE else None
+        gain = held_out_gain(info.metrics) if info else None
+        self._model_label = f"model {version}" + (f" ({gain:+.0f}% on your text)" if gain is not None else "")
         gc.freeze()  # the long-lived objects (model, widgets) leave the collector's full passes: no 150 ms pauses
         if warning:
             self.notify(warning, title="Model", severity="warning", timeout=15)
@@ -479,8 +483,7 @@ class WriterApp(App[None]):
         else:
             state = f"{self.document} · {'editing' if self.dirty else 'saved'}"
         self.status.set_text(state)
-        version = self.service.version
-        model = f"model {version}" if version else "loading the model…"
+        model = self._model_label or "loading the model…"
         if self.learner.running:
             model = f"learning… · {model}"
         elif not self.settings.suggest.enabled:

@@ -58,18 +58,28 @@ def should_learn(words_since_learn: int, auto: bool, after_words: int) -> bool:
     return auto and words_since_learn >= after_words
 
 
+def held_out_gain(metrics: dict[str, float] | None) -> float | None:
+    """How much better a version predicts the user's held-out text than its parent, in % of bits per character."""
+    if not metrics:
+        return None
+    before, after = metrics.get("holdout_bpc_before"), metrics.get("holdout_bpc_after")
+    if not before or after is None:
+        return None
+    return 100 * (before - after) / before
+
+
 def describe(outcome: FinetuneOutcome | BaseException) -> tuple[str, str]:
     """A one-line message and its severity (``information``, ``warning`` or ``error``) for a finished fine-tune."""
     if isinstance(outcome, BaseException):
         return f"Learning failed: {outcome}", "error"
     if outcome.status == "accepted" and outcome.version is not None:
         m = outcome.version.metrics
-        before, after = m.get("holdout_bpc_before"), m.get("holdout_bpc_after")
-        gain = ""
-        if before and after:
-            better = 100 * (before - after) / before
-            gain = f", held-out text {better:+.1f}% better ({before:.3f} -> {after:.3f} bits/char)"
-        return f"Learned your style: model {outcome.version.name}{gain}", "information"
+        gain = held_out_gain(m)
+        detail = ""
+        if gain is not None:
+            before, after = m["holdout_bpc_before"], m["holdout_bpc_after"]
+            detail = f", {gain:+.1f}% on your held-out text ({before:.3f} -> {after:.3f} bits/char)"
+        return f"Learned your style: model {outcome.version.name}{detail}", "information"
     if outcome.status in ("nothing-new", "too-little"):
         return outcome.message, "information"
     if outcome.status == "cancelled":
