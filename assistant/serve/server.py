@@ -127,7 +127,10 @@ def did_save(ls: AssistantServer, params: types.DidSaveTextDocumentParams) -> No
     ls.window_log_message(types.LogMessageParams(type=types.MessageType.Info, message=message))
 
 
-@server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(resolve_provider=False))
+@server.feature(
+    types.TEXT_DOCUMENT_COMPLETION,
+    types.CompletionOptions(resolve_provider=False, trigger_characters=[" "]),  # after a space: the next word
+)
 def completion(ls: AssistantServer, params: types.CompletionParams) -> types.CompletionList | None:
     doc = ls.documents.get(params.text_document.uri)
     if doc is None:
