@@ -141,7 +141,7 @@ async def test_completion_replaces_the_partial_word_best_first(base: Session, ba
 
 
 async def test_next_words_after_a_space_insert_at_the_cursor(base: Session, base_predictor: Predictor) -> None:
-    assert base.init.capabilities.completion_provider.trigger_characters == [" "]  # editors ask after a space
+    assert list(base.init.capabilities.completion_provider.trigger_characters) == [" "]  # editors ask after a space
     text = "Thank you for your "
     base.open("file:///notes/b.txt", text)
     result = await base.complete("file:///notes/b.txt", 0, len(text))
