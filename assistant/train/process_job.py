@@ -121,6 +121,13 @@ class FinetuneProcess:
         """Ask the child to stop after the current step (it saves a checkpoint first)."""
         self._cancel.set()
 
+    def kill(self) -> None:
+        """End the child at once, without a checkpoint (its data is about to be deleted, say); waits for it."""
+        self._cancel.set()
+        if self._process.is_alive():
+            self._process.kill()
+        self.join(30)
+
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the child and the relay; True when both have finished."""
         if self._relay is None:

@@ -29,7 +29,7 @@ from assistant.store.documents import DocumentStore
 from assistant.store.models import BASE, ModelRegistry
 from assistant.text.words import count_words
 from assistant.train.finetune import FinetuneConfig, FinetuneOutcome
-from assistant.train.job import FinetuneJob
+from assistant.train.process_job import FinetuneProcess
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ class ChatUsers:
         self.finetune_config = finetune_config or FinetuneConfig(threads=1)
         self.cache_size = cache_size
         self._slots: OrderedDict[str, _Slot] = OrderedDict()
-        self._jobs: dict[str, FinetuneJob] = {}
+        self._jobs: dict[str, FinetuneProcess] = {}
         self._lock = threading.Lock()
 
     def space(self, user_id: str) -> UserSpace:
@@ -260,8 +260,11 @@ class ChatUsers:
         job = self._jobs.get(user_key(user_id))
         return job is not None and job.running
 
-    def start_finetune(self, user_id: str, on_done: Callable[[FinetuneOutcome | BaseException], None]) -> FinetuneJob:
-        """Fine-tune the user's model on their corpus in a background thread; ``on_done`` gets the outcome."""
+    def start_finetune(
+        self, user_id: str, on_done: Callable[[FinetuneOutcome | BaseException], None]
+    ) -> FinetuneProcess:
+        """Fine-tune the user's model on their corpus in a child process (the bot stays responsive and gets the
+        training memory back); ``on_done`` gets the outcome."""
         key = user_key(user_id)
         space = self.space(user_id)
         with self._lock:
@@ -269,7 +272,7 @@ class ChatUsers:
                 raise FinetuneBusy("a fine-tune of your model is already running")
             work = space.folder / WORK
             work.mkdir(parents=True, exist_ok=True, mode=0o700)
-            job = FinetuneJob(
+            job = FinetuneProcess(
                 space.corpus(),
                 space.registry(),
                 work,
@@ -283,7 +286,7 @@ class ChatUsers:
     def _finished(
         self,
         key: str,
-        job: FinetuneJob,
+        job: FinetuneProcess,
         outcome: FinetuneOutcome | BaseException,
         on_done: Callable[[FinetuneOutcome | BaseException], None],
     ) -> None:
@@ -293,7 +296,7 @@ class ChatUsers:
         if current:
             on_done(outcome)
 
-    def forget(self, user_id: str, wait_s: float = 60.0) -> bool:
+    def forget(self, user_id: str) -> bool:
         """Stop the user's fine-tune (unreported), drop their predictor and delete their folder; True if anything
         existed."""
         key = user_key(user_id)
@@ -301,8 +304,7 @@ class ChatUsers:
             job = self._jobs.pop(key, None)
             self._slots.pop(key, None)
         if job is not None:
-            job.cancel()
-            job.join(wait_s)
+            job.kill()  # no checkpoint worth keeping: everything of theirs goes
         return self.space(user_id).delete()
 
     def close(self, wait_s: float = 10.0) -> None:
