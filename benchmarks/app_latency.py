@@ -132,10 +132,14 @@ def main() -> None:
     parser.add_argument("file", nargs="?", type=Path, default=EVAL)
     parser.add_argument("--chars", type=int, default=1500)
     parser.add_argument("--while-learning", action="store_true")
+    parser.add_argument(
+        "--document-chars", type=int, default=2000, help="size of the open document (FILE repeated as needed)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     full = args.file.read_text(encoding="utf-8")
-    start_text, text = full[:2000], full[2000 : 2000 + args.chars]
+    start_text = (full * (args.document_chars // len(full) + 1))[: args.document_chars]
+    text = full[2000 : 2000 + args.chars]
     learn_text = None
     if args.while_learning:
         learn_text = (AUTHOR / "train_small.txt").read_text(encoding="utf-8")

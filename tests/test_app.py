@@ -300,3 +300,34 @@ async def test_background_learning_swaps_the_model_while_typing_goes_on(home: Pa
         assert "model v0001 (" in status and "% on your text)" in status, status
     # The words typed while it learned were not in what it learned from: they count toward the next run.
     assert AppState.load(user_paths(home).data).words_since_learn == 2  # "The", "wizard" ("paints" unfinished)
+
+
+async def test_the_editors_faster_document_views_stay_exact_through_edits(home: Path) -> None:
+    # The editor caches the joined text and counts wrapped lines instead of summing them (Textual recomputes both
+    # for every line it draws); after any edit, undo or redo they must equal what Textual would compute.
+    import random
+
+    from textual.document._wrapped_document import WrappedDocument
+
+    rng = random.Random(5)
+    app = new_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        editor = app.editor
+        editor.load_text("\n".join(f"line {i} " + "word " * rng.randint(0, 40) for i in range(60)))
+        for _ in range(200):
+            action = rng.random()
+            rows = editor.document.line_count
+            row = rng.randrange(rows)
+            col = rng.randint(0, len(editor.document[row]))
+            if action < 0.5:
+                editor.insert(rng.choice(["x", " more words here", "\n", "a\nb\nc", "long " * 30]), (row, col))
+            elif action < 0.8:
+                end_row = min(rows - 1, row + rng.randint(0, 2))
+                editor.delete((row, col), (end_row, rng.randint(0, len(editor.document[end_row]))))
+            elif action < 0.9:
+                editor.undo()
+            else:
+                editor.redo()
+            assert editor.text == "\n".join(editor.document.lines)
+            assert editor.wrapped_document.height == WrappedDocument.height.fget(editor.wrapped_document)
+        await pilot.pause()

@@ -11,13 +11,47 @@ from typing import ClassVar
 
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.document._wrapped_document import WrappedDocument
 from textual.keys import key_to_character
 from textual.message import Message
 from textual.widgets import TextArea
-from textual.widgets.text_area import Edit, EditResult, Selection
+from textual.widgets.text_area import Document, Edit, EditResult, Location, Selection
 
 from assistant.app.ghost import accept_all, first_word
 from assistant.text.words import is_word_char, words
+
+
+class _CountedWrappedDocument(WrappedDocument):
+    """Textual's wrapped document with an O(1) height.
+
+    Textual 8.2 sums the wrap offsets of every line for ``height``, and ``TextArea`` asks for it once per rendered
+    line: on a 3 MB document that was 180 ms per keystroke. The y-offset table it keeps has one entry per wrapped
+    line, so its length is the height.
+    """
+
+    @property
+    def height(self) -> int:
+        return len(self._offset_to_line_info)
+
+
+class _CachedTextDocument(Document):
+    """Textual's plain document that remembers its joined text until the next edit.
+
+    ``TextArea.render_line`` tests ``not self.text`` (for its placeholder) on every line it draws, which joins the
+    whole document each time: on a 3 MB document most of the time of a keystroke.
+    """
+
+    @property
+    def text(self) -> str:
+        cached = self.__dict__.get("_joined")
+        if cached is None:
+            cached = self.__dict__["_joined"] = super().text
+        return cached
+
+    def replace_range(self, start: Location, end: Location, text: str) -> EditResult:
+        self.__dict__.pop("_joined", None)
+        return super().replace_range(start, end, text)
+
 
 OPTION_DIGITS = "¡™£¢∞§¶•ª"
 """What Textual reads for ESC 1 .. ESC 9 (Alt+1..9 in xterm-like terminals and tmux): macOS Option+digit."""
@@ -150,6 +184,12 @@ class GhostEditor(TextArea):
     def redo(self) -> None:
         super().redo()
         self.text_version += 1
+
+    def _set_document(self, text: str, language: str | None) -> None:
+        super()._set_document(text, language)
+        self.wrapped_document.__class__ = _CountedWrappedDocument  # same state, faster height
+        if type(self.document) is Document:
+            self.document.__class__ = _CachedTextDocument
 
     def load_text(self, text: str) -> None:
         self.hide_ghost()
