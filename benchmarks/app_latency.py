@@ -34,8 +34,9 @@ from textual.keys import _character_to_key  # noqa: E402
 from assistant.app.app import WriterApp  # noqa: E402
 from assistant.eval.metrics import percentile  # noqa: E402
 from assistant.store.documents import DocumentStore  # noqa: E402
+from assistant.store.paths import Paths  # noqa: E402
 from benchmarks.latency import rss_mb  # noqa: E402
-from tests.app_helpers import answered, settle, user_paths, wait_until  # noqa: E402
+from tests.app_helpers import answered, settle, wait_until  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "data" / "eval" / "general" / "chat_heldout.txt"
 AUTHOR = ROOT.parent / "shared" / "data" / "eval" / "personal" / "austen"
@@ -93,7 +94,7 @@ async def keystroke(app: WriterApp, event: events.Key, frames: FrameClock) -> fl
 
 async def replay(text: str, start_text: str, learn_text: str | None) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as home:
-        paths = user_paths(Path(home))
+        paths = Paths.at(Path(home))
         store = DocumentStore(paths.documents)
         store.save("Draft", start_text)
         if learn_text:

@@ -16,7 +16,8 @@ sys.path.insert(0, str(ROOT))
 
 from assistant.app.app import WriterApp  # noqa: E402
 from assistant.store.documents import DocumentStore  # noqa: E402
-from tests.app_helpers import settle, type_text, user_paths  # noqa: E402
+from assistant.store.paths import Paths  # noqa: E402
+from tests.app_helpers import settle, type_text  # noqa: E402
 
 LETTER = "Dear Anna,\n\nThank you for your message. I have read the report and I agree with most of it.\n\n"
 TYPED = "The meeting has been moved to Thursday, and I hope to see you there as soon as poss"
@@ -24,7 +25,7 @@ TYPED = "The meeting has been moved to Thursday, and I hope to see you there as 
 
 async def shoot(out: Path, size: tuple[int, int]) -> None:
     with tempfile.TemporaryDirectory() as home:
-        paths = user_paths(Path(home))
+        paths = Paths.at(Path(home))
         store = DocumentStore(paths.documents)
         store.save("Letter to Anna", LETTER)
         store.save("Notes", "Ideas for the garden.\n")

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from textual.pilot import Pilot
 
 from assistant.app.app import WriterApp
-from assistant.store.paths import Paths
-
-
-def user_paths(root: Path) -> Paths:
-    """Every user folder under ``root`` (as ``ASSISTANT_HOME`` would give)."""
-    return Paths(root / "data", root / "config", root / "cache", root / "logs")
 
 
 async def wait_until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:

@@ -16,9 +16,10 @@ from assistant.lm.io import copy_model
 from assistant.shipped import base_model_dir
 from assistant.store.documents import DocumentStore
 from assistant.store.models import ModelRegistry, VersionInfo
+from assistant.store.paths import Paths
 from assistant.store.settings import Settings
 from assistant.train.finetune import GENERAL_SAMPLE, FinetuneConfig
-from tests.app_helpers import settle, type_text, user_paths, wait_until
+from tests.app_helpers import settle, type_text, wait_until
 from tests.conftest import make_corpus
 from tests.test_finetune import user_text
 
@@ -31,7 +32,7 @@ def home(tmp_path: Path) -> Path:
 
 
 def new_app(home: Path, **kwargs: object) -> WriterApp:
-    app = WriterApp(user_paths(home), **kwargs)  # type: ignore[arg-type]
+    app = WriterApp(Paths.at(home), **kwargs)  # type: ignore[arg-type]
     app.save_delay = 0.05
     app.save_retry = 0.2
     return app
@@ -132,7 +133,7 @@ async def test_autosave_writes_the_store_and_the_document_survives_quit_and_reop
     app = new_app(home)
     async with app.run_test(size=SIZE) as pilot:
         await type_text(pilot, "Dear Anna,\nthe report is ready.")
-        store = DocumentStore(user_paths(home).documents)
+        store = DocumentStore(Paths.at(home).documents)
         await wait_until(pilot, lambda: not app.dirty, what="autosave")
         assert store.read(app.document) == "Dear Anna,\nthe report is ready."
         name = app.document
@@ -155,13 +156,13 @@ async def test_text_typed_just_before_any_kind_of_exit_is_saved(home: Path) -> N
         await type_text(pilot, "Last words before the terminal closed")
         name = app.document
     # The app ended without Ctrl+Q (as when its terminal is closed).
-    assert DocumentStore(user_paths(home).documents).read(name) == "Last words before the terminal closed"
-    assert AppState.load(user_paths(home).data).cursors[name] == (0, 37)
+    assert DocumentStore(Paths.at(home).documents).read(name) == "Last words before the terminal closed"
+    assert AppState.load(Paths.at(home).data).cursors[name] == (0, 37)
 
 
 async def test_documents_new_rename_delete_with_confirmation(home: Path) -> None:
     app = new_app(home)
-    store = DocumentStore(user_paths(home).documents)
+    store = DocumentStore(Paths.at(home).documents)
     async with app.run_test(size=SIZE) as pilot:
         await type_text(pilot, "first text")
         await pilot.press("ctrl+n")
@@ -200,8 +201,8 @@ async def test_import_reports_unreadable_files(home: Path, tmp_path: Path) -> No
 
 
 async def test_a_second_instance_is_read_only(home: Path) -> None:
-    DocumentStore(user_paths(home).documents).save("Plan", "Keep this text.")
-    other = InstanceLock(user_paths(home).data)
+    DocumentStore(Paths.at(home).documents).save("Plan", "Keep this text.")
+    other = InstanceLock(Paths.at(home).data)
     assert other.acquire()
     try:
         app = new_app(home)
@@ -212,10 +213,10 @@ async def test_a_second_instance_is_read_only(home: Path) -> None:
             await pilot.press("f8")
             assert not isinstance(app.screen, ConfirmScreen)
             assert app.editor.text == "Keep this text."
-        assert DocumentStore(user_paths(home).documents).read("Plan") == "Keep this text."
+        assert DocumentStore(Paths.at(home).documents).read("Plan") == "Keep this text."
     finally:
         other.release()
-    assert InstanceLock(user_paths(home).data).acquire()  # the read-only app did not keep a lock
+    assert InstanceLock(Paths.at(home).data).acquire()  # the read-only app did not keep a lock
 
 
 async def test_a_full_disk_keeps_the_text_and_the_save_retries(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -235,11 +236,11 @@ async def test_a_full_disk_keeps_the_text_and_the_save_retries(home: Path, monke
         assert app.editor.text == "Important words."
         monkeypatch.setattr(documents_module, "atomic_write_text", real_write)
         await wait_until(pilot, lambda: not app.dirty, what="the retried save")
-        assert DocumentStore(user_paths(home).documents).read(app.document) == "Important words."
+        assert DocumentStore(Paths.at(home).documents).read(app.document) == "Important words."
 
 
 async def test_a_corrupt_personal_model_falls_back_to_the_base_model(home: Path, tmp_path: Path) -> None:
-    registry = ModelRegistry(user_paths(home).models, base_model_dir())
+    registry = ModelRegistry(Paths.at(home).models, base_model_dir())
     staged = copy_model(base_model_dir(), tmp_path / "staged")
     (staged / "model.safetensors").write_bytes(b"not a model")
     registry.add(staged, VersionInfo(name="v0001", status="accepted", reason="test", parent="base", metrics={}))
@@ -261,13 +262,13 @@ async def test_help_screen_and_settings(home: Path) -> None:
         await pilot.click("#enabled")
         await pilot.click("#save")
         assert not app.settings.suggest.enabled
-        assert not Settings.load(user_paths(home).config).suggest.enabled
+        assert not Settings.load(Paths.at(home).config).suggest.enabled
         await type_text(pilot, "as soon as poss")
         await pilot.pause(0.3)
         assert app.editor.suggestion == ""
         assert app.bar.suggestions is None or not app.bar.suggestions.words
         app.theme = "textual-light"  # as the palette's theme picker does
-    assert Settings.load(user_paths(home).config).app.theme == "textual-light"
+    assert Settings.load(Paths.at(home).config).app.theme == "textual-light"
     again = new_app(home)
     async with again.run_test(size=SIZE):
         assert again.theme == "textual-light"
@@ -281,7 +282,7 @@ def tiny_base(tiny_model_dir: Path, tmp_path: Path) -> Path:
 
 
 async def test_background_learning_swaps_the_model_while_typing_goes_on(home: Path, tiny_base: Path) -> None:
-    DocumentStore(user_paths(home).documents).save("Diary", user_text(paragraphs=40))
+    DocumentStore(Paths.at(home).documents).save("Diary", user_text(paragraphs=40))
     fast = FinetuneConfig(epochs=2, min_words=50, holdout_every=5, lr=2e-3, patience=0, max_general_worsening=10.0)
     app = new_app(home, base_dir=tiny_base, finetune_config=fast)
     async with app.run_test(size=SIZE) as pilot:
@@ -299,7 +300,7 @@ async def test_background_learning_swaps_the_model_while_typing_goes_on(home: Pa
         status = str(app.status.query_one("#status-model").render())
         assert "model v0001 (" in status and "% on your text)" in status, status
     # The words typed while it learned were not in what it learned from: they count toward the next run.
-    assert AppState.load(user_paths(home).data).words_since_learn == 2  # "The", "wizard" ("paints" unfinished)
+    assert AppState.load(Paths.at(home).data).words_since_learn == 2  # "The", "wizard" ("paints" unfinished)
 
 
 async def test_the_editors_faster_document_views_stay_exact_through_edits(home: Path) -> None:

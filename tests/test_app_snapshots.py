@@ -14,16 +14,17 @@ from textual.widgets import Input
 
 from assistant.app.app import WriterApp
 from assistant.store.documents import DocumentStore
-from tests.app_helpers import settle, type_text, user_paths, wait_until
+from assistant.store.paths import Paths
+from tests.app_helpers import settle, type_text, wait_until
 
 SIZE = (80, 24)
 
 
 def make_app(home: Path) -> WriterApp:
-    store = DocumentStore(user_paths(home).documents)
+    store = DocumentStore(Paths.at(home).documents)
     store.save("Letter to Anna", "Dear Anna,\n\nThank you for your message.\n\n")
     store.save("Notes", "Ideas for the garden.\n")
-    app = WriterApp(user_paths(home))
+    app = WriterApp(Paths.at(home))
     return app
 
 

@@ -132,7 +132,6 @@ class WriterApp(App[None]):
         self._save_failed = False
         self._quit_anyway = False
         self._words_counted = 0
-        self._last_cursor = (0, 0)
         self._model_label = ""
 
     # -- layout -----------------------------------------------------------------------------------------------
@@ -327,14 +326,15 @@ class WriterApp(App[None]):
         self._saved(self.document, version, "")
         return True
 
-    def save_on_close(self, text: str, version: int) -> None:
-        """The editor is going away (quit, a closed terminal, any exit): write what it holds if it is unsaved."""
+    def save_on_close(self, text: str, version: int, cursor: tuple[int, int]) -> None:
+        """The editor is going away (quit, a closed terminal, any exit): write what it holds if it is unsaved, and
+        remember where its cursor was."""
         if self.document and not self.read_only and version != self._saved_version:
             with self._save_lock:
                 if not self._write(self.document, text):
                     self._saved_version = version
         if self.document:
-            self.state.cursors[self.document] = self._last_cursor
+            self.state.cursors[self.document] = cursor
         self._save_state()
 
     # -- suggestions ------------------------------------------------------------------------------------------
@@ -349,7 +349,6 @@ class WriterApp(App[None]):
 
     def on_text_area_selection_changed(self, event: TextArea.SelectionChanged) -> None:
         if event.text_area is self.editor:
-            self._last_cursor = self.editor.cursor_location
             self._request_suggestions()
 
     def _request_suggestions(self, force: bool = False) -> None:
@@ -709,14 +708,12 @@ class WriterApp(App[None]):
 
     # -- quitting ---------------------------------------------------------------------------------------------
     async def action_quit(self) -> None:
-        """Save, remember where we were, stop learning (it resumes next time), then quit."""
+        """Save, then quit; a failed save asks for a second Ctrl+Q. (Leaving, the editor hands its text and cursor
+        to :meth:`save_on_close`, and unmounting stops learning, which resumes next time.)"""
         if not self._save_now() and not self._quit_anyway:
             self._quit_anyway = True
             self.notify("Press Ctrl+Q again to quit without saving.", title="Save failed", severity="error")
             return
-        self._remember_cursor()
-        self._save_state()
-        self.learner.stop()
         self.exit()
 
 

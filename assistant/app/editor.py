@@ -71,13 +71,6 @@ class GhostEditor(TextArea):
             self.number = number
             super().__init__()
 
-    class Accepted(Message):
-        """Ghost text (or a candidate) was inserted."""
-
-        def __init__(self, text: str) -> None:
-            self.text = text
-            super().__init__()
-
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("soft_wrap", True)
         kwargs.setdefault("tab_behavior", "indent")
@@ -105,7 +98,7 @@ class GhostEditor(TextArea):
     def action_accept_word(self) -> None:
         """Insert the ghost text up to the end of its first word; without ghost text, move one word right."""
         if self.suggestion and not self.read_only:
-            self._accept(first_word(self.suggestion))
+            self.insert(first_word(self.suggestion), maintain_selection_offset=False)
         else:
             self.action_cursor_word_right()
 
@@ -114,12 +107,8 @@ class GhostEditor(TextArea):
         if not self.suggestion or self.read_only:
             return False
         row, col = self.cursor_location
-        self._accept(accept_all(self.suggestion, self.document[row][col:]))
+        self.insert(accept_all(self.suggestion, self.document[row][col:]), maintain_selection_offset=False)
         return True
-
-    def _accept(self, text: str) -> None:
-        self.insert(text, maintain_selection_offset=False)
-        self.post_message(self.Accepted(text))
 
     def insert_word(self, prefix: str, word: str) -> None:
         """Replace the partial word ``prefix`` before the cursor with ``word`` and a separator."""
@@ -130,7 +119,6 @@ class GhostEditor(TextArea):
         rest = self.document[row][col:]
         text = word if rest else word + " "  # the separator comes with the word, as in the KSR accounting
         self.replace(text, start, (row, col), maintain_selection_offset=False)
-        self.post_message(self.Accepted(text))
 
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "tab" and self.accept_ghost():
@@ -159,7 +147,7 @@ class GhostEditor(TextArea):
         """Hand what is on screen to the app to save, however the app is ending."""
         save = getattr(self.app, "save_on_close", None)
         if save is not None:
-            save(self.text, self.text_version)
+            save(self.text, self.text_version, self.cursor_location)
 
     # -- bookkeeping ------------------------------------------------------------------------------------------
     def edit(self, edit: Edit) -> EditResult:

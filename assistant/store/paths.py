@@ -33,14 +33,18 @@ class Paths:
         """``$ASSISTANT_HOME/{data,config,cache,logs}`` or the platform's user directories."""
         home = os.environ.get(HOME_ENV)
         if home:
-            root = Path(home).expanduser()
-            return cls(root / "data", root / "config", root / "cache", root / "logs")
+            return cls.at(Path(home).expanduser())
         return cls(
             Path(platformdirs.user_data_dir(APP)),
             Path(platformdirs.user_config_dir(APP)),
             Path(platformdirs.user_cache_dir(APP)),
             Path(platformdirs.user_log_dir(APP)),
         )
+
+    @classmethod
+    def at(cls, root: Path) -> Paths:
+        """``root/{data,config,cache,logs}`` (what ``ASSISTANT_HOME=root`` gives)."""
+        return cls(root / "data", root / "config", root / "cache", root / "logs")
 
     @property
     def documents(self) -> Path:

@@ -12,7 +12,6 @@ import multiprocessing as mp
 import os
 import queue
 import sys
-import threading
 from collections.abc import Callable
 from multiprocessing import resource_tracker
 from multiprocessing.synchronize import Event
@@ -22,7 +21,7 @@ from typing import Any
 from assistant.store.documents import DocumentStore
 from assistant.store.models import ModelRegistry
 from assistant.train.finetune import FinetuneConfig, FinetuneOutcome
-from assistant.train.job import Progress, run_finetune
+from assistant.train.job import FinetuneJob, Progress, run_finetune
 
 _POLL_S = 0.2
 
@@ -77,8 +76,9 @@ def _ensure_resource_tracker() -> None:
         sys.stderr = saved
 
 
-class FinetuneProcess:
-    """Runs :func:`run_finetune` on the store's documents in a spawned child process."""
+class FinetuneProcess(FinetuneJob):
+    """Runs :func:`run_finetune` on the store's documents in a spawned child process; the job's thread starts the
+    child and relays what it reports."""
 
     def __init__(
         self,
@@ -89,37 +89,24 @@ class FinetuneProcess:
         on_progress: Callable[[Progress], None] | None = None,
         on_done: Callable[[FinetuneOutcome | BaseException], None] | None = None,
     ) -> None:
-        self.store = store
-        self.registry = registry
-        self.work_dir = work_dir
-        self.config = config or FinetuneConfig(threads=1)
-        self.on_progress = on_progress
-        self.on_done = on_done
-        self.outcome: FinetuneOutcome | None = None
-        self.error: BaseException | None = None
+        super().__init__(store, registry, work_dir, config, on_progress, on_done)
         _ensure_resource_tracker()  # before the queue and the event, which register with it
         context = mp.get_context("spawn")  # no fork of a process with threads (the UI's, torch's)
         self._events: mp.Queue[tuple[str, Any]] = context.Queue()
-        self._cancel = context.Event()
+        self._cancel = context.Event()  # type: ignore[assignment]  # same set/is_set, shared with the child
         self._process = context.Process(
             target=_child,
             args=(store.root, registry.root, registry.base_dir, work_dir, self.config, self._events, self._cancel),
             name="finetune",
             daemon=True,
         )
-        self._relay: threading.Thread | None = None
 
     def start(self) -> None:
-        """Start the child and the thread that relays its reports (once)."""
-        if self._relay is not None:
+        """Start the child, then the thread that relays its reports (once)."""
+        if self._thread is not None:
             raise RuntimeError("this job was started already")
         self._process.start()
-        self._relay = threading.Thread(target=self._run_relay, name="finetune-relay", daemon=True)
-        self._relay.start()
-
-    def cancel(self) -> None:
-        """Ask the child to stop after the current step (it saves a checkpoint first)."""
-        self._cancel.set()
+        super().start()
 
     def kill(self) -> None:
         """End the child at once, without a checkpoint (its data is about to be deleted, say); waits for it."""
@@ -128,18 +115,7 @@ class FinetuneProcess:
             self._process.kill()
         self.join(30)
 
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait for the child and the relay; True when both have finished."""
-        if self._relay is None:
-            return True
-        self._relay.join(timeout)
-        return not self._relay.is_alive()
-
-    @property
-    def running(self) -> bool:
-        return self._relay is not None and self._relay.is_alive()
-
-    def _run_relay(self) -> None:
+    def _run(self) -> None:
         result: FinetuneOutcome | BaseException | None = None
         while result is None:
             try:
