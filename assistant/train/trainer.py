@@ -6,6 +6,7 @@ GPU); each rank reads its own shard of the stream. Imports neither textual nor p
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import math
 import os
@@ -204,6 +205,9 @@ class DistributedContext:
     def close(self) -> None:
         """Tear down a process group this context created."""
         if self._owns_group and dist.is_initialized():
+            # Free the DDP reducer (held in reference cycles) while the interpreter is whole: gloo work it
+            # still holds would otherwise be destroyed during finalisation and abort the process.
+            gc.collect()
             dist.destroy_process_group()
 
 
