@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from assistant.decode.wordsearch import SearchLimits
 from assistant.engine.predictor import MAX_CONTEXT_CHARS, Predictor, context_window, split_text
 from assistant.lm.io import LoadedModel, load_model
 
@@ -161,3 +163,13 @@ def test_typing_at_the_end_costs_only_the_new_words(lm: LoadedModel) -> None:
     before = p.cache.tokens_fed
     p.words(text + "My friend ", 3)
     assert p.cache.tokens_fed - before <= 6
+
+
+def test_pruning_unlikely_spellings_keeps_the_answers_and_saves_work(lm: LoadedModel) -> None:
+    pruned, full = Predictor(lm), Predictor(lm, limits=SearchLimits(margin=math.inf))
+    text = "The cat sends a book today. My friend reads the letters and writes"
+    for cursor in range(len("The cat sends"), len(text) + 1):
+        got = {c.word: c.probability for c in pruned.words(text[:cursor], 5)}
+        want = {c.word: c.probability for c in full.words(text[:cursor], 5) if c.probability > 0.02}
+        assert all(abs(got.get(w, 0.0) - p) < 0.01 for w, p in want.items()), (text[:cursor], got, want)
+    assert pruned.search.rows_stepped < 0.8 * full.search.rows_stepped

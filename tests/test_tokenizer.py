@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.text.tokenizer import META, Tokenizer, TokenizerError
+from assistant.text.tokenizer import META, THREADED_BATCH, Tokenizer, TokenizerError
 
 SPECIAL = [
     "",
@@ -40,6 +40,8 @@ def test_any_unicode_round_trips(tokenizer: Tokenizer, text: str) -> None:
 def test_batch_encoding_matches_single(tokenizer: Tokenizer) -> None:
     texts = ["Hello world.", f"a{META}b", "", "The cat sends a book."]
     assert tokenizer.encode_batch(texts) == [tokenizer.encode(t) for t in texts]
+    many = [f"{i} cats sent {i % 7} books." for i in range(THREADED_BATCH + 1)]  # one threaded call
+    assert tokenizer.encode_batch(many) == [tokenizer.encode(t) for t in many]
 
 
 def test_tokenizer_learned_the_corpus(tokenizer: Tokenizer, corpus_file: Path) -> None:

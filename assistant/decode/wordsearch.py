@@ -147,6 +147,9 @@ class SearchLimits:
     """Pieces after the tail is covered (longest word in pieces)."""
     branch: int = 6
     """Word-continuing pieces tried per path."""
+    margin: float = 7.0
+    """Paths that spell part of the tail are dropped once they are this many nats (7: about 1/1000) less likely
+    than the best path that spells all of it: their words could add at most that share each."""
 
 
 class WordSearch:
@@ -159,6 +162,8 @@ class WordSearch:
         self.limits = limits or SearchLimits()
         self._memo: dict[tuple[int, ...], tuple[torch.Tensor, torch.Tensor]] = {}
         self._memo_root: torch.Tensor | None = None
+        self.rows_stepped = 0
+        """Paths advanced by one piece through the model since creation (a measure of the work done)."""
 
     def candidates(
         self, logprobs: torch.Tensor, hidden: torch.Tensor, tail: str, n: int = 5, extra: int = 0
@@ -205,7 +210,8 @@ class WordSearch:
                 break
             # Paths that have spelled the whole tail wait for one batched step at the end of this phase.
             spelled.extend(g for g in grow if len(g[3].text) + len(g[1]) >= len(tail))
-            partial = [g for g in grow if len(g[3].text) + len(g[1]) < len(tail)]
+            bound = max((g[0] for g in spelled), default=-math.inf) - self.limits.margin
+            partial = [g for g in grow if len(g[3].text) + len(g[1]) < len(tail) and g[0] > bound]
             partial = heapq.nlargest(self.limits.beam, partial, key=lambda g: g[0])
             if not partial:
                 break
@@ -244,6 +250,13 @@ class WordSearch:
             return []
         ranked = sorted(mass.items(), key=lambda kv: kv[1], reverse=True)[: n + extra]
         return [WordCandidate(w, min(1.0, m / tail_mass)) for w, m in ranked]
+
+    def state_after(self, hidden: torch.Tensor, path: list[int]) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Next-piece log-probabilities ``(V,)`` and state ``(L, 1, H)`` after feeding ``path`` from the context
+        state ``hidden``, if a search since that context computed them; else None."""
+        if hidden is not self._memo_root:
+            return None
+        return self._memo.get(tuple(path))
 
     def _level(
         self, frontier: list[_Node], prefix: str, tail_len: int, mass: dict[str, float]
@@ -284,6 +297,7 @@ class WordSearch:
             hidden = torch.cat([items[i][0].hidden for i in todo], dim=1)  # (L, K, H)
             ids = torch.tensor([items[i][1] for i in todo], dtype=torch.long, device=hidden.device)
             lp, h = self.model.step(ids, hidden)  # (K, V), (L, K, H)
+            self.rows_stepped += len(todo)
             if len(self._memo) > MEMO_LIMIT:
                 self._memo.clear()
             for j, i in enumerate(todo):

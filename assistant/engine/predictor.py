@@ -191,8 +191,12 @@ class Predictor:
         hidden = self.cache.hidden(split.context)
         ids = self.tokenizer.encode(split.tail + rest)
         device = hidden.device
-        lp, h = self.model.advance(torch.tensor([ids], device=device), hidden)
-        lp = lp[0]
+        known = self.search.state_after(hidden, ids)  # the word search has usually walked this path
+        if known is not None:
+            lp, h = known
+        else:
+            lp, h = self.model.advance(torch.tensor([ids], device=device), hidden)
+            lp = lp[0]
         logp = math.log(max(best.probability, 1e-12))
         floor = math.log(settings.phrase_threshold)
         out: list[int] = []
