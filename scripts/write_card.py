@@ -13,6 +13,8 @@ import argparse
 import json
 from pathlib import Path
 
+from assistant.train.trainer import TrainConfig, lr_at
+
 SOURCES = [
     ("chitchat.txt", "PyPI chitchat-dataset 0.9.0", "MIT", "real human chat"),
     ("chatterbot_en.txt", "PyPI chatterbot-corpus 1.3.3", "BSD-3", "short question/answer lines"),
@@ -43,6 +45,11 @@ def main() -> None:
     parser.add_argument("--metrics", type=Path, required=True)
     parser.add_argument("--latency", type=Path, required=True)
     parser.add_argument("--notes", type=Path, help="Markdown appended as 'Notes'")
+    parser.add_argument(
+        "--earlier",
+        type=Path,
+        help="config.json of the model this one was resumed from with a new schedule (its first session)",
+    )
     args = parser.parse_args()
     meta = json.loads((args.model / "config.json").read_text())
     tr = meta["training"]
@@ -79,7 +86,20 @@ def main() -> None:
     )
     w("Keystroke savings and the n-gram comparison are in `docs/benchmarks.md`.\n")
     w("## Training\n")
-    w(f"- Command: `{_command(tr)}`")
+    earlier = json.loads(args.earlier.read_text())["training"] if args.earlier else None
+    if earlier is not None:
+        etc = earlier["train_config"]
+        w(
+            f"- Two sessions. First: `{_command(earlier)}` ({earlier['steps']:,} steps, peak learning rate "
+            f"{etc['lr']}, cosine decay over {etc['max_steps']:,} steps, {earlier['wall_seconds'] / 60:.0f} min, "
+            f"validation {earlier['final_val_bpc']:.3f} bits/char)."
+        )
+        w(
+            f"- Then resumed from its step-{earlier['steps']:,} checkpoint (weights, optimizer, stream position) "
+            f"with a longer schedule, a warm restart: `{_command(tr)}`."
+        )
+    else:
+        w(f"- Command: `{_command(tr)}`")
     w(
         f"- Hardware: {tr['hardware']}; wall time {tr['wall_seconds'] / 60:.0f} min; torch {tr['torch']}; "
         f"finished {tr['finished_at']}."
@@ -90,9 +110,17 @@ def main() -> None:
         f"({tr['tokens'] / tr['train_tokens_per_epoch']:.2f} epochs of the "
         f"{tr['train_tokens_per_epoch'] / 1e6:.1f} M-piece mix)."
     )
+    schedule = (
+        f"peak learning rate {tc['lr']}, {tc['warmup_steps']} warm-up steps then cosine decay over "
+        f"{tc['max_steps']:,} steps to {tc['min_lr_ratio']:.0%} of the peak"
+    )
+    if earlier is not None:
+        schedule = (
+            f"the first session's schedule, then the second's ({schedule}; it resumed at "
+            f"{lr_at(earlier['steps'], TrainConfig(**tc)):.5f})"
+        )
     w(
-        f"- AdamW (betas 0.9/0.99, weight decay {tc['weight_decay']} on matrices), peak learning rate {tc['lr']}, "
-        f"{tc['warmup_steps']} warm-up steps then cosine decay to {tc['min_lr_ratio']:.0%} of the peak, gradient "
+        f"- AdamW (betas 0.9/0.99, weight decay {tc['weight_decay']} on matrices), {schedule}, gradient "
         f"clipping at norm {tc['clip_grad']}, dropout {mc['dropout']}, seed {tc['seed']}."
     )
     w(

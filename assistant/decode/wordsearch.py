@@ -67,8 +67,8 @@ class PieceIndex:
         """Word characters added by each of :attr:`mixed_ids`, in the same order."""
         self.extend_bias = torch.where(extends, 0.0, -math.inf)
         """0 for word-continuing pieces, -inf elsewhere: added to log-probabilities to mask the rest."""
-        self.break_ids = torch.nonzero(breaks).flatten()
-        """Pieces starting with a non-word character: the word before them is complete."""
+        self.break_mask = breaks.float()
+        """1 for pieces starting with a non-word character (the word before them is complete), else 0."""
         self._covers: dict[str, Cover] = {}
 
     def cover(self, rest: str) -> Cover:
@@ -265,7 +265,7 @@ class WordSearch:
         word, and pieces that end it inside themselves), and return the word-continuing extensions."""
         idx = self.index
         lp = torch.stack([node.logprobs for node in frontier])  # (K, V)
-        ends = torch.logsumexp(lp[:, idx.break_ids], dim=1).tolist()  # (K,)
+        ends = torch.log(lp.exp() @ idx.break_mask).tolist()  # (K,): one matrix-vector product, no gather
         k_mixed = min(4, idx.mixed_ids.numel())
         mixed = torch.topk(lp[:, idx.mixed_ids], k_mixed, dim=1) if k_mixed else None
         ext = torch.topk(lp + idx.extend_bias, self.limits.branch, dim=1)
