@@ -32,7 +32,7 @@ from textual import events  # noqa: E402
 from textual.keys import _character_to_key  # noqa: E402
 
 from assistant.app.app import WriterApp  # noqa: E402
-from assistant.eval.metrics import percentile  # noqa: E402
+from assistant.eval.metrics import latency_percentiles  # noqa: E402
 from assistant.store.documents import DocumentStore  # noqa: E402
 from assistant.store.paths import Paths  # noqa: E402
 from benchmarks.latency import rss_mb  # noqa: E402
@@ -121,7 +121,7 @@ async def replay(text: str, start_text: str, learn_text: str | None) -> dict[str
     return {
         "keystrokes": len(times),
         "start_to_first_suggestion_s": round(start_s, 3),
-        "keystroke_ms": {p: round(percentile(times, q), 2) for p, q in (("p50", 50), ("p95", 95), ("p99", 99))},
+        "keystroke_ms": latency_percentiles(times),
         "max_ms": round(max(times), 2),
         "rss_mb": round(rss, 1),
         "learning_ran_throughout": learning,

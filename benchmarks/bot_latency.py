@@ -21,7 +21,7 @@ from pathlib import Path
 
 from errbot.backends.test import TestBot
 
-from assistant.eval.metrics import percentile
+from assistant.eval.metrics import latency_percentiles
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN_DIR = ROOT / "plugins" / "errbot"
@@ -34,11 +34,6 @@ def timed(bot: TestBot, text: str) -> tuple[float, str]:
     bot.push_message(text)
     reply = bot.pop_message(timeout=30)
     return (time.perf_counter() - t0) * 1e3, reply
-
-
-def summary(samples: list[float]) -> dict[str, float]:
-    """p50/p95/p99 in milliseconds."""
-    return {f"p{q}": round(percentile(samples, q), 2) for q in (50, 95, 99)}
 
 
 def main() -> None:
@@ -75,8 +70,8 @@ def main() -> None:
     result = {
         "file": args.file.name,
         "first_request_ms": round(first, 1),
-        "suggest_ms": summary(suggest),
-        "continue_12_words_ms": summary(cont),
+        "suggest_ms": latency_percentiles(suggest),
+        "continue_12_words_ms": latency_percentiles(cont),
         "requests": {"suggest": len(suggest), "continue": len(cont)},
     }
     print(json.dumps(result, indent=1))

@@ -24,7 +24,7 @@ from lsprotocol import types as t
 from pygls.lsp.client import LanguageClient
 
 from assistant.engine.predictor import Predictor
-from assistant.eval.metrics import percentile
+from assistant.eval.metrics import latency_percentiles
 from assistant.lm.io import load_model
 from assistant.shipped import base_model_dir
 
@@ -36,13 +36,7 @@ URI = "file:///benchmark/typed.txt"
 def summary(samples_s: list[float]) -> dict[str, float]:
     """p50/p95/p99 and mean in milliseconds."""
     ms = [s * 1000 for s in samples_s]
-    return {
-        "n": len(ms),
-        "p50": percentile(ms, 50),
-        "p95": percentile(ms, 95),
-        "p99": percentile(ms, 99),
-        "mean": sum(ms) / len(ms),
-    }
+    return {"n": len(ms), **latency_percentiles(ms, digits=3), "mean": sum(ms) / len(ms)}
 
 
 async def replay_lsp(text: str, model: str, inline: bool) -> dict[str, list[float]]:

@@ -7,10 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from assistant.shipped import base_model_dir
-
 ROOT = Path(__file__).parents[1]
 
 
@@ -75,7 +71,6 @@ def test_bad_generation_option_is_refused(tiny_model_dir: Path) -> None:
     assert proc.returncode == 2 and "temperature" in proc.stderr
 
 
-@pytest.mark.skipif(not (base_model_dir() / "config.json").is_file(), reason="no shipped base model yet")
 def test_the_shipped_base_model_continues_text() -> None:
     proc = run_cli("generate", "The meeting has been moved to", "--max-words", "8")
     assert proc.returncode == 0, proc.stderr

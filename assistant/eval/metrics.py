@@ -156,6 +156,11 @@ def percentile(values: Sequence[float], q: float) -> float:
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
+def latency_percentiles(values_ms: Sequence[float], digits: int = 2) -> dict[str, float]:
+    """``{"p50", "p95", "p99"}`` of latencies in milliseconds, rounded to ``digits``."""
+    return {f"p{q}": round(percentile(values_ms, q), digits) for q in (50, 95, 99)}
+
+
 @dataclass
 class EvalReport:
     """Everything ``assistant eval`` reports, summed over one or more texts."""
@@ -189,5 +194,5 @@ class EvalReport:
             "ksr": {str(n): round(1 - v / without, 4) for n, v in sorted(self.keystrokes_with.items())},
             "accuracy": {str(k): round(v / max(1, self.words), 4) for k, v in sorted(self.first_hits.items())},
             "bpc": None if self.bits is None else round(self.bits / max(1, self.chars), 4),
-            "latency_ms": {f"p{q}": round(percentile(self.latencies_ms, q), 3) for q in (50, 95, 99)},
+            "latency_ms": latency_percentiles(self.latencies_ms, digits=3),
         }
