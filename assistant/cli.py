@@ -142,9 +142,13 @@ def _documents():
     from assistant.store.documents import DocumentStore, StoreError
 
     try:
-        return DocumentStore.default()
+        store = DocumentStore.default()
+        store.list()  # opening repairs damage and clears leftovers; say what was found
     except (OSError, StoreError) as exc:
         raise CliError(str(exc)) from exc
+    for notice in store.notices:
+        print(f"assistant: warning: {notice}", file=sys.stderr)
+    return store
 
 
 def cmd_paths(args: argparse.Namespace) -> int:
@@ -177,9 +181,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     store = _documents()
     results = store.import_paths([Path(p) for p in args.paths], settings.import_.max_bytes)
     for r in results:
-        print(f"{r.status:<9} {r.path}" + (f"  ({r.detail})" if r.status != "imported" else f"  -> {r.detail}"))
-    counts = {s: sum(r.status == s for r in results) for s in ("imported", "duplicate", "refused")}
+        print(f"{r.status:<9} {r.label}" + (f"  ({r.detail})" if r.status != "imported" else f"  -> {r.detail}"))
+    counts = {s: sum(r.status == s for r in results) for s in ("imported", "duplicate", "refused", "skipped")}
     print(f"{counts['imported']} imported, {counts['duplicate']} duplicate, {counts['refused']} refused")
+    if counts["skipped"]:
+        print(f"{counts['skipped']} skipped (not text files, hidden folders or links)")
     return 0 if counts["imported"] or not counts["refused"] else 1
 
 

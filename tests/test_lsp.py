@@ -246,7 +246,7 @@ async def test_learn_on_save_stores_the_document_only_when_asked(tmp_path: Path)
         assert stored.exists() == learn
         if learn:
             assert stored.read_text(encoding="utf-8") == text
-            manifest = json.loads((stored.parent / "manifest.json").read_text(encoding="utf-8"))
+            manifest = json.loads((stored.parent / ".manifest.json").read_text(encoding="utf-8"))
             assert [d["source"] for d in manifest["documents"]] == [uri]
             assert any("my notes.md" in m for m in s.logs())
 

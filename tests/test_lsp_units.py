@@ -91,7 +91,6 @@ def test_store_names_come_from_the_file_name_and_stay_unique(tmp_path: Path) -> 
     assert learn("file:///home/me/..%2F..%2Fetc%2Fpasswd", "three", store) == "passwd"
     assert store.read("notes.md") == "one, edited" and store.read("notes (2).md") == "two"
     assert sorted(p.name for p in store.root.iterdir() if not p.name.startswith(".")) == [
-        "manifest.json",
         "notes (2).md",
         "notes.md",
         "passwd",

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from assistant.atomic import atomic_write_bytes
-from assistant.store.documents import DocumentStore, StoreError
+from assistant.store.documents import MANIFEST, DocumentStore
 from assistant.store.settings import Settings
 from assistant.store.textfile import NotText, decode_document
 
@@ -40,7 +40,7 @@ def test_import_reports_each_file_and_loses_nothing(store: DocumentStore, tmp_pa
     (src / "copy.txt").write_text("# Notes\nSome ideas.\n", encoding="utf-8")
     (src / "skip.bin").write_bytes(b"\x00\x01")
     results = {r.path.name: r for r in store.import_paths([src], max_bytes=1_000_000)}
-    assert "skip.bin" not in results  # folders contribute text files only
+    assert results["skip.bin"].status == "skipped"  # folders contribute text files only, saying so
     # Folder files go in sorted order: copy.txt first, so notes.md is the duplicate.
     assert results["copy.txt"].status == "imported"
     assert results["notes.md"].status == "duplicate" and results["notes.md"].detail == "copy.txt"
@@ -82,7 +82,7 @@ def test_files_are_private(store: DocumentStore) -> None:
     store.save("diary.txt", "secret")
     assert stat.S_IMODE(store.path("diary.txt").stat().st_mode) == 0o600
     assert stat.S_IMODE(store.root.stat().st_mode) == 0o700
-    assert stat.S_IMODE((store.root / "manifest.json").stat().st_mode) == 0o600
+    assert stat.S_IMODE((store.root / MANIFEST).stat().st_mode) == 0o600
 
 
 def test_save_rename_remove(store: DocumentStore) -> None:
@@ -98,11 +98,12 @@ def test_save_rename_remove(store: DocumentStore) -> None:
         store.remove("plan.txt")
 
 
-def test_damaged_manifest_is_reported(store: DocumentStore) -> None:
+def test_damaged_manifest_is_reported_and_rebuilt(store: DocumentStore) -> None:
     store.save("x.txt", "x")
-    (store.root / "manifest.json").write_text("{broken")
-    with pytest.raises(StoreError, match="damaged"):
-        store.list()
+    (store.root / MANIFEST).write_text("{broken")
+    again = DocumentStore(store.root)
+    assert [d.name for d in again.list()] == ["x.txt"]
+    assert any("damaged" in n for n in again.notices)
 
 
 def test_decode_rules() -> None:
@@ -154,7 +155,7 @@ def test_two_processes_import_at_once(tmp_path: Path) -> None:
     src.mkdir()
     procs = [subprocess.Popen([sys.executable, "-c", IMPORTER, str(root), str(src), tag], cwd=ROOT) for tag in "ab"]
     assert all(p.wait(timeout=120) == 0 for p in procs)
-    manifest = json.loads((root / "manifest.json").read_text())
+    manifest = json.loads((root / MANIFEST).read_text())
     assert len(manifest["documents"]) == 30
     assert len(DocumentStore(root).list()) == 30
 

@@ -29,5 +29,4 @@ def document_name(uri: str, stored: list[Document]) -> str:
 def learn(uri: str, text: str, store: DocumentStore | None = None) -> str:
     """Save ``text`` as the store's copy of the document at ``uri``; returns the name it is stored under."""
     store = store or DocumentStore.default()
-    name = document_name(uri, store.list())
-    return store.save(name, text, source=uri).name
+    return store.save_for_source(uri, document_name(uri, []), text).name

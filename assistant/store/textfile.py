@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import codecs
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,11 +53,20 @@ class DecodedText:
 
     text: str
     encoding: str
-    """``utf-8``, ``utf-8-sig``, ``utf-16`` (with BOM) or ``latin-1``."""
+    """``utf-8``, ``utf-8-sig``, ``utf-16`` (with BOM), ``windows-1252`` or ``latin-1``."""
+
+
+def printable(text: str) -> str:
+    """``text`` with undecodable bytes of a file name (surrogate escapes) shown as U+FFFD, safe to print."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def decode_document(data: bytes) -> DecodedText:
-    """Decode file bytes as UTF-8, UTF-16 with a BOM or Latin-1; refuse binary and empty content."""
+    """Decode file bytes as UTF-8, UTF-16 with a BOM, Windows-1252 or Latin-1; refuse binary and empty content.
+
+    Bytes 0x80-0x9F are control characters in Latin-1 but smart quotes, dashes and the euro sign in
+    Windows-1252 (what Windows editors write), so text holding them is read as Windows-1252.
+    """
     if not data.strip():
         raise NotText("empty" if not data else "only whitespace")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -74,6 +85,11 @@ def decode_document(data: bytes) -> DecodedText:
         return DecodedText(_check_text(data.decode("utf-8")), "utf-8")
     except UnicodeDecodeError:
         pass
+    if any(0x80 <= b < 0xA0 for b in data):
+        try:
+            return DecodedText(_check_text(data.decode("cp1252")), "windows-1252")
+        except UnicodeDecodeError:
+            pass
     return DecodedText(_check_text(data.decode("latin-1")), "latin-1")
 
 
@@ -87,15 +103,50 @@ def _check_text(text: str) -> str:
 
 
 def read_document(path: Path, max_bytes: int) -> DecodedText:
-    """Read and decode ``path``; :class:`NotText` says why it cannot be imported."""
+    """Read and decode ``path`` (a regular file of at most ``max_bytes``); :class:`NotText` says why not.
+
+    The file is opened without blocking and checked with ``fstat`` before reading, so a FIFO, a device such as
+    ``/dev/zero`` or a socket is refused at once instead of hanging or filling memory; no more than
+    ``max_bytes + 1`` bytes are ever read.
+    """
     try:
-        size = path.stat().st_size
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
         raise NotText(f"cannot be read: {exc.strerror or exc}") from exc
-    if size > max_bytes:
-        raise NotText(f"larger than the import limit ({size:,} > {max_bytes:,} bytes; setting import.max_bytes)")
     try:
-        data = path.read_bytes()
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotText(f"not a regular file ({_kind(st.st_mode)})")
+        if st.st_size > max_bytes:
+            raise NotText(_too_large(st.st_size, max_bytes))
+        chunks: list[bytes] = []
+        got = 0
+        while got <= max_bytes:
+            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - got))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        if got > max_bytes:
+            raise NotText(_too_large(got, max_bytes))
     except OSError as exc:
         raise NotText(f"cannot be read: {exc.strerror or exc}") from exc
-    return decode_document(data)
+    finally:
+        os.close(fd)
+    return decode_document(b"".join(chunks))
+
+
+def _too_large(size: int, max_bytes: int) -> str:
+    return f"larger than the import limit ({size:,} > {max_bytes:,} bytes; setting import.max_bytes)"
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "not a plain file"

@@ -116,13 +116,7 @@ class UserSpace:
         """Add ``text`` as a paragraph of this month's chat document; returns the document's name."""
         when = when or datetime.now()
         name = f"chat-{when:%Y-%m}.txt"
-        store = self.corpus()
-        try:
-            old = store.read(name)
-        except KeyError:
-            old = ""
-        store.save(name, f"{old.rstrip()}\n\n{text.strip()}\n" if old.strip() else f"{text.strip()}\n", "chat")
-        return name
+        return self.corpus().append(name, text, "chat").name
 
     def texts(self) -> dict[str, str]:
         """Every corpus document's text, by name."""
