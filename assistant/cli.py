@@ -215,7 +215,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from assistant.store.paths import Paths
-    from assistant.train.finetune import FinetuneConfig, finetune
+    from assistant.train.finetune import FinetuneConfig, FinetuneError, finetune
 
     store = _documents()
     documents = {d.name: store.read(d.name) for d in store.list()}
@@ -237,7 +237,10 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         def on_step(step: int, total: int, loss: float) -> None:
             bar.update(task, completed=step, total=total, loss=f"{loss:.3f}")
 
-        outcome = finetune(_registry(), documents, work, cfg, on_step=on_step, log=bar.console.print)
+        try:
+            outcome = finetune(_registry(), documents, work, cfg, on_step=on_step, log=bar.console.print)
+        except FinetuneError as exc:
+            raise CliError(str(exc)) from exc
     if outcome.version is not None:
         store.mark_seen(outcome.version.name, documents)
     from assistant.store.journal import append_record

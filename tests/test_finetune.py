@@ -246,3 +246,29 @@ def test_kl_regulariser_forgets_less_than_none(registry: ModelRegistry, base_dir
     b = finetune(ModelRegistry(tmp_path / "b", base_dir), docs, tmp_path / "wb", kl).version.metrics
     assert b["general_bpc_after"] < a["general_bpc_after"]
     assert b["holdout_bpc_after"] < b["holdout_bpc_before"]
+
+
+def test_a_second_finetune_of_the_same_store_is_refused_while_one_runs(registry: ModelRegistry, tmp_path: Path) -> None:
+    import threading
+
+    from assistant.train.finetune import FinetuneBusy
+
+    inside, release = threading.Event(), threading.Event()
+
+    def on_step(step: int, total: int, loss: float) -> None:
+        inside.set()
+        release.wait(60)
+
+    docs = {"t.txt": user_text()}
+    outcomes: list[object] = []
+    first = threading.Thread(target=lambda: outcomes.append(finetune(registry, docs, tmp_path / "w", FAST, on_step)))
+    first.start()
+    assert inside.wait(120)
+    try:
+        with pytest.raises(FinetuneBusy, match="already learning"):
+            finetune(ModelRegistry(registry.root, registry.base_dir), docs, tmp_path / "w2", FAST)
+    finally:
+        release.set()
+        first.join(120)
+    assert [o.status for o in outcomes] == ["accepted"]  # type: ignore[attr-defined]
+    assert [v.name for v in registry.versions()] == ["v0001"]

@@ -153,3 +153,41 @@ def test_a_full_disk_refuses_the_file_and_leaves_nothing_unlisted(store: Documen
     assert out.stdout.startswith("refused") and "could not write" in out.stdout
     assert not (store.root / "new.txt").exists()
     assert len(DocumentStore(store.root).list()) == 150
+
+
+# -- issue 15 item 6: appends and saves from several writers at once lose nothing ------------------------------------
+def test_appends_from_four_threads_keep_every_message(tmp_path: Path) -> None:
+    import threading
+
+    root = tmp_path / "corpus"
+
+    def writer(k: int) -> None:
+        for i in range(25):
+            DocumentStore(root).append("chat.txt", f"message {k}-{i}", "chat")
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    text = DocumentStore(root).read("chat.txt")
+    assert sorted(text.strip().split("\n\n")) == sorted(f"message {k}-{i}" for k in range(4) for i in range(25))
+
+
+LEARNER = """
+import sys
+from pathlib import Path
+from assistant.store.documents import DocumentStore
+store = DocumentStore(Path(sys.argv[1]))
+for i in range(20):
+    store.save_for_source(f"file:///{sys.argv[2]}/{i}/notes.md", "notes.md", f"text of {sys.argv[2]} {i}")
+"""
+
+
+def test_two_processes_saving_same_named_files_keep_both(tmp_path: Path) -> None:
+    root = tmp_path / "documents"
+    procs = [subprocess.Popen([sys.executable, "-c", LEARNER, str(root), tag], cwd=ROOT) for tag in "ab"]
+    assert all(p.wait(timeout=120) == 0 for p in procs)
+    store = DocumentStore(root)
+    texts = {store.read(d.name) for d in store.list()}
+    assert texts == {f"text of {tag} {i}" for tag in "ab" for i in range(20)}

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
+from filelock import FileLock, Timeout
 
 from assistant.eval.metrics import text_bpc
 from assistant.lm.io import LoadedModel, load_model, save_model
@@ -30,6 +31,16 @@ from assistant.train.trainer import TrainConfig, TrainHooks, train_model
 
 GENERAL_SAMPLE = "general_sample.txt"
 """General English shipped beside the base model, for the forgetting check."""
+LOCK_FILE = ".finetune.lock"
+"""In the model versions folder: held by the one fine-tune of that store that may run."""
+
+
+class FinetuneError(RuntimeError):
+    """Fine-tuning cannot run; the message says why and what to do."""
+
+
+class FinetuneBusy(FinetuneError):
+    """Another fine-tune of the same store is running (in this or another process)."""
 
 
 @dataclass(frozen=True)
@@ -131,10 +142,36 @@ def finetune(
     should_stop: Callable[[], bool] | None = None,
     log: Callable[[str], None] = lambda _: None,
 ) -> FinetuneOutcome:
-    """Fine-tune the active model on what is new in ``documents``; add the result as a version."""
+    """Fine-tune the active model on what is new in ``documents``; add the result as a version.
+
+    Only one fine-tune per model registry runs at a time: a second one raises :class:`FinetuneBusy` at once.
+    """
     cfg = cfg or FinetuneConfig()
     if cfg.regulariser not in ("l2", "kl", "none"):
         raise ValueError(f"regulariser must be l2, kl or none, not {cfg.regulariser!r}")
+    lock = FileLock(str(registry.root / LOCK_FILE), timeout=0, mode=0o600)
+    try:
+        lock.acquire()
+    except Timeout as exc:
+        raise FinetuneBusy(
+            "already learning: another fine-tune of these documents is running; wait for it to finish"
+        ) from exc
+    try:
+        return _finetune(registry, documents, work_dir, cfg, on_step, should_stop, log)
+    finally:
+        lock.release()
+
+
+def _finetune(
+    registry: ModelRegistry,
+    documents: dict[str, str],
+    work_dir: Path,
+    cfg: FinetuneConfig,
+    on_step: Callable[[int, int, float], None] | None,
+    should_stop: Callable[[], bool] | None,
+    log: Callable[[str], None],
+) -> FinetuneOutcome:
+    """:func:`finetune` with the registry's fine-tune lock held."""
     torch.set_num_threads(cfg.threads)
     active = registry.active()
     if active.warning:
