@@ -53,6 +53,34 @@ class ActiveModel:
     warning: str = ""
 
 
+_INFO_TYPES: dict[str, tuple[type, ...]] = {
+    "name": (str,),
+    "status": (str,),
+    "reason": (str,),
+    "parent": (str,),
+    "created": (int, float),
+    "metrics": (dict,),
+    "documents": (dict,),
+}
+
+
+def decode_info(raw: object) -> VersionInfo | None:
+    """A version record from parsed ``version.json``, or None when any field has the wrong type."""
+    if not isinstance(raw, dict) or not {"name", "status"} <= raw.keys():
+        return None
+    for key, value in raw.items():
+        types = _INFO_TYPES.get(key)
+        if types is None or not isinstance(value, types) or isinstance(value, bool):
+            return None
+    if raw["status"] not in ("accepted", "rejected") or not _VERSION_RE.match(raw["name"]):
+        return None
+    if "parent" in raw and raw["parent"] != BASE and not _VERSION_RE.match(raw["parent"]):
+        return None
+    if not all(isinstance(v, list) and all(isinstance(h, str) for h in v) for v in raw.get("documents", {}).values()):
+        return None
+    return VersionInfo(**raw)
+
+
 class ModelRegistry:
     """Versions under ``root`` (normally ``<user data>/models``)."""
 
@@ -80,29 +108,41 @@ class ModelRegistry:
         return out
 
     def info(self, name: str) -> VersionInfo | None:
-        """The record of version ``name`` (None if missing or unreadable)."""
+        """The record of version ``name`` (None if missing, unreadable or of the wrong shape)."""
         try:
-            raw = json.loads((self.root / name / VERSION_FILE).read_text(encoding="utf-8"))
-            return VersionInfo(**raw)
-        except (OSError, ValueError, TypeError):
+            raw = json.loads((self.root / name / VERSION_FILE).read_bytes().decode("utf-8"))
+        except (OSError, ValueError):
             return None
+        return decode_info(raw)
 
     def folder(self, name: str) -> Path:
         """Model folder of a version (or the base model)."""
         return self.base_dir if name == BASE else self.root / name
 
     def active_name(self) -> str:
-        """The active version's name, or ``base``."""
+        """The active version's name, or ``base`` (also when the ``active`` file is damaged)."""
+        return self._pointer()[0]
+
+    def _pointer(self) -> tuple[str, str]:
+        """The active name and, when the ``active`` file is damaged, what is wrong with it."""
+        path = self.root / ACTIVE
         try:
-            name = (self.root / ACTIVE).read_text(encoding="utf-8").strip()
-        except OSError:
-            return BASE
-        return name if _VERSION_RE.match(name) else BASE
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return BASE, ""
+        except OSError as exc:
+            return BASE, f"{path} cannot be read ({exc.strerror or exc}); "
+        try:
+            name = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            name = ""
+        if name == BASE or _VERSION_RE.match(name):
+            return name, ""
+        return BASE, f"{path} is damaged (it names no version); "
 
     def active(self) -> ActiveModel:
         """Load the active model; if it is damaged, fall back to its parent chain and then the base, saying so."""
-        name = self.active_name()
-        warning = ""
+        name, warning = self._pointer()
         tried = set()
         while name != BASE and name not in tried:
             tried.add(name)
