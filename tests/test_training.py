@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from assistant.lm.model import GRULanguageModel
 from assistant.lm.scoring import stream_nll
 from assistant.text.tokenizer import Tokenizer
 from assistant.train.checkpoint import CheckpointError, latest
 from assistant.train.data import TBPTTBatches, TokenData, read_units
-from assistant.train.trainer import TrainConfig, lr_at, train_model
+from assistant.train.trainer import TrainConfig, TrainHooks, lr_at, train_model
 from tests.conftest import tiny_config
 
 QUIET = dict(progress=False, log=lambda _: None)
@@ -141,3 +142,60 @@ def test_one_batch_dry_run_then_generation(
     assert result.steps == 1 and result.final_val_bpc is not None
     out = generate(result.model.eval(), tokenizer, "The cat", GenerationConfig(strategy="sample", seed=1, max_words=3))
     assert tokenizer.decode(out.ids) == out.text
+
+
+SHORT = TrainConfig(
+    batch_size=4, seq_len=16, lr=5e-3, warmup_steps=3, max_steps=40, eval_every=5, checkpoint_every=10, device="cpu"
+)
+
+
+def _other(tokenizer: Tokenizer, seed: int) -> GRULanguageModel:
+    torch.manual_seed(seed)
+    return GRULanguageModel(tiny_config(tokenizer)).eval()
+
+
+def test_both_regularisers_count(tokenizer: Tokenizer, token_data: TokenData, tmp_path: Path) -> None:
+    """Issue 10 item 4: with the KL and the L2 pull on, the objective holds both terms."""
+    teacher, anchor = _other(tokenizer, 1), _other(tokenizer, 2).state_dict()
+    cfg = TrainConfig(batch_size=4, seq_len=16, max_steps=4, eval_every=100, checkpoint_every=100, device="cpu")
+
+    def run(tag: str, kl: float, l2: float) -> dict[str, torch.Tensor]:
+        hooks = TrainHooks(teacher=teacher, kl_weight=kl, anchor=anchor, anchor_weight=l2)
+        return train_model(
+            tiny_config(tokenizer), cfg, token_data, tmp_path / tag, hooks=hooks, **QUIET
+        ).model.state_dict()
+
+    both, kl_only, l2_only = run("both", 3.0, 0.5), run("kl", 3.0, 0.0), run("l2", 0.0, 0.5)
+    assert not all(torch.equal(both[k], l2_only[k]) for k in both)  # the KL term counts
+    assert not all(torch.equal(both[k], kl_only[k]) for k in both)  # the pull counts
+
+
+def test_resume_with_a_teacher_and_early_stopping_is_the_same_run(
+    tokenizer: Tokenizer, token_data: TokenData, tmp_path: Path
+) -> None:
+    """Issue 15 item 7: the teacher's hidden state and the early-stopping state are part of the checkpoint."""
+    teacher = _other(tokenizer, 1)
+
+    def hooks() -> TrainHooks:
+        return TrainHooks(teacher=teacher, kl_weight=2.0, patience=4)
+
+    model_cfg = tiny_config(tokenizer, dropout=0.2)
+    whole = train_model(model_cfg, SHORT, token_data, tmp_path / "a", hooks=hooks(), **QUIET)
+    first = train_model(model_cfg, SHORT, token_data, tmp_path / "b", stop_after=13, hooks=hooks(), **QUIET)
+    assert first.steps == 13
+    resumed = train_model(model_cfg, SHORT, token_data, tmp_path / "b", hooks=hooks(), **QUIET)
+    assert resumed.steps == whole.steps
+    for (name, a), (_, b) in zip(whole.model.state_dict().items(), resumed.model.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+    timeless = [{k: v for k, v in h.items() if k != "elapsed"} for h in whole.history]
+    assert [{k: v for k, v in h.items() if k != "elapsed"} for h in resumed.history] == timeless
+
+
+def test_a_run_that_stopped_early_does_not_train_on_when_resumed(
+    tokenizer: Tokenizer, token_data: TokenData, tmp_path: Path
+) -> None:
+    hooks = TrainHooks(keep_best=True, patience=1, acceptable=lambda m: False)  # never better: stops at once
+    done = train_model(tiny_config(tokenizer), SHORT, token_data, tmp_path / "r", hooks=hooks, **QUIET)
+    assert done.steps == 5 and done.stopped_early
+    again = train_model(tiny_config(tokenizer), SHORT, token_data, tmp_path / "r", hooks=hooks, **QUIET)
+    assert again.steps == 5 and again.stopped_early

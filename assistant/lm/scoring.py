@@ -10,6 +10,26 @@ from torch.nn import functional as F
 from assistant.lm.model import GRULanguageModel
 
 
+def piece_nll(logits: torch.Tensor, targets: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """Negative log-likelihood in nats of next-piece ``targets`` ``(B, T)`` under ``logits`` ``(B, T, V)``.
+
+    The one loss of the project: training minimises its mean, scoring sums it (computed in float32 even under
+    bf16 autocast).
+    """
+    return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction=reduction)
+
+
+def kl_to_teacher(logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
+    """``KL(teacher || model)`` per piece, averaged over the ``(B, T)`` positions of both ``(B, T, V)``."""
+    vocab = logits.shape[-1]
+    return F.kl_div(
+        torch.log_softmax(logits.float(), -1).reshape(-1, vocab),
+        torch.log_softmax(teacher_logits.float(), -1).reshape(-1, vocab),
+        log_target=True,
+        reduction="batchmean",
+    )
+
+
 @torch.no_grad()
 def stream_nll(
     model: GRULanguageModel,
@@ -40,7 +60,7 @@ def stream_nll(
         y = columns[:, start + 1 : start + 1 + seq_len]
         x = x[:, : y.shape[1]]
         logits, hidden = model(x, hidden)  # (B, T, V)
-        total += float(F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum"))
+        total += float(piece_nll(logits, y, reduction="sum"))
         count += y.numel()
     model.train(was_training)
     return total, count

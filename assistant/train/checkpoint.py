@@ -8,15 +8,16 @@ files are written, so a run killed at any moment resumes from the last complete 
 from __future__ import annotations
 
 import json
+import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load_file, save
 
-from assistant.atomic import atomic_write_bytes, atomic_write_text
+from assistant.atomic import atomic_write_bytes, atomic_write_text, private_dir
 
 LATEST = "latest"
 
@@ -32,6 +33,8 @@ class RankState:
     hidden: torch.Tensor | None
     cpu_rng: torch.Tensor
     cuda_rng: torch.Tensor | None
+    extra: dict[str, torch.Tensor] = field(default_factory=dict)
+    """Other per-rank tensors (e.g. a KL teacher's hidden state)."""
 
 
 def optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -69,7 +72,7 @@ def save_shared(
     extra: dict[str, torch.Tensor] | None = None,
 ) -> None:
     """Write the rank-independent part (rank 0): weights, optimizer, progress (and ``extra`` named tensors)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     tensors = {f"model.{k}": v.detach().cpu().float().contiguous() for k, v in model_state.items()}
     tensors.update({f"extra.{k}": v.detach().cpu().contiguous() for k, v in (extra or {}).items()})
     opt_tensors, opt_rest = optimizer_tensors(optimizer)
@@ -80,8 +83,9 @@ def save_shared(
 
 def save_rank(folder: Path, rank: int, state: RankState) -> None:
     """Write one rank's hidden state and generator states."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     tensors = {"cpu_rng": state.cpu_rng}
+    tensors.update({f"extra.{k}": v.detach().cpu().contiguous() for k, v in state.extra.items()})
     if state.hidden is not None:
         tensors["hidden"] = state.hidden.detach().cpu().float().contiguous()
     if state.cuda_rng is not None:
@@ -102,7 +106,13 @@ def latest(run_dir: Path) -> Path | None:
     pointer = run_dir / LATEST
     if not pointer.is_file():
         return None
-    folder = run_dir / pointer.read_text(encoding="utf-8").strip()
+    try:
+        name = pointer.read_bytes().decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{pointer} is unreadable: {exc}") from exc
+    if not re.fullmatch(r"step-\d{8,}", name):
+        raise CheckpointError(f"{pointer} is damaged (it names no checkpoint)")
+    folder = run_dir / name
     if not (folder / "state.json").is_file():
         raise CheckpointError(f"{pointer} names {folder}, which is incomplete")
     return folder
@@ -130,4 +140,7 @@ def load_rank(folder: Path, rank: int) -> RankState:
         t = load_file(str(path))
     except Exception as exc:
         raise CheckpointError(f"checkpoint file {path} is missing or corrupt: {exc}") from exc
-    return RankState(hidden=t.get("hidden"), cpu_rng=t["cpu_rng"], cuda_rng=t.get("cuda_rng"))
+    if "cpu_rng" not in t:
+        raise CheckpointError(f"checkpoint file {path} has no generator state")
+    extra = {k[len("extra.") :]: v for k, v in t.items() if k.startswith("extra.")}
+    return RankState(hidden=t.get("hidden"), cpu_rng=t["cpu_rng"], cuda_rng=t.get("cuda_rng"), extra=extra)

@@ -20,11 +20,11 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from safetensors.torch import save
-from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 
+from assistant.atomic import private_dir
 from assistant.lm.model import GRUConfig, GRULanguageModel
-from assistant.lm.scoring import bits_per_char, stream_nll
+from assistant.lm.scoring import bits_per_char, kl_to_teacher, piece_nll, stream_nll
 from assistant.train import checkpoint as ckpt
 from assistant.train.data import TBPTTBatches, TokenData
 from assistant.train.progress import TrainingProgress
@@ -211,6 +211,52 @@ class DistributedContext:
             dist.destroy_process_group()
 
 
+@dataclass
+class RunState:
+    """Everything a run's future depends on besides weights and optimizer: checkpointed whole, so a resumed run
+    continues exactly where the interrupted one was (data position, carried hidden states, early stopping)."""
+
+    step: int = 0
+    tokens: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+    hidden: torch.Tensor | None = None
+    """The trained model's hidden state carried into the next chunk ``(L, B, H)``."""
+    teacher_hidden: torch.Tensor | None = None
+    """The KL teacher's hidden state, carried alongside."""
+    elapsed_before: float = 0.0
+    best_bpc: float = float("inf")
+    best_state: dict[str, torch.Tensor] | None = None
+    stale: int = 0
+    """Validation passes since the last improvement."""
+    stopped: bool = False
+    """Early stopping (patience) ended the run: a resumed run must not train further."""
+
+
+@dataclass
+class _Run:
+    """The parts of one training run that its steps share."""
+
+    cfg: TrainConfig
+    model_config: GRUConfig
+    ctx: DistributedContext
+    model: GRULanguageModel
+    net: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    batches: TBPTTBatches
+    hooks: TrainHooks
+    teacher: GRULanguageModel | None
+    anchor: dict[str, torch.Tensor] | None
+    run_dir: Path
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def device(self) -> torch.device:
+        return self.ctx.device
+
+    def elapsed(self, state: RunState) -> float:
+        return state.elapsed_before + time.monotonic() - self.started
+
+
 def train_model(
     model_config: GRUConfig,
     cfg: TrainConfig,
@@ -227,210 +273,239 @@ def train_model(
     """Train (or resume training) a model on ``data``; checkpoints go to ``run_dir``.
 
     ``stop_after`` ends the run after that many total steps without finishing the schedule (as a crash or a
-    time limit would), leaving a checkpoint to resume from.
+    time limit would), leaving a checkpoint to resume from. A checkpoint that cannot be used raises
+    :class:`~assistant.train.checkpoint.CheckpointError`.
     """
     ctx = context or DistributedContext(cfg.device)
     say = log or print
     device = ctx.device
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    run = Path(run_dir)
-    run.mkdir(parents=True, exist_ok=True)
+    run_path = private_dir(run_dir)
 
     hooks = hooks or TrainHooks()
     torch.manual_seed(cfg.seed)
     model = GRULanguageModel(model_config).to(device)
     if hooks.init_weights is not None:
         model.load_state_dict(hooks.init_weights)
-    anchor = {k: v.to(device) for k, v in hooks.anchor.items()} if hooks.anchor is not None else None
-    teacher = hooks.teacher.to(device).eval() if hooks.teacher is not None and hooks.kl_weight > 0 else None
-    teacher_hidden: torch.Tensor | None = None  # not checkpointed: after a resume it restarts empty
-    optimizer = _make_optimizer(model, cfg)
     batches = TBPTTBatches(data.train, cfg.batch_size, cfg.seq_len, ctx.rank, ctx.world_size)
     batches.columns = batches.columns.to(device)
     val = data.val if not cfg.max_val_tokens else data.val[: cfg.max_val_tokens]
     val_chars = round(data.val_chars * val.numel() / max(1, data.val.numel()))
-
-    step = 0
-    tokens = 0
-    history: list[dict[str, float]] = []
-    hidden: torch.Tensor | None = None
-    elapsed_before = 0.0
-    best_bpc = float("inf")
-    best_state: dict[str, torch.Tensor] | None = None
-    stale = 0
+    run = _Run(
+        cfg=cfg,
+        model_config=model_config,
+        ctx=ctx,
+        model=model,
+        net=model,
+        optimizer=_make_optimizer(model, cfg),
+        batches=batches,
+        hooks=hooks,
+        teacher=hooks.teacher.to(device).eval() if hooks.teacher is not None and hooks.kl_weight > 0 else None,
+        anchor={k: v.to(device) for k, v in hooks.anchor.items()} if hooks.anchor is not None else None,
+        run_dir=run_path,
+    )
     torch.manual_seed(cfg.seed + 1 + ctx.rank)  # dropout differs per rank
-    found = ckpt.latest(run) if resume else None
-    if found is not None:
-        weights, opt_tensors, info, extra = ckpt.load_shared(found)
-        if info.get("model_config") != model_config.to_dict():
-            raise ckpt.CheckpointError(f"checkpoint {found} was made for another model: {info.get('model_config')}")
-        if info.get("world_size", 1) != ctx.world_size:
-            raise ckpt.CheckpointError(
-                f"checkpoint {found} was made with {info.get('world_size')} rank(s); resume with the same number"
-            )
-        model.load_state_dict(weights)
-        restore_optimizer_on(optimizer, opt_tensors, info["optimizer"], device)
-        step, tokens = int(info["step"]), int(info["tokens"])
-        history = list(info.get("history", []))
-        elapsed_before = float(info.get("elapsed", 0.0))
-        best_bpc = float(info.get("best_bpc", float("inf")))
-        stale = int(info.get("stale", 0))
-        best_state = {k[len("best.") :]: v.to(device) for k, v in extra.items() if k.startswith("best.")} or None
-        rank_state = ckpt.load_rank(found, ctx.rank)
-        hidden = rank_state.hidden.to(device) if rank_state.hidden is not None else None
-        torch.set_rng_state(rank_state.cpu_rng)
-        if rank_state.cuda_rng is not None and device.type == "cuda":
-            torch.cuda.set_rng_state(rank_state.cuda_rng, device)
-        if ctx.is_main:
-            say(f"resumed from {found} at step {step}")
-
-    net: torch.nn.Module = model
+    state = RunState()
+    found = resume_run(run, state) if resume else None
+    if found is not None and ctx.is_main:
+        say(f"resumed from {found} at step {state.step}")
     if ctx.enabled:
-        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    autocast = device.type == "cuda" and cfg.bf16
+        run.net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     end_step = cfg.max_steps if stop_after is None else min(cfg.max_steps, stop_after)
-    started = time.monotonic()
-    stopped_early = False
+    run.started = time.monotonic()
+    stopped_early = state.stopped
     cancelled = False
     tokens_per_step = cfg.batch_size * cfg.seq_len * ctx.world_size
 
-    def validate() -> float:
-        nll, _ = stream_nll(model, val, batch_size=16, seq_len=256)
-        return bits_per_char(nll, val_chars)
-
-    def save_checkpoint() -> None:
-        folder = run / f"step-{step:08d}"
-        ckpt.save_rank(
-            folder,
-            ctx.rank,
-            ckpt.RankState(
-                hidden=hidden,
-                cpu_rng=torch.get_rng_state(),
-                cuda_rng=torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-            ),
-        )
-        ctx.barrier()
-        if ctx.is_main:
-            info = {
-                "step": step,
-                "tokens": tokens,
-                "chunk": step % batches.num_chunks,
-                "epoch": step // batches.num_chunks,
-                "elapsed": elapsed_before + time.monotonic() - started,
-                "history": history,
-                "world_size": ctx.world_size,
-                "model_config": model_config.to_dict(),
-                "train_config": asdict(cfg),
-                "best_bpc": best_bpc,
-                "stale": stale,
-            }
-            extra = {f"best.{k}": v for k, v in best_state.items()} if best_state is not None else None
-            ckpt.save_shared(folder, model.state_dict(), optimizer, info, extra)
-            ckpt.publish(run, folder)
-        ctx.barrier()
-
-    net.train()
+    run.net.train()
     with TrainingProgress(
-        total=cfg.max_steps, completed=step, enabled=progress and ctx.is_main, logging=ctx.is_main
+        total=cfg.max_steps, completed=state.step, enabled=progress and ctx.is_main, logging=ctx.is_main
     ) as bar:
-        while step < end_step:
-            position = step % batches.num_chunks
-            if position == 0:
-                hidden = None  # a new pass over the stream starts from an empty context
-                teacher_hidden = None
-            x, y = batches.chunk(position)
-            lr = lr_at(step, cfg)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=autocast):
-                logits, hidden = net(x, hidden)  # (B, T, V)
-                loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
-            objective = loss
-            if teacher is not None:
-                with torch.no_grad():
-                    t_logits, teacher_hidden = teacher(x, teacher_hidden)  # (B, T, V)
-                kl = F.kl_div(
-                    torch.log_softmax(logits.float(), -1).reshape(-1, logits.shape[-1]),
-                    torch.log_softmax(t_logits.float(), -1).reshape(-1, logits.shape[-1]),
-                    log_target=True,
-                    reduction="batchmean",
-                )
-                objective = objective + hooks.kl_weight * kl
-            if anchor is not None and hooks.anchor_weight > 0:
-                pull = sum(((p - anchor[n]) ** 2).sum() for n, p in model.named_parameters())
-                objective = loss + hooks.anchor_weight * pull
-            optimizer.zero_grad(set_to_none=True)
-            objective.backward()
-            if cfg.clip_grad > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
-            optimizer.step()
-            hidden = hidden.detach()
-            step += 1
-            tokens += tokens_per_step
-            bar.advance(tokens_per_step, float(loss.detach()), lr)
-            if step % cfg.eval_every == 0 or step == cfg.max_steps:
+        while state.step < end_step and not state.stopped:
+            loss, lr = train_step(run, state)
+            state.step += 1
+            state.tokens += tokens_per_step
+            bar.advance(tokens_per_step, loss, lr)
+            if state.step % cfg.eval_every == 0 or state.step == cfg.max_steps:
                 if ctx.is_main:
-                    bpc = validate()
-                    history.append(
-                        {
-                            "step": step,
-                            "tokens": tokens,
-                            "train_loss": round(float(loss.detach()), 4),
-                            "val_bpc": round(bpc, 4),
-                            "lr": lr,
-                            "elapsed": round(elapsed_before + time.monotonic() - started, 1),
-                        }
-                    )
-                    bar.log(f"step {step}: train loss {float(loss.detach()):.3f}, val {bpc:.4f} bits/char")
-                    ok = hooks.acceptable is None or hooks.acceptable(model)
-                    if bpc < best_bpc and ok:
-                        best_bpc, stale = bpc, 0
-                        if hooks.keep_best:
-                            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                    else:
-                        stale += 1
-                net.train()
+                    bpc = validate(model, val, val_chars)
+                    record_validation(run, state, bpc, loss, lr)
+                    bar.log(f"step {state.step}: train loss {loss:.3f}, val {bpc:.4f} bits/char")
+                run.net.train()
             if hooks.on_step is not None:
-                hooks.on_step(step, cfg.max_steps, float(loss.detach()))
-            if hooks.patience and stale >= hooks.patience:
-                stopped_early = True
-                save_checkpoint()
+                hooks.on_step(state.step, cfg.max_steps, loss)
+            if hooks.patience and state.stale >= hooks.patience:
+                stopped_early = state.stopped = True
+                save_checkpoint(run, state)
                 break
             if hooks.should_stop is not None and hooks.should_stop():
                 cancelled = True
-                save_checkpoint()
+                save_checkpoint(run, state)
                 break
-            over_time = bool(cfg.time_limit) and elapsed_before + time.monotonic() - started > cfg.time_limit
+            over_time = bool(cfg.time_limit) and run.elapsed(state) > cfg.time_limit
             if cfg.time_limit and ctx.any_true(over_time):
                 stopped_early = True
-                save_checkpoint()
+                save_checkpoint(run, state)
                 break
-            if step % cfg.checkpoint_every == 0 or step == end_step:
-                save_checkpoint()
+            if state.step % cfg.checkpoint_every == 0 or state.step == end_step:
+                save_checkpoint(run, state)
 
-    final_bpc = history[-1]["val_bpc"] if history and history[-1]["step"] == step else None
-    if final_bpc is None and ctx.is_main and step == cfg.max_steps:
-        final_bpc = round(validate(), 4)
-    if hooks.keep_best and best_state is not None and not cancelled:
-        model.load_state_dict(best_state)
-        final_bpc = round(best_bpc, 4)
+    history = state.history
+    final_bpc = history[-1]["val_bpc"] if history and history[-1]["step"] == state.step else None
+    if final_bpc is None and ctx.is_main and state.step == cfg.max_steps:
+        final_bpc = round(validate(model, val, val_chars), 4)
+    if hooks.keep_best and state.best_state is not None and not cancelled:
+        model.load_state_dict(state.best_state)
+        final_bpc = round(state.best_bpc, 4)
     fingerprint = weights_fingerprint(model)
     prints = ctx.gather_strings(fingerprint)
-    wall = elapsed_before + time.monotonic() - started
     return TrainResult(
         model=model,
-        steps=step,
-        tokens=tokens,
-        wall_seconds=wall,
+        steps=state.step,
+        tokens=state.tokens,
+        wall_seconds=run.elapsed(state),
         history=history,
         final_val_bpc=final_bpc,
         ranks_agree=len(set(prints)) == 1,
         fingerprint=fingerprint,
-        stopped_early=stopped_early or step < cfg.max_steps,
+        stopped_early=stopped_early or state.step < cfg.max_steps,
         cancelled=cancelled,
-        best_val_bpc=None if best_bpc == float("inf") else round(best_bpc, 4),
+        best_val_bpc=None if state.best_bpc == float("inf") else round(state.best_bpc, 4),
     )
+
+
+def resume_run(run: _Run, state: RunState) -> Path | None:
+    """Load the run's latest checkpoint into the model, optimizer and ``state``; the folder, or None if none."""
+    found = ckpt.latest(run.run_dir)
+    if found is None:
+        return None
+    weights, opt_tensors, info, extra = ckpt.load_shared(found)
+    if info.get("model_config") != run.model_config.to_dict():
+        raise ckpt.CheckpointError(f"checkpoint {found} was made for another model: {info.get('model_config')}")
+    if info.get("world_size", 1) != run.ctx.world_size:
+        raise ckpt.CheckpointError(
+            f"checkpoint {found} was made with {info.get('world_size')} rank(s); resume with the same number"
+        )
+    device = run.device
+    try:
+        run.model.load_state_dict(weights)
+        restore_optimizer_on(run.optimizer, opt_tensors, info["optimizer"], device)
+        state.step, state.tokens = int(info["step"]), int(info["tokens"])
+        state.history = list(info.get("history", []))
+        state.elapsed_before = float(info.get("elapsed", 0.0))
+        state.best_bpc = float(info.get("best_bpc", float("inf")))
+        state.stale = int(info.get("stale", 0))
+        state.stopped = bool(info.get("stopped", False))
+        best = {k[len("best.") :]: v.to(device) for k, v in extra.items() if k.startswith("best.")}
+        state.best_state = best or None
+        rank_state = ckpt.load_rank(found, run.ctx.rank)
+        state.hidden = rank_state.hidden.to(device) if rank_state.hidden is not None else None
+        teacher_hidden = rank_state.extra.get("teacher_hidden")
+        state.teacher_hidden = teacher_hidden.to(device) if teacher_hidden is not None else None
+        torch.set_rng_state(rank_state.cpu_rng)
+        if rank_state.cuda_rng is not None and device.type == "cuda":
+            torch.cuda.set_rng_state(rank_state.cuda_rng, device)
+    except (KeyError, ValueError, TypeError, RuntimeError) as exc:
+        raise ckpt.CheckpointError(f"checkpoint {found} does not fit this run: {exc}") from exc
+    return found
+
+
+def train_step(run: _Run, state: RunState) -> tuple[float, float]:
+    """One optimizer step on the next chunk; returns the chunk's language-model loss and the learning rate."""
+    cfg, hooks = run.cfg, run.hooks
+    position = state.step % run.batches.num_chunks
+    if position == 0:
+        state.hidden = None  # a new pass over the stream starts from an empty context
+        state.teacher_hidden = None
+    x, y = run.batches.chunk(position)
+    lr = lr_at(state.step, cfg)
+    for group in run.optimizer.param_groups:
+        group["lr"] = lr
+    autocast = run.device.type == "cuda" and cfg.bf16
+    with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=autocast):
+        logits, hidden = run.net(x, state.hidden)  # (B, T, V)
+        loss = piece_nll(logits, y)
+    objective = loss
+    if run.teacher is not None:
+        with torch.no_grad():
+            t_logits, state.teacher_hidden = run.teacher(x, state.teacher_hidden)  # (B, T, V)
+        objective = objective + hooks.kl_weight * kl_to_teacher(logits, t_logits)
+    if run.anchor is not None and hooks.anchor_weight > 0:
+        pull = sum(((p - run.anchor[n]) ** 2).sum() for n, p in run.model.named_parameters())
+        objective = objective + hooks.anchor_weight * pull
+    run.optimizer.zero_grad(set_to_none=True)
+    objective.backward()
+    if cfg.clip_grad > 0:
+        torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.clip_grad)
+    run.optimizer.step()
+    state.hidden = hidden.detach()
+    return float(loss.detach()), lr
+
+
+def validate(model: GRULanguageModel, val: torch.Tensor, val_chars: int) -> float:
+    """Bits per character of the validation stream."""
+    nll, _ = stream_nll(model, val, batch_size=16, seq_len=256)
+    return bits_per_char(nll, val_chars)
+
+
+def record_validation(run: _Run, state: RunState, bpc: float, loss: float, lr: float) -> None:
+    """Log a validation pass and update early stopping (and the best weights, with ``keep_best``)."""
+    state.history.append(
+        {
+            "step": state.step,
+            "tokens": state.tokens,
+            "train_loss": round(loss, 4),
+            "val_bpc": round(bpc, 4),
+            "lr": lr,
+            "elapsed": round(run.elapsed(state), 1),
+        }
+    )
+    ok = run.hooks.acceptable is None or run.hooks.acceptable(run.model)
+    if bpc < state.best_bpc and ok:
+        state.best_bpc, state.stale = bpc, 0
+        if run.hooks.keep_best:
+            state.best_state = {k: v.detach().clone() for k, v in run.model.state_dict().items()}
+    else:
+        state.stale += 1
+
+
+def save_checkpoint(run: _Run, state: RunState) -> None:
+    """Write a complete checkpoint of the run at ``state.step`` and publish it as the latest."""
+    ctx, device = run.ctx, run.device
+    folder = run.run_dir / f"step-{state.step:08d}"
+    ckpt.save_rank(
+        folder,
+        ctx.rank,
+        ckpt.RankState(
+            hidden=state.hidden,
+            cpu_rng=torch.get_rng_state(),
+            cuda_rng=torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+            extra={"teacher_hidden": state.teacher_hidden} if state.teacher_hidden is not None else {},
+        ),
+    )
+    ctx.barrier()
+    if ctx.is_main:
+        chunks = run.batches.num_chunks
+        info = {
+            "step": state.step,
+            "tokens": state.tokens,
+            "chunk": state.step % chunks,
+            "epoch": state.step // chunks,
+            "elapsed": run.elapsed(state),
+            "history": state.history,
+            "world_size": ctx.world_size,
+            "model_config": run.model_config.to_dict(),
+            "train_config": asdict(run.cfg),
+            "best_bpc": state.best_bpc,
+            "stale": state.stale,
+            "stopped": state.stopped,
+        }
+        best = state.best_state
+        extra = {f"best.{k}": v for k, v in best.items()} if best is not None else None
+        ckpt.save_shared(folder, run.model.state_dict(), run.optimizer, info, extra)
+        ckpt.publish(run.run_dir, folder)
+    ctx.barrier()
 
 
 def restore_optimizer_on(
