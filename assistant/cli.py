@@ -197,6 +197,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
             store.remove(args.remove)
         except KeyError as exc:
             raise CliError(str(exc.args[0])) from exc
+        _registry().refresh_lexicons(store.read(d.name) for d in store.list())  # its words leave the lexicon
         print(f"removed {args.remove}")
         return 0
     docs = store.list()

@@ -272,3 +272,124 @@ def test_a_second_finetune_of_the_same_store_is_refused_while_one_runs(registry:
         first.join(120)
     assert [o.status for o in outcomes] == ["accepted"]  # type: ignore[attr-defined]
     assert [v.name for v in registry.versions()] == ["v0001"]
+
+
+# -- issue 15 item 5: a corrupt or stale checkpoint never blocks fine-tuning --------------------------------------
+def _cancel_after(n: int):
+    calls = {"n": 0}
+
+    def stop() -> bool:
+        calls["n"] += 1
+        return calls["n"] >= n
+
+    return stop
+
+
+@pytest.mark.parametrize("damage", ["shared", "pointer", "state"])
+def test_a_corrupt_checkpoint_is_discarded_with_a_message(registry: ModelRegistry, tmp_path: Path, damage: str) -> None:
+    from assistant.train.checkpoint import latest
+
+    docs = {"t.txt": user_text()}
+    work = tmp_path / "w"
+    assert finetune(registry, docs, work, FAST, should_stop=_cancel_after(3)).status == "cancelled"
+    [run] = list(work.glob("run-*"))
+    folder = latest(run)
+    if damage == "shared":
+        (folder / "shared.safetensors").write_bytes(b"garbage")
+    elif damage == "pointer":
+        (run / "latest").write_bytes(os.urandom(40))
+    else:
+        (folder / "state.json").write_text('{"model_config": {}}')
+    messages: list[str] = []
+    done = finetune(registry, docs, work, FAST, log=messages.append)
+    assert done.status == "accepted"
+    assert any("discarding" in m for m in messages)
+    assert not list(work.glob("run-*"))  # cleaned after the run
+
+
+def test_checkpoints_of_runs_that_cannot_resume_are_removed(registry: ModelRegistry, tmp_path: Path) -> None:
+    work = tmp_path / "w"
+    assert finetune(registry, {"t.txt": user_text()}, work, FAST, should_stop=_cancel_after(3)).status == "cancelled"
+    (registry.root / ".staging-v0001").mkdir()  # a run that died while saving its version
+    assert list(work.glob("run-*"))
+    changed = {"t.txt": user_text() + "\n\nA new paragraph the first run never saw, with enough words in it."}
+    assert finetune(registry, changed, work, FAST).status == "accepted"
+    assert not list(work.glob("run-*")) and not list(registry.root.glob(".staging-*"))
+    assert [v.name for v in registry.versions()] == ["v0001"]
+
+
+# -- issue 15 item 7: a resumed fine-tune is the run it resumes ---------------------------------------------------
+def test_a_resumed_finetune_ends_where_an_uninterrupted_one_does(base_dir: Path, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    cfg = replace(FAST, patience=2, evals_per_epoch=4, regulariser="kl")
+    docs = {"t.txt": user_text()}
+    whole = finetune(ModelRegistry(tmp_path / "a", base_dir), docs, tmp_path / "wa", cfg)
+    parted = ModelRegistry(tmp_path / "b", base_dir)
+    assert finetune(parted, docs, tmp_path / "wb", cfg, should_stop=_cancel_after(7)).status == "cancelled"
+    resumed = finetune(parted, docs, tmp_path / "wb", cfg)
+    assert whole.version is not None and resumed.version is not None
+    for key in ("holdout_bpc_after", "general_bpc_after", "steps"):
+        assert resumed.version.metrics[key] == whole.version.metrics[key], key
+    a, b = digest(tmp_path / "a" / "v0001"), digest(tmp_path / "b" / "v0001")
+    assert a["model.safetensors"] == b["model.safetensors"]
+
+
+# -- issue 15 item 10: private files; a removed document's words leave the lexicon --------------------------------
+def test_everything_written_is_private_and_removed_words_leave(registry: ModelRegistry, tmp_path: Path) -> None:
+    import stat
+
+    from assistant.text.lexicon import Lexicon
+
+    docs = {"t.txt": user_text(), "s.txt": "Zorblaxian notes.\n"}
+    work = tmp_path / "cache" / "finetune"
+    assert finetune(registry, docs, work, FAST, should_stop=_cancel_after(3)).status == "cancelled"
+    for path in [*work.rglob("*"), work]:
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
+    assert finetune(registry, docs, work, FAST).status == "accepted"
+    version = registry.folder("v0001")
+    for path in [version, *version.iterdir(), registry.root / "active"]:
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
+    assert "Zorblaxian" in Lexicon.load(version / "lexicon.txt")
+    assert registry.refresh_lexicons([docs["t.txt"]]) == 1
+    after = Lexicon.load(version / "lexicon.txt")
+    assert "Zorblaxian" not in after and "wizard" in after
+
+
+def test_created_folders_are_private_up_to_the_root(tmp_path: Path) -> None:
+    import stat
+
+    from assistant.store.paths import Paths
+
+    paths = Paths.at(tmp_path / "home")
+    paths.ensure(paths.cache / "finetune")
+    for folder in (tmp_path / "home", paths.cache, paths.cache / "finetune"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+
+
+# -- issue 15 item 11: a missing or binary general sample is a message --------------------------------------------
+@pytest.mark.parametrize("content", [None, b"\x00\x01\x02\xff" * 100, b""])
+def test_an_unusable_general_sample_is_a_clear_error(
+    registry: ModelRegistry, tmp_path: Path, content: bytes | None
+) -> None:
+    from assistant.train.finetune import FinetuneError
+
+    sample = registry.base_dir / GENERAL_SAMPLE
+    if content is None:
+        sample.unlink()
+    else:
+        sample.write_bytes(content)
+    with pytest.raises(FinetuneError, match="general sample"):
+        finetune(registry, {"t.txt": user_text()}, tmp_path / "w", FAST)
+
+
+# -- issue 14 item 6: a document without blank lines is many units --------------------------------------------------
+def test_a_document_without_blank_lines_is_split_for_training_and_holdout() -> None:
+    lines = "\n".join(f"Line {i}: my sister paints the garden every morning." for i in range(2000))
+    one_line = " ".join(f"Sentence {i} is short and plain." for i in range(3000))
+    for text in (lines, one_line):
+        plan = make_plan({"a.txt": text}, {}, "base", FinetuneConfig())
+        units = len(plan.train) + len(plan.holdout)
+        assert units >= 40 and 0 < len(plan.holdout) < units / 4
+        assert all(len(p) <= 2000 for p in plan.train + plan.holdout)
+        assert sum(len(p.split()) for p in plan.train + plan.holdout) == len(text.split())

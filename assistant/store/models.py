@@ -12,14 +12,17 @@ import json
 import re
 import shutil
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
 
-from assistant.atomic import atomic_write_text
+from assistant.atomic import atomic_write_text, private_dir
 from assistant.lm.io import LoadedModel, ModelLoadError, load_model
+from assistant.text.lexicon import LEXICON_FILE, Lexicon
+from assistant.text.words import words
 
 ACTIVE = "active"
 VERSION_FILE = "version.json"
@@ -81,13 +84,21 @@ def decode_info(raw: object) -> VersionInfo | None:
     return VersionInfo(**raw)
 
 
+def user_lexicon(base: Lexicon | None, texts: Iterable[str]) -> Lexicon:
+    """A version's lexicon: the base model's words plus those of the user's current documents (so the words of
+    a removed document go with it)."""
+    lexicon = Lexicon(base if base is not None else ())
+    lexicon.add(w for t in texts for w in words(t))
+    return lexicon
+
+
 class ModelRegistry:
     """Versions under ``root`` (normally ``<user data>/models``)."""
 
     def __init__(self, root: Path, base_dir: Path) -> None:
         self.root = root
         self.base_dir = base_dir
-        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(root)
         self.lock = FileLock(str(root / ".lock"), timeout=60, mode=0o600)
 
     @classmethod
@@ -205,6 +216,21 @@ class ModelRegistry:
             for v in self.versions():
                 if v.status == "rejected":
                     shutil.rmtree(self.root / v.name, ignore_errors=True)
+                    n += 1
+        return n
+
+    def refresh_lexicons(self, texts: Iterable[str]) -> int:
+        """Rewrite every version's word list as the base model's words plus the words of ``texts`` (the user's
+        remaining documents): call after removing a document so its words leave the lexicon. Returns how many
+        versions were rewritten."""
+        base_file = self.base_dir / LEXICON_FILE
+        base = Lexicon.load(base_file) if base_file.is_file() else None
+        lexicon = user_lexicon(base, texts)
+        n = 0
+        with self.lock:
+            for folder in sorted(p for p in self.root.iterdir() if p.is_dir() and _VERSION_RE.match(p.name)):
+                if (folder / LEXICON_FILE).is_file():
+                    lexicon.save(folder / LEXICON_FILE)
                     n += 1
         return n
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import platformdirs
 
+from assistant.atomic import private_dir
+
 APP = "assistant"
 HOME_ENV = "ASSISTANT_HOME"
 
@@ -57,6 +59,7 @@ class Paths:
         return self.data / "models"
 
     def ensure(self, path: Path) -> Path:
-        """Create ``path`` (private to the user) and return it."""
-        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        """Create ``path`` and its missing parents (private to the user: 0700) and return it."""
+        private_dir(path)
+        os.chmod(path, 0o700)
         return path

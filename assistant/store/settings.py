@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from assistant.atomic import atomic_write_text
+from assistant.atomic import atomic_write_text, private_dir
 
 SETTINGS_FILE = "settings.toml"
 
@@ -99,7 +99,7 @@ class Settings:
             for f in fields(target):
                 lines.append(f"{f.name} = {_toml_value(getattr(target, f.name))}")
             lines.append("")
-        config_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(config_dir)
         path = config_dir / SETTINGS_FILE
         atomic_write_text(path, "\n".join(lines))
         return path

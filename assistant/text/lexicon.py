@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from assistant.atomic import atomic_write_text
@@ -39,7 +39,7 @@ class Lexicon:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write sorted, one word per line."""
-        atomic_write_text(path, "\n".join(sorted(self._words)) + "\n", mode=0o644)
+        atomic_write_text(path, "\n".join(sorted(self._words)) + "\n")
 
     def add(self, words: Iterable[str]) -> None:
         """Learn more words (e.g. from the user's documents)."""
@@ -50,6 +50,9 @@ class Lexicon:
             return False
         w = self._words
         return word in w or word.lower() in w or word.capitalize() in w or word.isdigit()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._words)
 
     def __len__(self) -> int:
         return len(self._words)

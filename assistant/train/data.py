@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import random
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,7 +67,7 @@ class TokenData:
             "sources": json.dumps(self.sources),
         }
         blob = save({"train": self.train.to(dtype), "val": self.val.to(dtype)}, metadata=meta)
-        atomic_write_bytes(path, blob, mode=0o644)
+        atomic_write_bytes(path, blob)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> TokenData:
@@ -85,8 +86,41 @@ class TokenData:
         )
 
 
+_SENTENCE_END = re.compile("(?<=[.!?\u2026])\\s+|(?<=[.!?\u2026][\"'\u201d\u2019)\\]])\\s+")
+
+
+def split_long(block: str, max_chars: int) -> list[str]:
+    """``block`` cut into pieces of about ``max_chars`` at most: at line breaks, then (for a longer line) after
+    sentence ends, then (for a longer sentence) at spaces; a block that fits is returned whole."""
+    if len(block) <= max_chars:
+        return [block]
+    for pattern, joiner in ((re.compile(r"\n"), "\n"), (_SENTENCE_END, " ")):
+        parts = [p for p in pattern.split(block) if p.strip()]
+        if len(parts) > 1:
+            return [piece for group in _group(parts, max_chars, joiner) for piece in split_long(group, max_chars)]
+    cut = block.rfind(" ", 0, max_chars)
+    cut = cut if cut > 0 else max_chars
+    return [block[:cut], *split_long(block[cut:].lstrip(" "), max_chars)]
+
+
+def _group(parts: list[str], max_chars: int, joiner: str) -> list[str]:
+    """Consecutive ``parts`` joined into groups of at most ``max_chars`` (a longer part stays alone)."""
+    groups: list[str] = []
+    buf: list[str] = []
+    size = 0
+    for part in parts:
+        if buf and size + len(joiner) + len(part) > max_chars:
+            groups.append(joiner.join(buf))
+            buf, size = [], 0
+        size += len(part) + (len(joiner) if buf else 0)
+        buf.append(part)
+    if buf:
+        groups.append(joiner.join(buf))
+    return groups
+
+
 def read_units(path: Path) -> list[str]:
-    """Paragraphs of a text file (blank-line separated); long blocks split at line breaks."""
+    """Paragraphs of a text file (blank-line separated); long blocks split at line breaks (then sentences)."""
     text = path.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\n")
     units: list[str] = []
     for block in text.split("\n\n"):
@@ -95,18 +129,8 @@ def read_units(path: Path) -> list[str]:
             continue
         if len(block) <= _MAX_UNIT_CHARS:
             units.append(block)
-            continue
-        lines = block.split("\n")
-        buf: list[str] = []
-        size = 0
-        for line in lines:
-            buf.append(line)
-            size += len(line) + 1
-            if size >= _MAX_UNIT_CHARS // 5:
-                units.append("\n".join(buf))
-                buf, size = [], 0
-        if buf:
-            units.append("\n".join(buf))
+        else:
+            units.extend(split_long(block, _MAX_UNIT_CHARS // 5))
     return units
 
 

@@ -23,10 +23,11 @@ from filelock import FileLock, Timeout
 from assistant.eval.metrics import text_bpc
 from assistant.lm.io import LoadedModel, load_model, save_model
 from assistant.lm.model import GRUConfig
-from assistant.store.models import BASE, ModelRegistry, VersionInfo
-from assistant.text.lexicon import LEXICON_FILE, Lexicon
-from assistant.text.words import count_words, words
-from assistant.train.data import TokenData
+from assistant.store.models import BASE, ModelRegistry, VersionInfo, user_lexicon
+from assistant.text.lexicon import LEXICON_FILE
+from assistant.text.words import count_words
+from assistant.train.checkpoint import CheckpointError
+from assistant.train.data import TokenData, split_long
 from assistant.train.trainer import TrainConfig, TrainHooks, train_model
 
 GENERAL_SAMPLE = "general_sample.txt"
@@ -84,9 +85,15 @@ class Plan:
     """Identifies the run (start version + new paragraphs) for resuming."""
 
 
-def paragraphs(text: str) -> list[str]:
-    """Blank-line separated paragraphs with text in them."""
-    return [p.strip("\n") for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+PARAGRAPH_CHARS = 2000
+"""Longer paragraphs are cut (at lines, then sentences) into units of at most this many characters, so a
+document without blank lines is many units and the held-out tenth is a tenth of it, not all or nothing."""
+
+
+def paragraphs(text: str, max_chars: int = PARAGRAPH_CHARS) -> list[str]:
+    """Blank-line separated paragraphs with text in them, long ones split into units of at most ``max_chars``."""
+    blocks = [p.strip("\n") for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    return [unit for block in blocks for unit in split_long(block, max_chars) if unit.strip()]
 
 
 def paragraph_hash(p: str) -> str:
@@ -173,6 +180,7 @@ def _finetune(
 ) -> FinetuneOutcome:
     """:func:`finetune` with the registry's fine-tune lock held."""
     torch.set_num_threads(cfg.threads)
+    clean_staging(registry)
     active = registry.active()
     if active.warning:
         log(active.warning)
@@ -180,6 +188,8 @@ def _finetune(
     parent_info = registry.info(start) if start != BASE else None
     seen = parent_info.documents if parent_info else {}
     plan = make_plan(documents, seen, start, cfg)
+    run_dir = work_dir / f"run-{plan.key}"
+    clean_runs(work_dir, keep=run_dir, log=log)
     new_words = sum(count_words(p) for p in plan.train)
     if not plan.train:
         return FinetuneOutcome("nothing-new", f"nothing new since {start}")
@@ -189,9 +199,9 @@ def _finetune(
     train_texts = plan.train if plan.holdout else plan.train[:-1]
     if not train_texts:
         return FinetuneOutcome("too-little", "the only new paragraph is needed as held-out text")
+    general = read_general_sample(registry.base_dir)
     lm = active.model
     base = lm if start == BASE else load_model(registry.base_dir)
-    general = (registry.base_dir / GENERAL_SAMPLE).read_text(encoding="utf-8")
     holdout_text = "\n\n".join(holdout)
     before_user = text_bpc(lm.model, lm.tokenizer, holdout_text)
     before_general = text_bpc(lm.model, lm.tokenizer, general)
@@ -232,9 +242,17 @@ def _finetune(
         acceptable=lambda m: text_bpc(m, lm.tokenizer, general) <= base_general * (1 + cfg.max_general_worsening),
         patience=cfg.patience,
     )
-    run_dir = work_dir / f"run-{plan.key}"
     started = time.time()
-    result = train_model(model_cfg, tcfg, data, run_dir, progress=False, log=log, hooks=hooks)
+    try:
+        try:
+            result = train_model(model_cfg, tcfg, data, run_dir, progress=False, log=log, hooks=hooks)
+        except CheckpointError as exc:
+            log(f"discarding the saved state of the interrupted run ({exc}); starting the run over")
+            shutil.rmtree(run_dir, ignore_errors=True)
+            result = train_model(model_cfg, tcfg, data, run_dir, resume=False, progress=False, log=log, hooks=hooks)
+    except OSError:
+        shutil.rmtree(run_dir, ignore_errors=True)  # e.g. a full disk: leave no half run behind
+        raise
     if result.cancelled:
         return FinetuneOutcome("cancelled", f"cancelled at step {result.steps} of {steps}; run again to resume")
     tuned = result.model.eval()
@@ -270,20 +288,55 @@ def _finetune(
         "steps": result.steps,
         "wall_seconds": round(time.time() - started, 1),
     }
-    save_model(
-        staged,
-        _without_dropout(tuned, lm.model.config),
-        lm.tokenizer.path,
-        training={"finetune": metrics, "parent": start},
-    )
-    lexicon = lm.lexicon or Lexicon()
-    lexicon.add(w for t in documents.values() for w in words(t))
-    lexicon.save(staged / LEXICON_FILE)
-    merged = {**seen, **plan.seen}
-    info = VersionInfo(name=name, status=status, reason=reason, parent=start, metrics=metrics, documents=merged)
-    registry.add(staged, info)
+    try:
+        save_model(
+            staged,
+            _without_dropout(tuned, lm.model.config),
+            lm.tokenizer.path,
+            training={"finetune": metrics, "parent": start},
+        )
+        user_lexicon(base.lexicon, documents.values()).save(staged / LEXICON_FILE)
+        merged = {**seen, **plan.seen}
+        info = VersionInfo(name=name, status=status, reason=reason, parent=start, metrics=metrics, documents=merged)
+        registry.add(staged, info)
+    except OSError:
+        shutil.rmtree(staged, ignore_errors=True)
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     shutil.rmtree(run_dir, ignore_errors=True)
     return FinetuneOutcome(status, f"{name} {status}: {reason}", info)
+
+
+def read_general_sample(base_dir: Path) -> str:
+    """The general-English sample shipped beside the base model; :class:`FinetuneError` if it is unusable."""
+    path = base_dir / GENERAL_SAMPLE
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError as exc:
+        raise FinetuneError(f"the general sample {path} is missing; reinstall assistant to restore it") from exc
+    except OSError as exc:
+        raise FinetuneError(f"the general sample {path} cannot be read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise FinetuneError(f"the general sample {path} is not UTF-8 text; reinstall assistant to restore it") from exc
+    if count_words(text) < 50 or "\x00" in text:
+        raise FinetuneError(f"the general sample {path} holds no usable text; reinstall assistant to restore it")
+    return text
+
+
+def clean_staging(registry: ModelRegistry) -> None:
+    """Remove half-made version folders of runs that died (the fine-tune lock is held, so none is in use)."""
+    for folder in registry.root.glob(".staging-*"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def clean_runs(work_dir: Path, keep: Path, log: Callable[[str], None]) -> None:
+    """Remove checkpoints of runs other than ``keep`` (their documents changed, or they failed)."""
+    if not work_dir.is_dir():
+        return
+    for folder in work_dir.glob("run-*"):
+        if folder != keep and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+            log(f"removed the saved state of an earlier run that can no longer resume ({folder.name})")
 
 
 def _without_dropout(model: torch.nn.Module, config: GRUConfig) -> torch.nn.Module:
