@@ -142,6 +142,14 @@ def decode_manifest(raw: object) -> dict[str, Document]:
     return docs
 
 
+@dataclass
+class _Change:
+    """A write in progress: the manifest being changed and the document files it created."""
+
+    docs: dict[str, Document]
+    new_files: list[Path] = field(default_factory=list)
+
+
 class DocumentStore:
     """Documents under ``root`` (normally ``<user data>/documents``)."""
 
@@ -152,7 +160,6 @@ class DocumentStore:
             os.chmod(folder, 0o700)
         self._lock = FileLock(str(root / ".lock"), timeout=LOCK_TIMEOUT_S, mode=0o600)
         self._opened = False
-        self._new_files: list[Path] = []
         self.notices: list[str] = []
         """What opening the store found and repaired (a damaged manifest, leftovers of a killed process)."""
 
@@ -183,7 +190,7 @@ class DocumentStore:
             ) from exc
 
     def _notice(self, message: str) -> None:
-        log.warning("%s", message)
+        log.info("%s", message)
         self.notices.append(message)
 
     def _write_manifest(self, docs: dict[str, Document]) -> None:
@@ -281,8 +288,9 @@ class DocumentStore:
         return self.path(name).read_text(encoding="utf-8")
 
     # -- changes ----------------------------------------------------------------------------------------------
-    def _put(self, docs: dict[str, Document], name: str, text: str, source: str) -> Document:
+    def _put(self, change: _Change, name: str, text: str, source: str) -> Document:
         """Write document ``name`` (lock held); a new file that could not be listed is removed again."""
+        docs = change.docs
         new = name not in docs
         atomic_write_text(self.path(name), text)
         now = _now()
@@ -298,46 +306,45 @@ class DocumentStore:
         )
         docs[name] = doc
         if new:
-            self._new_files.append(self.path(name))
+            change.new_files.append(self.path(name))
         return doc
 
     @contextmanager
-    def _changing(self) -> Iterator[dict[str, Document]]:
+    def _changing(self) -> Iterator[_Change]:
         """:meth:`locked` for writes: if the manifest cannot be written, new document files are removed again."""
-        self._new_files: list[Path] = []
+        change = _Change({})
         try:
             with self.locked() as docs:
-                yield docs
+                change.docs = docs
+                yield change
         except OSError as exc:
-            for f in self._new_files:
+            for f in change.new_files:
                 f.unlink(missing_ok=True)
             raise StoreError(f"could not write to {self.root}: {exc.strerror or exc}") from exc
-        finally:
-            self._new_files = []
 
     def save(self, name: str, text: str, source: str = "") -> Document:
         """Create or overwrite document ``name`` with ``text`` (atomically)."""
         name = safe_name(name)
-        with self._changing() as docs:
-            return self._put(docs, name, text, source)
+        with self._changing() as change:
+            return self._put(change, name, text, source)
 
     def save_for_source(self, source: str, name: str, text: str) -> Document:
         """Save ``text`` as the document imported from ``source``: the one saved from there before, else a new
         one named after ``name`` (made unique). Choosing the name and writing are one lock hold, so two
         processes saving different sources with the same file name both keep their text."""
-        with self._changing() as docs:
-            for doc in docs.values():
+        with self._changing() as change:
+            for doc in change.docs.values():
                 if doc.source == source:
-                    return self._put(docs, doc.name, text, source)
-            return self._put(docs, _unique(safe_name(name), docs), text, source)
+                    return self._put(change, doc.name, text, source)
+            return self._put(change, _unique(safe_name(name), change.docs), text, source)
 
     def append(self, name: str, text: str, source: str = "") -> Document:
         """Add ``text`` as a new paragraph at the end of document ``name`` (created if missing), in one lock hold."""
         name = safe_name(name)
-        with self._changing() as docs:
-            old = self.path(name).read_text(encoding="utf-8") if name in docs else ""
+        with self._changing() as change:
+            old = self.path(name).read_text(encoding="utf-8") if name in change.docs else ""
             body = f"{old.rstrip()}\n\n{text.strip()}\n" if old.strip() else f"{text.strip()}\n"
-            return self._put(docs, name, body, source)
+            return self._put(change, name, body, source)
 
     def mark_seen(self, version: str, texts: dict[str, str]) -> None:
         """Record that model ``version`` was trained with these document texts (by content hash)."""
@@ -400,12 +407,12 @@ class DocumentStore:
             return ImportResult(path, "refused", str(exc))
         digest = _sha(decoded.text)
         try:
-            with self._changing() as docs:
-                for doc in docs.values():
+            with self._changing() as change:
+                for doc in change.docs.values():
                     if doc.sha256 == digest:
                         return ImportResult(path, "duplicate", doc.name)
-                name = _unique(safe_name(path.name), docs)
-                self._put(docs, name, decoded.text, printable(str(path.absolute())))
+                name = _unique(safe_name(path.name), change.docs)
+                self._put(change, name, decoded.text, printable(str(path.absolute())))
         except StoreError as exc:
             return ImportResult(path, "refused", str(exc))
         note = f" (decoded as {decoded.encoding})" if decoded.encoding not in ("utf-8", "utf-8-sig") else ""
