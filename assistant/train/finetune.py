@@ -200,6 +200,10 @@ def _finetune(
     if not train_texts:
         return FinetuneOutcome("too-little", "the only new paragraph is needed as held-out text")
     general = read_general_sample(registry.base_dir)
+    log(
+        f"{len(train_texts)} new paragraph(s), {new_words:,} words, to learn from; {len(holdout)} held out to "
+        f"judge the result; measuring them with {start}…"
+    )
     lm = active.model
     base = lm if start == BASE else load_model(registry.base_dir)
     holdout_text = "\n\n".join(holdout)
