@@ -105,3 +105,15 @@ def test_a_damaged_version_record_is_skipped(registry: ModelRegistry, record: st
     (registry.folder("v0001") / "version.json").write_bytes(record.encode("latin-1"))
     assert registry.versions() == [] and registry.info("v0001") is None
     assert registry.active().version == "v0001"  # the model itself is fine
+
+
+def test_versions_written_world_readable_before_are_made_private(registry: ModelRegistry) -> None:
+    import stat
+
+    version = registry.folder("v0001")
+    os.chmod(version, 0o755)
+    for f in version.iterdir():
+        os.chmod(f, 0o644)
+    ModelRegistry(registry.root, registry.base_dir)
+    assert stat.S_IMODE(version.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(f.stat().st_mode) for f in version.iterdir()} == {0o600}

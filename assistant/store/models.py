@@ -9,8 +9,10 @@ any point leaves a loadable active model.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import stat
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -84,6 +86,18 @@ def decode_info(raw: object) -> VersionInfo | None:
     return VersionInfo(**raw)
 
 
+def _make_private(root: Path) -> None:
+    """Tighten what older versions wrote world-readable (0755 version folders, 0644 files) to 0700/0600."""
+    for path in [root, *root.iterdir(), *(f for d in root.iterdir() if d.is_dir() for f in d.iterdir())]:
+        try:
+            st = path.lstat()
+            if stat.S_ISLNK(st.st_mode) or not st.st_mode & 0o077:
+                continue
+            os.chmod(path, 0o700 if stat.S_ISDIR(st.st_mode) else 0o600)
+        except OSError:
+            continue
+
+
 def user_lexicon(base: Lexicon | None, texts: Iterable[str]) -> Lexicon:
     """A version's lexicon: the base model's words plus those of the user's current documents (so the words of
     a removed document go with it)."""
@@ -100,6 +114,7 @@ class ModelRegistry:
         self.base_dir = base_dir
         private_dir(root)
         self.lock = FileLock(str(root / ".lock"), timeout=60, mode=0o600)
+        _make_private(root)
 
     @classmethod
     def default(cls) -> ModelRegistry:
