@@ -28,16 +28,14 @@ from assistant.app.screens import ConfirmScreen, HelpScreen, PromptScreen, Setti
 from assistant.app.service import SuggestionService, load_active
 from assistant.app.state import AppState
 from assistant.app.widgets import DocumentList, StatusLine, SuggestionBar
-from assistant.engine.predictor import Suggestions
-from assistant.lm.io import ModelLoadError
-from assistant.shipped import base_model_dir
-from assistant.store.documents import DocumentStore, StoreError, safe_name
-from assistant.store.models import BASE, ModelRegistry
+from assistant.personal import Suggestions, partial_word
+from assistant.personal.finetune import FinetuneConfig, FinetuneOutcome
+from assistant.personal.jobs import FinetuneStep
+from assistant.personal.models import BASE, ModelLoadError
+from assistant.personal.space import UserSpace
+from assistant.store.documents import StoreError, safe_name
 from assistant.store.paths import Paths
 from assistant.store.settings import Settings
-from assistant.text.words import partial_word
-from assistant.train.finetune import FinetuneConfig, FinetuneOutcome
-from assistant.train.job import Progress
 
 SAVE_DELAY_S = 1.0
 """Autosave this long after the last change."""
@@ -61,7 +59,7 @@ class SuggestionsReady(Message):
 class LearnProgress(Message):
     """A step of the background fine-tune."""
 
-    def __init__(self, progress: Progress) -> None:
+    def __init__(self, progress: FinetuneStep) -> None:
         self.progress = progress
         super().__init__()
 
@@ -108,15 +106,16 @@ class WriterApp(App[None]):
     ) -> None:
         super().__init__()
         self.paths = paths or Paths.default()
-        self.store = DocumentStore(self.paths.documents)
-        self.registry = ModelRegistry(self.paths.models, base_dir or base_model_dir())
+        self.space = UserSpace.at(self.paths, base_dir)
+        """The user's documents, models and fine-tune (the service layer)."""
+        self.store = self.space.store
+        self.registry = self.space.registry
         self.settings = Settings.load(self.paths.config)
         self.state = AppState.load(self.paths.data)
         self.instance = InstanceLock(self.paths.data)
         self.read_only = False
         self.service = SuggestionService()
-        work_dir = self.paths.ensure(self.paths.cache / "finetune")
-        self.learner = Learner(self.store, self.registry, work_dir, finetune_config)
+        self.learner = Learner(self.space, finetune_config)
         self.document = ""
         """The name of the open document ('' when none)."""
         self.shown_key: Key | None = None
@@ -170,7 +169,7 @@ class WriterApp(App[None]):
                 timeout=15,
             )
         self.status.set_model("loading the model…")
-        self._load_model(announce=False)
+        self._load_model()
         names = self.document_names()
         if self.state.last_document in names:
             self.open_document(self.state.last_document)
@@ -237,7 +236,7 @@ class WriterApp(App[None]):
         while name in names:
             name, n = f"{base} {n}", n + 1
         try:
-            self.store.save(name, "")
+            self.space.save(name, "")
         except (OSError, StoreError) as exc:
             self.notify(f"Cannot create {name}: {exc}", title="New document", severity="error", timeout=10)
             return
@@ -283,7 +282,7 @@ class WriterApp(App[None]):
     def _write(self, name: str, text: str) -> str:
         """Write a document; '' or the reason it failed."""
         try:
-            self.store.save(name, text)
+            self.space.save(name, text)
         except (OSError, StoreError) as exc:
             return str(exc)
         return ""
@@ -399,24 +398,22 @@ class WriterApp(App[None]):
 
     # -- model ------------------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="model")
-    def _load_model(self, announce: bool) -> None:
+    def _load_model(self) -> None:
         try:
-            loaded = load_active(self.registry, self.settings.suggest.phrase_threshold)
+            loaded = load_active(self.space, self.settings.suggest.phrase_threshold)
         except (ModelLoadError, OSError) as exc:
             self.call_from_thread(self.notify, f"No model could be loaded: {exc}", severity="error", timeout=30)
             return
         self.service.install(loaded)
-        self.call_from_thread(self._model_ready, loaded.version, loaded.warning, announce)
+        self.call_from_thread(self._model_ready, loaded.version, loaded.warning)
 
-    def _model_ready(self, version: str, warning: str, announce: bool) -> None:
+    def _model_ready(self, version: str, warning: str) -> None:
         info = self.registry.info(version) if version != BASE else None
         gain = held_out_gain(info.metrics) if info else None
         self._model_label = f"model {version}" + (f" ({gain:+.0f}% on your text)" if gain is not None else "")
         gc.freeze()  # the long-lived objects (model, widgets) leave the collector's full passes: no 150 ms pauses
         if warning:
             self.notify(warning, title="Model", severity="warning", timeout=15)
-        elif announce:
-            self.notify(f"Now suggesting with model {version}.", title="Model")
         self._update_status()
         self._request_suggestions(force=True)
 
@@ -467,7 +464,7 @@ class WriterApp(App[None]):
         self.notify(text, title="Learning", severity=severity, timeout=10)  # type: ignore[arg-type]
         outcome = message.outcome
         if isinstance(outcome, FinetuneOutcome) and outcome.status == "accepted":
-            self._load_model(announce=False)
+            self._load_model()
         self._save_state()
         self._update_status()
 
@@ -533,7 +530,7 @@ class WriterApp(App[None]):
             if not self._save_now():
                 return
             try:
-                doc = self.store.rename(old, new)
+                doc = self.space.rename(old, new)
             except (KeyError, ValueError, OSError, StoreError) as exc:
                 self.notify(f"Cannot rename {old}: {exc}", severity="error")
                 return
@@ -555,7 +552,7 @@ class WriterApp(App[None]):
             if not yes:
                 return
             try:
-                self.store.remove(name)
+                self.space.remove(name)
             except (KeyError, OSError, StoreError) as exc:
                 self.notify(f"Cannot delete {name}: {exc}", severity="error")
                 return
@@ -588,7 +585,7 @@ class WriterApp(App[None]):
             self.call_from_thread(self.notify, f"{path} does not exist.", title="Import", severity="error")
             return
         try:
-            results = self.store.import_paths([path], self.settings.import_.max_bytes)
+            results = self.space.import_paths([path], self.settings.import_.max_bytes)
         except (OSError, StoreError) as exc:
             self.call_from_thread(self.notify, f"Import failed: {exc}", title="Import", severity="error")
             return
@@ -667,7 +664,7 @@ class WriterApp(App[None]):
             self.notify(str(exc), title="Model", severity="warning")
             return
         self.notify(f"Rolled back to {name}.", title="Model")
-        self._load_model(announce=False)
+        self._load_model()
 
     def action_reset_model(self) -> None:
         if not self._writable("model changes"):
@@ -677,7 +674,7 @@ class WriterApp(App[None]):
             if yes:
                 self.registry.reset()
                 self.notify("Back to the base model (your versions are kept).", title="Model")
-                self._load_model(announce=False)
+                self._load_model()
 
         self.push_screen(ConfirmScreen("Go back to the base model? Your versions are kept.", yes="Reset"), confirmed)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlparse
 
-from assistant.store.documents import Document, DocumentStore, safe_name
+from assistant.personal.space import UserSpace
+from assistant.store.documents import Document, safe_name
 
 
 def document_name(uri: str, stored: list[Document]) -> str:
@@ -26,8 +27,7 @@ def document_name(uri: str, stored: list[Document]) -> str:
     return candidate
 
 
-def learn(uri: str, text: str, store: DocumentStore | None = None) -> str:
-    """Save ``text`` as the store's copy of the document at ``uri``; returns the name it is stored under."""
-    store = store or DocumentStore.default()
-    name = document_name(uri, store.list())
-    return store.save(name, text, source=uri).name
+def learn(uri: str, text: str, space: UserSpace) -> str:
+    """Save ``text`` as the user's copy of the document at ``uri``; returns the name it is stored under."""
+    name = document_name(uri, space.store.list())
+    return space.save(name, text, source=uri).name

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.decode.generate import GenerationConfig
+from assistant.personal import GenerationConfig
+from assistant.personal.finetune import FinetuneConfig
 from assistant.store.paths import Paths
-from assistant.train.finetune import FinetuneConfig, FinetuneOutcome
 
 DEFAULTS: dict[str, Any] = {
     "DATA_DIR": "",
@@ -166,24 +166,3 @@ def _cut(text: str, spans: list[tuple[int, int]]) -> str:
     for part in parts[1:]:
         joined = joined.rstrip() + " " + part.lstrip() if joined.strip() and part.strip() else joined + part
     return joined
-
-
-def finetune_report(outcome: FinetuneOutcome | BaseException) -> str:
-    """What to tell the user when their fine-tune ends."""
-    if isinstance(outcome, BaseException):
-        return f"Fine-tuning failed: {outcome}"
-    if outcome.version is None:
-        return f"Fine-tuning did not make a new version ({outcome.status}): {outcome.message}"
-    m = outcome.version.metrics
-    before, after = m["holdout_bpc_before"], m["holdout_bpc_after"]
-    gain = (before - after) / before if before else 0.0
-    verdict = (
-        "your suggestions now use it"
-        if outcome.status == "accepted"
-        else f"your suggestions keep the previous model ({outcome.version.parent})"
-    )
-    return (
-        f"Fine-tuning done: {outcome.version.name} {outcome.status} ({outcome.version.reason}); {verdict}.\n"
-        f"Held-out text of yours: {before:.3f} -> {after:.3f} bits/char ({gain:+.1%} gain); "
-        f"general text: {m['general_bpc_before']:.3f} -> {m['general_bpc_after']:.3f} bits/char."
-    )
