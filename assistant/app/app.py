@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from textual import work
 from textual.app import App, ComposeResult, ScreenStackError, SystemCommand
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
@@ -23,6 +23,7 @@ from assistant.app.commands import DocumentCommands
 from assistant.app.editor import GhostEditor
 from assistant.app.ghost import ghost_for
 from assistant.app.instance import InstanceLock
+from assistant.app.keys import app_bindings, palette_entries
 from assistant.app.learning import Learner, describe, held_out_gain, should_learn
 from assistant.app.screens import ConfirmScreen, HelpScreen, PromptScreen, SettingsScreen
 from assistant.app.service import SuggestionService, load_active
@@ -83,20 +84,7 @@ class WriterApp(App[None]):
     #editor .text-area--suggestion { color: $text-muted; text-style: italic; }
     WriterApp.-no-sidebar #documents { display: none; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", priority=True),
-        Binding("f1", "help", "Help"),
-        Binding("ctrl+n", "new_document", "New"),
-        Binding("ctrl+o", "open_list", "Open"),
-        Binding("ctrl+s", "save", "Save"),
-        Binding("ctrl+b", "toggle_sidebar", "Docs"),
-        Binding("f5", "learn", "Learn"),
-        Binding("f2", "rename_document", "Rename", show=False),
-        Binding("f3", "import_files", "Import", show=False),
-        Binding("f9", "settings", "Settings", show=False),
-        Binding("f8", "delete_document", "Delete", show=False),
-        *(Binding(f"alt+{i}", f"pick({i})", f"Candidate {i}", show=False, priority=True) for i in range(1, 10)),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = app_bindings()  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -685,23 +673,8 @@ class WriterApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        commands = [
-            ("New document", "create and open a document (Ctrl+N)", self.action_new_document),
-            ("Rename document", "rename the open document (F2)", self.action_rename_document),
-            ("Delete document", "delete the open document, after asking (F8)", self.action_delete_document),
-            ("Import files", "copy a text file or a folder of them into your documents (F3)", self.action_import_files),
-            ("Save", "save the open document now (Ctrl+S)", self.action_save),
-            ("Learn now", "fine-tune your model on your documents in the background (F5)", self.action_learn),
-            ("Stop learning", "pause the background fine-tune", self.action_cancel_learning),
-            ("Roll back the model", "use the version your current model was trained from", self.action_rollback_model),
-            ("Reset the model", "go back to the shipped base model", self.action_reset_model),
-            ("Toggle suggestions", "ghost text and the suggestion bar on or off", self.action_toggle_suggestions),
-            ("Toggle phrase ghost text", "let ghost text run past the current word", self.action_toggle_phrase),
-            ("Settings", "candidates, thresholds, learning (F9)", self.action_settings),
-            ("Help", "every key (F1)", self.action_help),
-        ]
-        for title, help_text, callback in commands:
-            yield SystemCommand(title, help_text, callback)
+        for title, help_text, action in palette_entries():
+            yield SystemCommand(title, help_text, getattr(self, f"action_{action}"))
 
     # -- quitting ---------------------------------------------------------------------------------------------
     async def action_quit(self) -> None:
