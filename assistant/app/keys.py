@@ -113,13 +113,13 @@ COMMANDS: tuple[Command, ...] = (
     Command("F1", "this help", "f1", "help", "Help", "Help", "every key (F1)"),
     Command("Ctrl+Q", "quit (saves first)", "ctrl+q", "quit", "Quit", priority=True),
     Command("Ctrl+Z / Ctrl+Y", "undo / redo"),
-    Command("Ctrl+Home / Ctrl+End", "go to the start / the end of the document (with Shift: select)"),
-    Command("Home / End", "go to the start / the end of the line (also Ctrl+A / Ctrl+E)"),
-    Command("Ctrl+Left / PgUp / PgDn", "one word left; a page up or down"),
+    Command("Ctrl+Home / End", "start / end of the document (with Shift: select)"),
+    Command("Home / End", "start / end of the line"),
+    Command("PgUp / PgDn", "a page up / down"),
     Command("Shift+arrows", "select"),
     Command("F6 / F7", "select the line / select all"),
     Command("Ctrl+X, C, V", "cut, copy, paste"),
-    Command("Ctrl+W / Ctrl+K", "delete the word before the cursor / to the end of the line"),
+    Command("Ctrl+W / Ctrl+K", "delete the word before / the rest of the line"),
 )
 """Every key and command, in the order the help screen lists them."""
 
