@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -13,10 +12,9 @@ from textual import work
 from textual.app import App, ComposeResult, ScreenStackError, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal
-from textual.message import Message
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, TextArea
-from textual.widgets.text_area import Selection
 from textual.worker import get_current_worker
 
 from assistant.app.commands import DocumentCommands
@@ -25,13 +23,14 @@ from assistant.app.ghost import ghost_for
 from assistant.app.instance import InstanceLock
 from assistant.app.keys import app_bindings, palette_entries
 from assistant.app.learning import Learner, describe, held_out_gain, should_learn
+from assistant.app.messages import Key, LearnDone, LearnProgress, SuggestionsReady
 from assistant.app.screens import ConfirmScreen, HelpScreen, PromptScreen, SettingsScreen
 from assistant.app.service import SuggestionService, load_active
+from assistant.app.session import DocumentSession
 from assistant.app.state import AppState
 from assistant.app.widgets import DocumentList, StatusLine, SuggestionBar
-from assistant.personal import Suggestions, partial_word
+from assistant.personal import partial_word
 from assistant.personal.finetune import FinetuneConfig, FinetuneOutcome
-from assistant.personal.jobs import FinetuneStep
 from assistant.personal.models import BASE, ModelLoadError
 from assistant.personal.space import UserSpace
 from assistant.store.documents import StoreError, safe_name
@@ -42,35 +41,6 @@ SAVE_DELAY_S = 1.0
 """Autosave this long after the last change."""
 SAVE_RETRY_S = 5.0
 """After a failed save, try again this often (the text stays in the editor meanwhile)."""
-
-Key = tuple[int, Selection]
-"""What a suggestion answers: the editor's text version and cursor."""
-
-
-class SuggestionsReady(Message):
-    """A worker's answer for the text and cursor of ``key``."""
-
-    def __init__(self, key: Key, suggestions: Suggestions, rest_of_line: str) -> None:
-        self.key = key
-        self.suggestions = suggestions
-        self.rest_of_line = rest_of_line
-        super().__init__()
-
-
-class LearnProgress(Message):
-    """A step of the background fine-tune."""
-
-    def __init__(self, progress: FinetuneStep) -> None:
-        self.progress = progress
-        super().__init__()
-
-
-class LearnDone(Message):
-    """The background fine-tune finished (or failed)."""
-
-    def __init__(self, outcome: FinetuneOutcome | BaseException) -> None:
-        self.outcome = outcome
-        super().__init__()
 
 
 class WriterApp(App[None]):
@@ -85,6 +55,13 @@ class WriterApp(App[None]):
     WriterApp.-no-sidebar #documents { display: none; }
     """
     BINDINGS: ClassVar[list[BindingType]] = app_bindings()  # type: ignore[assignment]
+
+    document_state: reactive[str] = reactive("no document", layout=False)
+    """The status line's left part: the open document and its save state."""
+    model_state: reactive[str] = reactive("loading the model…", layout=False)
+    """The status line's right part: the model and what learning is doing."""
+    learn_progress: reactive[tuple[int, int | None] | None] = reactive(None, layout=False)
+    """(step, total) of the running fine-tune, None when none runs."""
 
     def __init__(
         self,
@@ -101,11 +78,10 @@ class WriterApp(App[None]):
         self.settings = Settings.load(self.paths.config)
         self.state = AppState.load(self.paths.data)
         self.instance = InstanceLock(self.paths.data)
-        self.read_only = False
+        self.session = DocumentSession(self.space.save)
+        """The open document and its save state."""
         self.service = SuggestionService()
         self.learner = Learner(self.space, finetune_config)
-        self.document = ""
-        """The name of the open document ('' when none)."""
         self.shown_key: Key | None = None
         """The text version and cursor of the suggestions on screen (benchmarks and tests wait on it)."""
         self.shown_at = 0.0
@@ -113,10 +89,7 @@ class WriterApp(App[None]):
         self.save_delay = SAVE_DELAY_S
         self.save_retry = SAVE_RETRY_S
         self._requested: Key | None = None
-        self._saved_version = 0
-        self._save_lock = threading.Lock()
         self._save_timer = None
-        self._save_failed = False
         self._quit_anyway = False
         self._words_counted = 0
         self._model_label = ""
@@ -128,7 +101,11 @@ class WriterApp(App[None]):
             yield DocumentList(id="documents")
             yield GhostEditor(id="editor")
         yield SuggestionBar(id="bar")
-        yield StatusLine(id="status")
+        yield StatusLine(id="status").data_bind(
+            document_state=WriterApp.document_state,
+            model_state=WriterApp.model_state,
+            learn_progress=WriterApp.learn_progress,
+        )
         yield Footer()
 
     @property
@@ -148,7 +125,7 @@ class WriterApp(App[None]):
         for problem in self.settings.problems:
             self.notify(problem, title="Settings", severity="warning", timeout=10)
         if not self.instance.acquire():
-            self.read_only = True
+            self.session.read_only = True
             self.editor.read_only = True
             self.notify(
                 "Another assistant window is open on these documents; this one is read-only.",
@@ -156,7 +133,6 @@ class WriterApp(App[None]):
                 severity="warning",
                 timeout=15,
             )
-        self.status.set_model("loading the model…")
         self._load_model()
         names = self.document_names()
         if self.state.last_document in names:
@@ -166,6 +142,20 @@ class WriterApp(App[None]):
         elif not self.read_only:
             self._create_document("Untitled")
         self.editor.focus()
+
+    @property
+    def document(self) -> str:
+        """The name of the open document ('' when none)."""
+        return self.session.name
+
+    @property
+    def read_only(self) -> bool:
+        """Another window owns the documents: this one shows them but writes nothing."""
+        return self.session.read_only
+
+    @property
+    def _save_failed(self) -> bool:
+        return self.session.failed
 
     @property
     def _closing_down(self) -> bool:
@@ -204,9 +194,8 @@ class WriterApp(App[None]):
             self.notify(f"Cannot open {name}: {exc}", title="Open", severity="error", timeout=10)
             return
         self._remember_cursor()
-        self.document = name
         self.editor.load_text(text)
-        self._saved_version = self.editor.text_version
+        self.session.open(name, self.editor.text_version)
         row, col = self.state.cursors.get(name, (0, 0))
         row = min(row, self.editor.document.line_count - 1)
         self.editor.move_cursor((row, min(col, len(self.editor.document[row]))))
@@ -250,7 +239,7 @@ class WriterApp(App[None]):
     @property
     def dirty(self) -> bool:
         """True when the editor holds changes the store does not have yet."""
-        return bool(self.document) and self.editor.text_version != self._saved_version
+        return self.session.dirty(self.editor.text_version)
 
     def _schedule_save(self, delay: float | None = None) -> None:
         if self._save_timer is not None:
@@ -258,37 +247,25 @@ class WriterApp(App[None]):
         self._save_timer = self.set_timer(self.save_delay if delay is None else delay, self._autosave)
 
     def _autosave(self) -> None:
-        if not self._closing_down and self.dirty and not self.read_only:
+        if not self._closing_down and self.session.needs_saving(self.editor.text_version):
             self._save_worker(self.document, self.editor.text, self.editor.text_version)
 
     @work(thread=True, group="save")
     def _save_worker(self, name: str, text: str, version: int) -> None:
-        with self._save_lock:
-            error = self._write(name, text)
+        error = self.session.write(name, text)
         self.call_from_thread(self._saved, name, version, error)
-
-    def _write(self, name: str, text: str) -> str:
-        """Write a document; '' or the reason it failed."""
-        try:
-            self.space.save(name, text)
-        except (OSError, StoreError) as exc:
-            return str(exc)
-        return ""
 
     def _saved(self, name: str, version: int, error: str) -> None:
         if name != self.document or self._closing_down:
             return
         if error:
-            self._failed_save(error)
+            self._failed_save(error, self.session.fail())
             return
-        if self._save_failed:
+        if self.session.saved(name, version):
             self.notify(f"Saved {name} after all.", title="Saved")
-        self._save_failed = False
-        self._saved_version = max(self._saved_version, version)
         self._update_status()
 
-    def _failed_save(self, error: str) -> None:
-        first, self._save_failed = not self._save_failed, True
+    def _failed_save(self, error: str, first: bool) -> None:
         self._update_status()
         self._schedule_save(self.save_retry)
         if not first:
@@ -302,24 +279,17 @@ class WriterApp(App[None]):
 
     def _save_now(self) -> bool:
         """Save the open document on this thread; False (and a message) if it could not be written."""
-        if not self.dirty or self.read_only:
-            return True
         version = self.editor.text_version
-        with self._save_lock:
-            error = self._write(self.document, self.editor.text)
-        if error:
-            self._failed_save(error)
-            return False
-        self._saved(self.document, version, "")
-        return True
+        if not self.session.needs_saving(version):
+            return True
+        error = self.session.write(self.document, self.editor.text)
+        self._saved(self.document, version, error)
+        return not error
 
     def save_on_close(self, text: str, version: int, cursor: tuple[int, int]) -> None:
         """The editor is going away (quit, a closed terminal, any exit): write what it holds if it is unsaved, and
         remember where its cursor was."""
-        if self.document and not self.read_only and version != self._saved_version:
-            with self._save_lock:
-                if not self._write(self.document, text):
-                    self._saved_version = version
+        self.session.save_on_close(text, version)
         if self.document:
             self.state.cursors[self.document] = cursor
         self._save_state()
@@ -433,7 +403,7 @@ class WriterApp(App[None]):
             on_done=lambda o: self.post_message(LearnDone(o)),
         )
         if started:
-            self.status.set_progress(0, None)
+            self.learn_progress = (0, None)
             self._update_status()
             if not quiet:
                 self.notify("Learning from your documents in the background…", title="Learning")
@@ -442,12 +412,12 @@ class WriterApp(App[None]):
         if self._closing_down:
             return
         p = message.progress
-        self.status.set_progress(p.step, p.total)
+        self.learn_progress = (p.step, p.total)
 
     def on_learn_done(self, message: LearnDone) -> None:
         if self._closing_down:
             return  # stopped by quitting: it resumes next time, nothing to show
-        self.status.set_progress(None)
+        self.learn_progress = None
         text, severity = describe(message.outcome)
         self.notify(text, title="Learning", severity=severity, timeout=10)  # type: ignore[arg-type]
         outcome = message.outcome
@@ -458,21 +428,13 @@ class WriterApp(App[None]):
 
     # -- status -----------------------------------------------------------------------------------------------
     def _update_status(self) -> None:
-        if not self.document:
-            state = "no document"
-        elif self.read_only:
-            state = f"{self.document} · read-only"
-        elif self._save_failed:
-            state = f"{self.document} · NOT SAVED (retrying)"
-        else:
-            state = f"{self.document} · {'editing' if self.dirty else 'saved'}"
-        self.status.set_text(state)
+        self.document_state = self.session.describe(self.editor.text_version)
         model = self._model_label or "loading the model…"
         if self.learner.running:
             model = f"learning… · {model}"
         elif not self.settings.suggest.enabled:
             model = f"suggestions off · {model}"
-        self.status.set_model(model)
+        self.model_state = model
 
     # -- actions ----------------------------------------------------------------------------------------------
     def action_help(self) -> None:
@@ -523,7 +485,7 @@ class WriterApp(App[None]):
                 self.notify(f"Cannot rename {old}: {exc}", severity="error")
                 return
             self.state.renamed(old, doc.name)
-            self.document = doc.name
+            self.session.renamed(doc.name)
             self.sub_title = doc.name
             self._save_state()
             self._refresh_list()
@@ -545,9 +507,8 @@ class WriterApp(App[None]):
                 self.notify(f"Cannot delete {name}: {exc}", severity="error")
                 return
             self.state.forget(name)
-            self.document = ""
             self.editor.load_text("")
-            self._saved_version = self.editor.text_version
+            self.session.open("", self.editor.text_version)
             self.notify(f"Deleted {name}.")
             names = self.document_names()
             if names:

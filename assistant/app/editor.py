@@ -7,6 +7,7 @@ all of it, Ctrl+Right one word of it, Esc hides it, and a counter of edits lets 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from textual import events
@@ -63,12 +64,11 @@ class GhostEditor(TextArea):
 
     BINDINGS: ClassVar[list[BindingType]] = list(EDITOR_BINDINGS)
 
+    @dataclass
     class Pick(Message):
         """Candidate ``number`` of the suggestion bar was chosen from the keyboard."""
 
-        def __init__(self, number: int) -> None:
-            self.number = number
-            super().__init__()
+        number: int
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("soft_wrap", True)
