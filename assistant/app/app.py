@@ -3,33 +3,28 @@
 from __future__ import annotations
 
 import gc
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
 from textual import work
-from textual.app import App, ComposeResult, ScreenStackError, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import BindingType
-from textual.containers import Horizontal
-from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, TextArea
-from textual.worker import get_current_worker
+from textual.widgets import OptionList, TextArea
 
 from assistant.app.commands import DocumentCommands
 from assistant.app.editor import GhostEditor
-from assistant.app.ghost import ghost_for
 from assistant.app.instance import InstanceLock
 from assistant.app.keys import app_bindings, palette_entries
 from assistant.app.learning import Learner, describe, held_out_gain, should_learn
-from assistant.app.messages import Key, LearnDone, LearnProgress, SuggestionsReady
+from assistant.app.main_screen import MainScreen
+from assistant.app.messages import Key, LearnDone, LearnProgress
 from assistant.app.screens import ConfirmScreen, HelpScreen, PromptScreen, SettingsScreen
 from assistant.app.service import SuggestionService, load_active
 from assistant.app.session import DocumentSession
 from assistant.app.state import AppState
 from assistant.app.widgets import DocumentList, StatusLine, SuggestionBar
-from assistant.personal import partial_word
 from assistant.personal.finetune import FinetuneConfig, FinetuneOutcome
 from assistant.personal.models import BASE, ModelLoadError
 from assistant.personal.space import UserSpace
@@ -56,13 +51,6 @@ class WriterApp(App[None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = app_bindings()  # type: ignore[assignment]
 
-    document_state: reactive[str] = reactive("no document", layout=False)
-    """The status line's left part: the open document and its save state."""
-    model_state: reactive[str] = reactive("loading the model…", layout=False)
-    """The status line's right part: the model and what learning is doing."""
-    learn_progress: reactive[tuple[int, int | None] | None] = reactive(None, layout=False)
-    """(step, total) of the running fine-tune, None when none runs."""
-
     def __init__(
         self,
         paths: Paths | None = None,
@@ -82,45 +70,44 @@ class WriterApp(App[None]):
         """The open document and its save state."""
         self.service = SuggestionService()
         self.learner = Learner(self.space, finetune_config)
-        self.shown_key: Key | None = None
-        """The text version and cursor of the suggestions on screen (benchmarks and tests wait on it)."""
-        self.shown_at = 0.0
-        """``time.perf_counter()`` when they were put there."""
+        self.main = MainScreen()
+        """The screen with the editor."""
         self.save_delay = SAVE_DELAY_S
         self.save_retry = SAVE_RETRY_S
-        self._requested: Key | None = None
         self._save_timer = None
         self._quit_anyway = False
         self._words_counted = 0
         self._model_label = ""
 
-    # -- layout -----------------------------------------------------------------------------------------------
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with Horizontal(id="main"):
-            yield DocumentList(id="documents")
-            yield GhostEditor(id="editor")
-        yield SuggestionBar(id="bar")
-        yield StatusLine(id="status").data_bind(
-            document_state=WriterApp.document_state,
-            model_state=WriterApp.model_state,
-            learn_progress=WriterApp.learn_progress,
-        )
-        yield Footer()
+    # -- the main screen --------------------------------------------------------------------------------------
+    def get_default_screen(self) -> MainScreen:
+        return self.main
 
     @property
     def editor(self) -> GhostEditor:
-        return self.query_one("#editor", GhostEditor)
+        return self.main.editor
 
     @property
     def bar(self) -> SuggestionBar:
-        return self.query_one("#bar", SuggestionBar)
+        return self.main.bar
 
     @property
     def status(self) -> StatusLine:
-        return self.query_one("#status", StatusLine)
+        return self.main.status
 
-    def on_mount(self) -> None:
+    @property
+    def shown_key(self) -> Key | None:
+        """The text version and cursor of the suggestions on screen (benchmarks and tests wait on it)."""
+        return self.main.shown_key
+
+    @property
+    def shown_at(self) -> float:
+        """``time.perf_counter()`` when they were put there."""
+        return self.main.shown_at
+
+    def main_screen_ready(self) -> None:
+        """The main screen is up (its widgets are mounted): take the documents, load the model, open the last
+        document."""
         self._apply_theme(self.settings.app.theme)
         for problem in self.settings.problems:
             self.notify(problem, title="Settings", severity="warning", timeout=10)
@@ -302,57 +289,11 @@ class WriterApp(App[None]):
             self._schedule_save()
             self._count_words()
         self._update_status()
-        self._request_suggestions()
-
-    def on_text_area_selection_changed(self, event: TextArea.SelectionChanged) -> None:
-        if event.text_area is self.editor:
-            self._request_suggestions()
-
-    def _request_suggestions(self, force: bool = False) -> None:
-        editor = self.editor
-        key: Key = (editor.text_version, editor.selection)
-        if key == self._requested and not force:
-            return
-        self._requested = key
-        if self.read_only or not self.settings.suggest.enabled or not self.service.ready:
-            return
-        if not editor.selection.is_empty:
-            self._clear_candidates()
-            return
-        before, rest = editor.text_around_cursor()
-        self._suggest(key, before, rest, self.settings.suggest.words, self.settings.suggest.phrase)
-
-    @work(thread=True, exclusive=True, group="suggest")
-    def _suggest(self, key: Key, before: str, rest: str, n: int, phrase: bool) -> None:
-        worker = get_current_worker()
-        suggestions = self.service.suggest(before, n, phrase, lambda: worker.is_cancelled)
-        if suggestions is not None and not worker.is_cancelled:
-            self.post_message(SuggestionsReady(key, suggestions, rest))
-
-    def on_suggestions_ready(self, message: SuggestionsReady) -> None:
-        editor = self.editor
-        if message.key != (editor.text_version, editor.selection):
-            return  # the text or cursor moved on: a newer answer is coming
-        editor.show_ghost(ghost_for(message.suggestions, message.rest_of_line, self.settings.suggest.phrase))
-        self.bar.show(message.suggestions)
-        editor.candidates = len(message.suggestions.words)
-        self.shown_key = message.key
-        self.shown_at = time.perf_counter()
-
-    def _clear_candidates(self) -> None:
-        self.bar.show(None)
-        self.editor.candidates = 0
-
-    def on_ghost_editor_pick(self, message: GhostEditor.Pick) -> None:
-        self.action_pick(message.number)
+        self.main.request_suggestions()
 
     def action_pick(self, number: int) -> None:
         """Insert candidate ``number`` of the suggestion bar in place of the word being typed."""
-        shown = self.bar.suggestions
-        if shown is None or number > len(shown.words) or self.read_only:
-            return
-        before, _ = self.editor.text_around_cursor()
-        self.editor.insert_word(partial_word(before)[1], shown.words[number - 1].word)
+        self.main.pick(number)
 
     # -- model ------------------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="model")
@@ -373,7 +314,7 @@ class WriterApp(App[None]):
         if warning:
             self.notify(warning, title="Model", severity="warning", timeout=15)
         self._update_status()
-        self._request_suggestions(force=True)
+        self.main.request_suggestions(force=True)
 
     # -- learning ---------------------------------------------------------------------------------------------
     def _count_words(self) -> None:
@@ -403,7 +344,7 @@ class WriterApp(App[None]):
             on_done=lambda o: self.post_message(LearnDone(o)),
         )
         if started:
-            self.learn_progress = (0, None)
+            self.main.learn_progress = (0, None)
             self._update_status()
             if not quiet:
                 self.notify("Learning from your documents in the background…", title="Learning")
@@ -412,12 +353,12 @@ class WriterApp(App[None]):
         if self._closing_down:
             return
         p = message.progress
-        self.learn_progress = (p.step, p.total)
+        self.main.learn_progress = (p.step, p.total)
 
     def on_learn_done(self, message: LearnDone) -> None:
         if self._closing_down:
             return  # stopped by quitting: it resumes next time, nothing to show
-        self.learn_progress = None
+        self.main.learn_progress = None
         text, severity = describe(message.outcome)
         self.notify(text, title="Learning", severity=severity, timeout=10)  # type: ignore[arg-type]
         outcome = message.outcome
@@ -428,13 +369,13 @@ class WriterApp(App[None]):
 
     # -- status -----------------------------------------------------------------------------------------------
     def _update_status(self) -> None:
-        self.document_state = self.session.describe(self.editor.text_version)
+        self.main.document_state = self.session.describe(self.editor.text_version)
         model = self._model_label or "loading the model…"
         if self.learner.running:
             model = f"learning… · {model}"
         elif not self.settings.suggest.enabled:
             model = f"suggestions off · {model}"
-        self.model_state = model
+        self.main.model_state = model
 
     # -- actions ----------------------------------------------------------------------------------------------
     def action_help(self) -> None:
@@ -568,8 +509,8 @@ class WriterApp(App[None]):
         self.service.set_phrase_threshold(settings.suggest.phrase_threshold)
         if not settings.suggest.enabled:
             self.editor.hide_ghost()
-            self._clear_candidates()
-        self._request_suggestions(force=True)
+            self.main.clear_candidates()
+        self.main.request_suggestions(force=True)
         self._update_status()
         self._save_settings()
 

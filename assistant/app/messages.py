@@ -1,4 +1,4 @@
-"""The app's own messages: what its worker threads report back to the UI thread."""
+"""The app's own messages: what the background fine-tune reports back to the UI thread."""
 
 from __future__ import annotations
 
@@ -7,22 +7,11 @@ from dataclasses import dataclass
 from textual.message import Message
 from textual.widgets.text_area import Selection
 
-from assistant.personal import Suggestions
 from assistant.personal.finetune import FinetuneOutcome
 from assistant.personal.jobs import FinetuneStep
 
 Key = tuple[int, Selection]
 """What a suggestion answers: the editor's text version and cursor."""
-
-
-@dataclass
-class SuggestionsReady(Message):
-    """A worker's answer for the text and cursor of ``key``."""
-
-    key: Key
-    suggestions: Suggestions
-    rest_of_line: str
-    """The text after the cursor on its line (the ghost text must not repeat it)."""
 
 
 @dataclass

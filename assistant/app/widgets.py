@@ -72,16 +72,22 @@ class StatusLine(Horizontal):
     learn_progress: reactive[tuple[int, int | None] | None] = reactive(None, layout=False)
     """(step, total steps or None) of a running fine-tune; None hides the bar."""
 
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._text = Label("", id="status-text")
+        self._progress = ProgressBar(total=None, show_eta=True, id="status-progress")
+        self._model = Label("", id="status-model")
+
     def compose(self) -> ComposeResult:
-        yield Label("", id="status-text")
-        yield ProgressBar(total=None, show_eta=True, id="status-progress")
-        yield Label("", id="status-model")
+        yield self._text
+        yield self._progress
+        yield self._model
 
     def watch_document_state(self, text: str) -> None:
-        self.query_one("#status-text", Label).update(text)
+        self._text.update(text)
 
     def watch_model_state(self, text: str) -> None:
-        self.query_one("#status-model", Label).update(text)
+        self._model.update(text)
 
     def watch_learn_progress(self, progress: tuple[int, int | None] | None) -> None:
         if progress is None:
@@ -89,7 +95,7 @@ class StatusLine(Horizontal):
             return
         self.add_class("learning")
         step, total = progress
-        self.query_one(ProgressBar).update(total=total, progress=step)
+        self._progress.update(total=total, progress=step)
 
 
 class DocumentList(OptionList):
