@@ -77,7 +77,7 @@ def structure_each(
             continue
         try:
             structured = CONVERTER.structure(value, hints[name])
-        except (cattrs.BaseValidationError, TypeError, ValueError):
+        except (cattrs.BaseValidationError, TypeError, ValueError, AttributeError, KeyError):
             problems.append(Problem(key, value, INVALID))
             continue
         if refine is not None:

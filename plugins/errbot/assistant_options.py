@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.config import structure_all
+from assistant.config import structure_all, structure_each
 from assistant.personal import GenerationConfig
 from assistant.personal.finetune import FinetuneConfig
 from assistant.store.paths import Paths
@@ -57,16 +57,33 @@ class Settings:
     """Fine-tuning settings: ``FinetuneConfig`` defaults with the ``FINETUNE`` overrides."""
 
 
+_MUST = {
+    "DATA_DIR": "DATA_DIR must be a string ('' = the user data directory)",
+    "FINETUNE": "FINETUNE must be a dict of FinetuneConfig fields",
+    **{
+        key: key + " must be a whole number >= 1, not {value!r}"
+        for key in ("MAX_MESSAGE_CHARS", "SUGGESTIONS", "CONTINUE_WORDS", "MAX_CONTINUE_WORDS")
+    },
+}
+
+
+def _at_least_one(name: str, value: Any) -> Any:
+    return None if isinstance(value, int) and value < 1 else value
+
+
 def settings_from(config: Mapping[str, Any] | None) -> Settings:
     """Merge ``config`` over ``DEFAULTS`` and structure it (cattrs); ValueError names what is wrong."""
     merged = {**DEFAULTS, **(config or {})}
     unknown = sorted(set(merged) - set(DEFAULTS))
     if unknown:
         raise ValueError(f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(DEFAULTS)}")
-    raw = structure_all(merged, PluginConfig)
-    for key in ("MAX_MESSAGE_CHARS", "SUGGESTIONS", "CONTINUE_WORDS", "MAX_CONTINUE_WORDS"):
-        if getattr(raw, key) < 1:
-            raise ValueError(f"{key} must be a whole number >= 1, not {getattr(raw, key)!r}")
+    raw, problems = structure_each(PluginConfig(), merged, refine=_at_least_one)
+    if problems:
+        raise ValueError(_MUST[problems[0].key].format(value=problems[0].value))
+    known = {f.name for f in dataclasses.fields(FinetuneConfig)}
+    bad = sorted(set(raw.FINETUNE) - known)
+    if bad:
+        raise ValueError(f"FINETUNE: unknown field(s) {', '.join(bad)}; known: {', '.join(sorted(known))}")
     try:
         finetune = structure_all({"threads": 1, **raw.FINETUNE}, FinetuneConfig)
     except ValueError as exc:
