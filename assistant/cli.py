@@ -17,35 +17,32 @@ class CliError(Exception):
     """A user-facing error: printed without a traceback, exit status 2."""
 
 
-def _registry():
-    from assistant.shipped import base_model_dir
-    from assistant.store.models import ModelRegistry
-    from assistant.store.paths import Paths
+def _space():
+    """The user's space (documents, models) over the shipped base model."""
+    from assistant.personal.space import UserSpace
 
-    return ModelRegistry(Paths.default().data / "models", base_model_dir())
+    return UserSpace.default()
 
 
 def _load(model_dir: Path | None):
     """The model in ``model_dir``, else the active personal model, else the shipped base model."""
-    import torch
+    from assistant.personal.models import ModelLoadError, use_threads
 
-    from assistant.lm.io import ModelLoadError, load_model
-
-    torch.set_num_threads(1)
+    use_threads(1)
+    space = _space()
     try:
-        if model_dir is not None:
-            return load_model(model_dir)
-        active = _registry().active()
+        model = space.provider.folder(model_dir) if model_dir is not None else space.model()
     except ModelLoadError as exc:
         raise CliError(str(exc)) from exc
-    if active.warning:
-        print(f"assistant: warning: {active.warning}", file=sys.stderr)
-    return active.model
+    if model.warning:
+        print(f"assistant: warning: {model.warning}", file=sys.stderr)
+    return space, model
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
     """Continue a text with the model."""
-    from assistant.decode.generate import GenerationConfig, generate
+    from assistant.decode.generate import generate
+    from assistant.personal import GenerationConfig
 
     cfg = GenerationConfig(
         strategy=args.strategy,
@@ -60,7 +57,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         cfg.validate()
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    lm = _load(args.model)
+    lm = _load(args.model)[1].lm
     seed_text = args.seed_text if args.seed_text != "-" else sys.stdin.read()
     result = generate(lm.model, lm.tokenizer, seed_text, cfg)
     if args.json:
@@ -72,7 +69,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_suggest(args: argparse.Namespace) -> int:
     """Print the best completions of the word being typed (or the next words after a separator)."""
-    from assistant.engine.predictor import PhraseSettings, Predictor
+    from assistant.personal import PhraseSettings
 
     settings = _settings()
     n = settings.suggest.words if args.n is None else args.n
@@ -80,7 +77,8 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     if n < 1:
         raise CliError("--n must be at least 1")
     phrase = PhraseSettings(phrase_threshold=settings.suggest.phrase_threshold)
-    predictor = Predictor(_load(args.model), phrase=phrase)
+    space, model = _load(args.model)
+    predictor = space.predictor(model, phrase)
     result = predictor.suggest(text, n, phrase=True)
     if args.json:
         print(
@@ -103,7 +101,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Measure keystroke savings, next-word accuracy, bits per character and latency on text files."""
-    from assistant.eval.runner import run_eval
+    from assistant.personal.evaluation import run_eval
 
     try:
         report = run_eval(
@@ -139,16 +137,17 @@ def _settings():
 
 
 def _documents():
-    from assistant.store.documents import DocumentStore, StoreError
+    """The user's space with its document store open (CliError when the store cannot be used)."""
+    from assistant.store.documents import StoreError
 
+    space = _space()
     try:
-        store = DocumentStore.default()
-        store.list()  # opening repairs damage and clears leftovers; say what was found
+        space.store.list()  # opening repairs damage and clears leftovers; say what was found
     except (OSError, StoreError) as exc:
         raise CliError(str(exc)) from exc
-    for notice in store.notices:
+    for notice in space.store.notices:
         print(f"assistant: warning: {notice}", file=sys.stderr)
-    return store
+    return space
 
 
 def cmd_paths(args: argparse.Namespace) -> int:
@@ -178,8 +177,8 @@ def cmd_paths(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     """Copy text documents (files or whole folders) into your document store."""
     settings = _settings()
-    store = _documents()
-    results = store.import_paths([Path(p) for p in args.paths], settings.import_.max_bytes)
+    space = _documents()
+    results = space.import_paths([Path(p) for p in args.paths], settings.import_.max_bytes)
     for r in results:
         print(f"{r.status:<9} {r.label}" + (f"  ({r.detail})" if r.status != "imported" else f"  -> {r.detail}"))
     counts = {s: sum(r.status == s for r in results) for s in ("imported", "duplicate", "refused", "skipped")}
@@ -191,16 +190,15 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_docs(args: argparse.Namespace) -> int:
     """List your documents, or remove one."""
-    store = _documents()
+    space = _documents()
     if args.remove:
         try:
-            store.remove(args.remove)
+            space.remove(args.remove)
         except KeyError as exc:
             raise CliError(str(exc.args[0])) from exc
-        _registry().refresh_lexicons(store.read(d.name) for d in store.list())  # its words leave the lexicon
         print(f"removed {args.remove}")
         return 0
-    docs = store.list()
+    docs = space.store.list()
     if args.json:
         print(json.dumps([{"name": d.name, "size": d.size, "modified": d.modified, "sha256": d.sha256} for d in docs]))
         return 0
@@ -215,15 +213,12 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     """Train your personal model on what is new or changed in your documents (resumes an interrupted run)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from assistant.store.paths import Paths
-    from assistant.train.finetune import FinetuneConfig, FinetuneError, finetune
+    from assistant.personal.finetune import OK_STATUSES, FinetuneConfig, FinetuneError
+    from assistant.personal.outcome import summary_lines
 
-    store = _documents()
-    documents = {d.name: store.read(d.name) for d in store.list()}
-    if not documents:
+    space = _documents()
+    if not space.store.list():
         raise CliError("no documents yet: 'assistant import PATH' adds some")
-    paths = Paths.default()
-    work = paths.ensure(paths.cache / "finetune")
     cfg = FinetuneConfig(threads=args.threads)
     with Progress(
         TextColumn("fine-tuning"),
@@ -239,37 +234,19 @@ def cmd_finetune(args: argparse.Namespace) -> int:
             bar.update(task, completed=step, total=total, loss=f"{loss:.3f}")
 
         try:
-            outcome = finetune(_registry(), documents, work, cfg, on_step=on_step, log=bar.console.print)
+            outcome = space.run_finetune(cfg, on_step=on_step, log=bar.console.print)
         except FinetuneError as exc:
             raise CliError(str(exc)) from exc
-    if outcome.version is not None:
-        store.mark_seen(outcome.version.name, documents)
-    from assistant.store.journal import append_record
-
-    append_record(
-        paths.logs / "finetune.log",
-        {
-            "status": outcome.status,
-            "message": outcome.message,
-            "metrics": outcome.version.metrics if outcome.version else None,
-        },
-    )
-    print(outcome.message)
-    if outcome.version is not None:
-        m = outcome.version.metrics
-        print(
-            f"held-out text: {m['holdout_bpc_before']:.4f} -> {m['holdout_bpc_after']:.4f} bits/char; "
-            f"general sample: {m['general_bpc_before']:.4f} -> {m['general_bpc_after']:.4f} "
-            f"(base {m['general_bpc_base']:.4f})"
-        )
-    return 0 if outcome.status in ("accepted", "nothing-new", "rejected", "too-little") else 1
+    for line in summary_lines(outcome):
+        print(line)
+    return 0 if outcome.status in OK_STATUSES else 1
 
 
 def cmd_model(args: argparse.Namespace) -> int:
     """Manage personal model versions: list, use VERSION, rollback, reset."""
-    from assistant.lm.io import ModelLoadError
+    from assistant.personal.models import ModelLoadError
 
-    reg = _registry()
+    reg = _space().registry
     try:
         if args.action == "use":
             if not args.version:
@@ -321,7 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--beam-width", type=int, default=4)
     g.add_argument("--max-words", type=int, default=20)
     g.add_argument("--seed", type=int, default=None, help="random seed for sampling")
-    g.add_argument("--model", type=Path, help="model folder (default: the shipped base model)")
+    g.add_argument(
+        "--model", type=Path, help="model folder (default: your active personal model, else the shipped base model)"
+    )
     g.add_argument("--json", action="store_true", help="print a JSON object")
     g.set_defaults(handler=cmd_generate)
 
@@ -330,7 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("text", metavar="TEXT", help="text before the cursor ('-' reads standard input)")
     s.add_argument("--n", type=int, default=None, help="how many words (default: setting suggest.words, 5)")
-    s.add_argument("--model", type=Path, help="model folder (default: the shipped base model)")
+    s.add_argument(
+        "--model", type=Path, help="model folder (default: your active personal model, else the shipped base model)"
+    )
     s.add_argument("--json", action="store_true", help="print a JSON object with the phrase too")
     s.set_defaults(handler=cmd_suggest)
 
@@ -340,7 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("files", nargs="+", metavar="FILE")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.add_argument("--max-words", type=int, default=None, help="evaluate the first N words of each file")
-    e.add_argument("--model", type=Path, help="model folder (default: the shipped base model)")
+    e.add_argument(
+        "--model", type=Path, help="model folder (default: your active personal model, else the shipped base model)"
+    )
     e.add_argument("--baseline", choices=["ngram"], help="evaluate the Kneser-Ney n-gram baseline instead")
     e.add_argument("--ngram-data", type=Path, help="training texts of the n-gram (default ../shared/data/train)")
     e.add_argument("--ngram-order", type=int, default=4, choices=[2, 3, 4])

@@ -15,9 +15,8 @@ from pathlib import Path
 import torch
 from rich.progress import Progress
 
-from assistant.engine.predictor import Predictor
 from assistant.eval.metrics import next_word_accuracy, percentile, text_bpc
-from assistant.lm.io import load_model
+from assistant.personal.models import ModelProvider, make_predictor
 from assistant.shipped import base_model_dir
 from assistant.text.words import count_words
 
@@ -32,13 +31,14 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    lm = load_model(args.model or base_model_dir())
+    loaded = ModelProvider().folder(args.model or base_model_dir())
+    lm = loaded.lm
     results = {}
     for path in sorted(args.eval_dir.glob("*.txt")):
         text = path.read_text(encoding="utf-8")
         t0 = time.perf_counter()
         bpc = text_bpc(lm.model, lm.tokenizer, text)
-        predictor = Predictor(lm)
+        predictor = make_predictor(loaded)
         total = min(count_words(text), args.max_words or 10**9)
         with Progress() as bar:
             task = bar.add_task(path.name, total=total)

@@ -19,9 +19,8 @@ from typing import Any
 
 import torch
 
-from assistant.engine.predictor import Predictor
 from assistant.eval.metrics import percentile
-from assistant.lm.io import load_model
+from assistant.personal.models import ModelProvider, make_predictor
 from assistant.shipped import base_model_dir
 
 EVAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eval" / "general"
@@ -69,8 +68,8 @@ def main() -> None:
     torch.set_num_threads(1)
     files = args.files or sorted(EVAL_DIR.glob("*.txt"))
     base_rss = rss_mb()
-    lm = load_model(args.model or base_model_dir())
-    predictor = Predictor(lm, quantize=not args.float)
+    loaded = ModelProvider(quantize=not args.float).folder(args.model or base_model_dir())
+    predictor = make_predictor(loaded)  # as every front end builds it
     loaded_rss = rss_mb()
     timers = Timers()
     model = predictor.model

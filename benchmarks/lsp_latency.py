@@ -23,9 +23,8 @@ import torch
 from lsprotocol import types as t
 from pygls.lsp.client import LanguageClient
 
-from assistant.engine.predictor import Predictor
 from assistant.eval.metrics import latency_percentiles
-from assistant.lm.io import load_model
+from assistant.personal.models import ModelProvider, make_predictor
 from assistant.shipped import base_model_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,7 +76,7 @@ async def replay_lsp(text: str, model: str, inline: bool) -> dict[str, list[floa
 
 def replay_engine(text: str, model_dir: Path) -> list[float]:
     """The same keystrokes on an in-process predictor (words only, as the completion request asks)."""
-    predictor = Predictor(load_model(model_dir))
+    predictor = make_predictor(ModelProvider().folder(model_dir))
     samples = []
     for i in range(1, len(text) + 1):
         start = time.perf_counter()

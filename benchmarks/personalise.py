@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from assistant.eval.runner import run_eval
+from assistant.personal.evaluation import run_eval
 from assistant.shipped import base_model_dir
 from assistant.store.documents import DocumentStore
 from assistant.store.models import ModelRegistry

@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from assistant.eval.runner import run_eval
+from assistant.personal.evaluation import run_eval
 
 EVAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eval" / "general"
 

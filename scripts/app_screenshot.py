@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 from assistant.app.app import WriterApp  # noqa: E402
 from assistant.store.documents import DocumentStore  # noqa: E402
 from assistant.store.paths import Paths  # noqa: E402
-from tests.app_helpers import settle, type_text  # noqa: E402
+from tests.app_helpers import settle, started, type_text  # noqa: E402
 
 LETTER = "Dear Anna,\n\nThank you for your message. I have read the report and I agree with most of it.\n\n"
 TYPED = "The meeting has been moved to Thursday, and I hope to see you there as soon as poss"
@@ -32,6 +32,7 @@ async def shoot(out: Path, size: tuple[int, int]) -> None:
         store.save("Travel plans", "Trains to Lyon.\n")
         app = WriterApp(paths)
         async with app.run_test(size=size) as pilot:
+            await started(pilot, app)
             app.editor.move_cursor(app.editor.document.end)
             await type_text(pilot, TYPED)
             await settle(pilot, app)

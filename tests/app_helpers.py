@@ -25,8 +25,14 @@ def answered(app: WriterApp) -> bool:
     return app.shown_key == (editor.text_version, editor.selection)
 
 
+async def started(pilot: Pilot, app: WriterApp, timeout: float = 20.0) -> None:
+    """Wait for the main screen's widgets (the app's ``ready`` may come before its screen is composed)."""
+    await wait_until(pilot, lambda: bool(app.main.query("#editor")), timeout, "the main screen")
+
+
 async def settle(pilot: Pilot, app: WriterApp, timeout: float = 20.0) -> None:
     """Wait for the model, then for the suggestions of the current text and cursor."""
+    await started(pilot, app, timeout)
     await wait_until(pilot, lambda: app.service.ready, timeout, "the model")
     await wait_until(pilot, lambda: answered(app), timeout, "suggestions")
     await pilot.pause()

@@ -15,7 +15,7 @@ from textual.widgets import Input
 from assistant.app.app import WriterApp
 from assistant.store.documents import DocumentStore
 from assistant.store.paths import Paths
-from tests.app_helpers import settle, type_text, wait_until
+from tests.app_helpers import settle, started, type_text, wait_until
 
 SIZE = (80, 24)
 
@@ -31,6 +31,7 @@ def make_app(home: Path) -> WriterApp:
 async def ghost_on_screen(pilot: Pilot) -> None:
     app = pilot.app
     assert isinstance(app, WriterApp)
+    await started(pilot, app)
     app.editor.cursor_blink = False
     app.editor.move_cursor(app.editor.document.end)
     await type_text(pilot, "I hope to see you there as soon as poss")

@@ -183,61 +183,6 @@ def test_sigkill_mid_finetune_leaves_a_loadable_model_and_resumes(base_dir: Path
     assert log and '"status"' in log[-1]
 
 
-@pytest.mark.parametrize("kind", ["thread", "process"])
-def test_background_job_reports_progress_and_cancels(base_dir: Path, tmp_path: Path, kind: str) -> None:
-    from assistant.store.documents import DocumentStore
-    from assistant.train.job import FinetuneJob
-    from assistant.train.process_job import FinetuneProcess
-
-    Job = FinetuneJob if kind == "thread" else FinetuneProcess
-    store = DocumentStore(tmp_path / "home" / "documents")
-    store.save("tales.txt", user_text(paragraphs=300))
-    registry = ModelRegistry(tmp_path / "home" / "models", base_dir)
-    seen: list[int] = []
-    done = []
-    job = Job(store, registry, tmp_path / "work", FAST, on_progress=lambda p: seen.append(p.step), on_done=done.append)
-    job.start()
-    deadline = time.time() + 60
-    while not seen and time.time() < deadline:
-        time.sleep(0.01)
-    job.cancel()
-    assert job.join(60)
-    assert job.outcome is not None and job.outcome.status == "cancelled"
-    assert done == [job.outcome] and seen
-    finish = Job(store, registry, tmp_path / "work", FAST)
-    finish.start()
-    assert finish.join(120) and finish.error is None
-    assert finish.outcome.status == "accepted", finish.outcome.message
-    [doc] = store.list()
-    assert doc.seen_by == {"v0001": doc.sha256}
-
-
-def test_a_killed_fine_tuning_process_is_reported_and_the_next_run_resumes(base_dir: Path, tmp_path: Path) -> None:
-    from assistant.store.documents import DocumentStore
-    from assistant.train.process_job import FinetuneProcess
-
-    store = DocumentStore(tmp_path / "home" / "documents")
-    store.save("tales.txt", user_text(paragraphs=300))
-    registry = ModelRegistry(tmp_path / "home" / "models", base_dir)
-    seen: list[int] = []
-    done: list[object] = []
-    job = FinetuneProcess(store, registry, tmp_path / "work", FAST, on_progress=lambda p: seen.append(p.step),
-                          on_done=done.append)  # fmt: skip
-    job.start()
-    deadline = time.time() + 60
-    while len(seen) < 2 and time.time() < deadline:
-        time.sleep(0.01)
-    job._process.kill()  # out of memory, or killed by the user
-    assert job.join(30)
-    assert isinstance(job.error, RuntimeError) and "resumes" in str(job.error)
-    assert done == [job.error]
-    assert registry.versions() == []
-    again = FinetuneProcess(store, registry, tmp_path / "work", FAST)
-    again.start()
-    assert again.join(120) and again.error is None
-    assert again.outcome is not None and again.outcome.status == "accepted", again.outcome
-
-
 def test_kl_regulariser_forgets_less_than_none(registry: ModelRegistry, base_dir: Path, tmp_path: Path) -> None:
     docs = {"tales.txt": user_text()}
     loose = FinetuneConfig(**{**FAST.__dict__, "regulariser": "none", "lr": 5e-3})

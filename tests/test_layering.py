@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -65,3 +66,16 @@ def test_the_app_and_the_language_server_stay_out_of_each_other() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_the_chat_bot_plugin_goes_through_the_service_layer() -> None:
+    # import-linter checks the package (pyproject.toml); the plugin's modules are not a package, so here.
+    forbidden = ("torch", "assistant.lm", "assistant.train")
+    offenders = []
+    for path in (Path(__file__).parents[1] / "plugins").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [f"{path.name}: {n}" for n in names if any(n == f or n.startswith(f + ".") for f in forbidden)]
+    assert offenders == []

@@ -11,10 +11,11 @@ from lsprotocol import types as t
 from assistant.engine.predictor import Predictor
 from assistant.lm.io import load_model
 from assistant.lm.quantize import quantize_for_inference
+from assistant.personal.space import UserSpace
 from assistant.serve.learning import document_name, learn
 from assistant.serve.options import Options, parse_options
 from assistant.serve.positions import UTF8, UTF16, UTF32, apply_change, to_offset, to_position, units
-from assistant.store.documents import DocumentStore
+from assistant.store.paths import Paths
 
 ENCODINGS = [UTF8, UTF16, UTF32]
 CHARS = st.sampled_from(["a", " ", "é", "😀", "中", "\n", "\r", "\r\n", "\u2028", "\x0c", "\t"])
@@ -84,11 +85,12 @@ def test_options_are_checked_one_by_one() -> None:
 
 
 def test_store_names_come_from_the_file_name_and_stay_unique(tmp_path: Path) -> None:
-    store = DocumentStore(tmp_path / "documents")
-    assert learn("file:///home/me/notes.md", "one", store) == "notes.md"
-    assert learn("file:///home/me/notes.md", "one, edited", store) == "notes.md"  # the same file, the same name
-    assert learn("file:///home/me/work/notes.md", "two", store) == "notes (2).md"
-    assert learn("file:///home/me/..%2F..%2Fetc%2Fpasswd", "three", store) == "passwd"
+    space = UserSpace.at(Paths.at(tmp_path))
+    store = space.store
+    assert learn("file:///home/me/notes.md", "one", space) == "notes.md"
+    assert learn("file:///home/me/notes.md", "one, edited", space) == "notes.md"  # the same file, the same name
+    assert learn("file:///home/me/work/notes.md", "two", space) == "notes (2).md"
+    assert learn("file:///home/me/..%2F..%2Fetc%2Fpasswd", "three", space) == "passwd"
     assert store.read("notes.md") == "one, edited" and store.read("notes (2).md") == "two"
     assert sorted(p.name for p in store.root.iterdir() if not p.name.startswith(".")) == [
         "notes (2).md",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.decode.pieces import PieceTable
 from assistant.engine.context import is_word_end, segment_ends
 from assistant.text.tokenizer import Tokenizer
 from assistant.text.words import (
-    PieceTable,
     continues_word,
     count_words,
     partial_word,

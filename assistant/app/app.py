@@ -3,75 +3,39 @@
 from __future__ import annotations
 
 import gc
-import threading
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
 from textual import work
-from textual.app import App, ComposeResult, ScreenStackError, SystemCommand
-from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
-from textual.message import Message
+from textual.app import App, ScreenStackError, SystemCommand
+from textual.binding import BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, TextArea
-from textual.widgets.text_area import Selection
-from textual.worker import get_current_worker
+from textual.widgets import OptionList, TextArea
 
 from assistant.app.commands import DocumentCommands
 from assistant.app.editor import GhostEditor
-from assistant.app.ghost import ghost_for
 from assistant.app.instance import InstanceLock
+from assistant.app.keys import app_bindings, palette_entries
 from assistant.app.learning import Learner, describe, held_out_gain, should_learn
+from assistant.app.main_screen import MainScreen
+from assistant.app.messages import Key, LearnDone, LearnProgress
 from assistant.app.screens import ConfirmScreen, HelpScreen, PromptScreen, SettingsScreen
 from assistant.app.service import SuggestionService, load_active
+from assistant.app.session import DocumentSession
 from assistant.app.state import AppState
 from assistant.app.widgets import DocumentList, StatusLine, SuggestionBar
-from assistant.engine.predictor import Suggestions
-from assistant.lm.io import ModelLoadError
-from assistant.shipped import base_model_dir
-from assistant.store.documents import DocumentStore, StoreError, safe_name
-from assistant.store.models import BASE, ModelRegistry
+from assistant.personal.finetune import FinetuneConfig, FinetuneOutcome
+from assistant.personal.models import BASE, ModelLoadError
+from assistant.personal.space import UserSpace
+from assistant.store.documents import StoreError, safe_name
 from assistant.store.paths import Paths
 from assistant.store.settings import Settings
-from assistant.text.words import partial_word
-from assistant.train.finetune import FinetuneConfig, FinetuneOutcome
-from assistant.train.job import Progress
 
 SAVE_DELAY_S = 1.0
 """Autosave this long after the last change."""
 SAVE_RETRY_S = 5.0
 """After a failed save, try again this often (the text stays in the editor meanwhile)."""
-
-Key = tuple[int, Selection]
-"""What a suggestion answers: the editor's text version and cursor."""
-
-
-class SuggestionsReady(Message):
-    """A worker's answer for the text and cursor of ``key``."""
-
-    def __init__(self, key: Key, suggestions: Suggestions, rest_of_line: str) -> None:
-        self.key = key
-        self.suggestions = suggestions
-        self.rest_of_line = rest_of_line
-        super().__init__()
-
-
-class LearnProgress(Message):
-    """A step of the background fine-tune."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        super().__init__()
-
-
-class LearnDone(Message):
-    """The background fine-tune finished (or failed)."""
-
-    def __init__(self, outcome: FinetuneOutcome | BaseException) -> None:
-        self.outcome = outcome
-        super().__init__()
 
 
 class WriterApp(App[None]):
@@ -85,20 +49,7 @@ class WriterApp(App[None]):
     #editor .text-area--suggestion { color: $text-muted; text-style: italic; }
     WriterApp.-no-sidebar #documents { display: none; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", priority=True),
-        Binding("f1", "help", "Help"),
-        Binding("ctrl+n", "new_document", "New"),
-        Binding("ctrl+o", "open_list", "Open"),
-        Binding("ctrl+s", "save", "Save"),
-        Binding("ctrl+b", "toggle_sidebar", "Docs"),
-        Binding("f5", "learn", "Learn"),
-        Binding("f2", "rename_document", "Rename", show=False),
-        Binding("f3", "import_files", "Import", show=False),
-        Binding("f9", "settings", "Settings", show=False),
-        Binding("f8", "delete_document", "Delete", show=False),
-        *(Binding(f"alt+{i}", f"pick({i})", f"Candidate {i}", show=False, priority=True) for i in range(1, 10)),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = app_bindings()  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -108,60 +59,60 @@ class WriterApp(App[None]):
     ) -> None:
         super().__init__()
         self.paths = paths or Paths.default()
-        self.store = DocumentStore(self.paths.documents)
-        self.registry = ModelRegistry(self.paths.models, base_dir or base_model_dir())
+        self.space = UserSpace.at(self.paths, base_dir)
+        """The user's documents, models and fine-tune (the service layer)."""
+        self.store = self.space.store
+        self.registry = self.space.registry
         self.settings = Settings.load(self.paths.config)
         self.state = AppState.load(self.paths.data)
         self.instance = InstanceLock(self.paths.data)
-        self.read_only = False
+        self.session = DocumentSession(self.space.save)
+        """The open document and its save state."""
         self.service = SuggestionService()
-        work_dir = self.paths.ensure(self.paths.cache / "finetune")
-        self.learner = Learner(self.store, self.registry, work_dir, finetune_config)
-        self.document = ""
-        """The name of the open document ('' when none)."""
-        self.shown_key: Key | None = None
-        """The text version and cursor of the suggestions on screen (benchmarks and tests wait on it)."""
-        self.shown_at = 0.0
-        """``time.perf_counter()`` when they were put there."""
+        self.learner = Learner(self.space, finetune_config)
+        self.main = MainScreen()
+        """The screen with the editor."""
         self.save_delay = SAVE_DELAY_S
         self.save_retry = SAVE_RETRY_S
-        self._requested: Key | None = None
-        self._saved_version = 0
-        self._save_lock = threading.Lock()
         self._save_timer = None
-        self._save_failed = False
         self._quit_anyway = False
         self._words_counted = 0
         self._model_label = ""
 
-    # -- layout -----------------------------------------------------------------------------------------------
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with Horizontal(id="main"):
-            yield DocumentList(id="documents")
-            yield GhostEditor(id="editor")
-        yield SuggestionBar(id="bar")
-        yield StatusLine(id="status")
-        yield Footer()
+    # -- the main screen --------------------------------------------------------------------------------------
+    def get_default_screen(self) -> MainScreen:
+        return self.main
 
     @property
     def editor(self) -> GhostEditor:
-        return self.query_one("#editor", GhostEditor)
+        return self.main.editor
 
     @property
     def bar(self) -> SuggestionBar:
-        return self.query_one("#bar", SuggestionBar)
+        return self.main.bar
 
     @property
     def status(self) -> StatusLine:
-        return self.query_one("#status", StatusLine)
+        return self.main.status
 
-    def on_mount(self) -> None:
+    @property
+    def shown_key(self) -> Key | None:
+        """The text version and cursor of the suggestions on screen (benchmarks and tests wait on it)."""
+        return self.main.shown_key
+
+    @property
+    def shown_at(self) -> float:
+        """``time.perf_counter()`` when they were put there."""
+        return self.main.shown_at
+
+    def main_screen_ready(self) -> None:
+        """The main screen is up (its widgets are mounted): take the documents, load the model, open the last
+        document."""
         self._apply_theme(self.settings.app.theme)
         for problem in self.settings.problems:
             self.notify(problem, title="Settings", severity="warning", timeout=10)
         if not self.instance.acquire():
-            self.read_only = True
+            self.session.read_only = True
             self.editor.read_only = True
             self.notify(
                 "Another assistant window is open on these documents; this one is read-only.",
@@ -169,8 +120,7 @@ class WriterApp(App[None]):
                 severity="warning",
                 timeout=15,
             )
-        self.status.set_model("loading the model…")
-        self._load_model(announce=False)
+        self._load_model()
         names = self.document_names()
         if self.state.last_document in names:
             self.open_document(self.state.last_document)
@@ -179,6 +129,20 @@ class WriterApp(App[None]):
         elif not self.read_only:
             self._create_document("Untitled")
         self.editor.focus()
+
+    @property
+    def document(self) -> str:
+        """The name of the open document ('' when none)."""
+        return self.session.name
+
+    @property
+    def read_only(self) -> bool:
+        """Another window owns the documents: this one shows them but writes nothing."""
+        return self.session.read_only
+
+    @property
+    def _save_failed(self) -> bool:
+        return self.session.failed
 
     @property
     def _closing_down(self) -> bool:
@@ -217,9 +181,8 @@ class WriterApp(App[None]):
             self.notify(f"Cannot open {name}: {exc}", title="Open", severity="error", timeout=10)
             return
         self._remember_cursor()
-        self.document = name
         self.editor.load_text(text)
-        self._saved_version = self.editor.text_version
+        self.session.open(name, self.editor.text_version)
         row, col = self.state.cursors.get(name, (0, 0))
         row = min(row, self.editor.document.line_count - 1)
         self.editor.move_cursor((row, min(col, len(self.editor.document[row]))))
@@ -237,7 +200,7 @@ class WriterApp(App[None]):
         while name in names:
             name, n = f"{base} {n}", n + 1
         try:
-            self.store.save(name, "")
+            self.space.save(name, "")
         except (OSError, StoreError) as exc:
             self.notify(f"Cannot create {name}: {exc}", title="New document", severity="error", timeout=10)
             return
@@ -263,7 +226,7 @@ class WriterApp(App[None]):
     @property
     def dirty(self) -> bool:
         """True when the editor holds changes the store does not have yet."""
-        return bool(self.document) and self.editor.text_version != self._saved_version
+        return self.session.dirty(self.editor.text_version)
 
     def _schedule_save(self, delay: float | None = None) -> None:
         if self._save_timer is not None:
@@ -271,37 +234,25 @@ class WriterApp(App[None]):
         self._save_timer = self.set_timer(self.save_delay if delay is None else delay, self._autosave)
 
     def _autosave(self) -> None:
-        if not self._closing_down and self.dirty and not self.read_only:
+        if not self._closing_down and self.session.needs_saving(self.editor.text_version):
             self._save_worker(self.document, self.editor.text, self.editor.text_version)
 
     @work(thread=True, group="save")
     def _save_worker(self, name: str, text: str, version: int) -> None:
-        with self._save_lock:
-            error = self._write(name, text)
+        error = self.session.write(name, text)
         self.call_from_thread(self._saved, name, version, error)
-
-    def _write(self, name: str, text: str) -> str:
-        """Write a document; '' or the reason it failed."""
-        try:
-            self.store.save(name, text)
-        except (OSError, StoreError) as exc:
-            return str(exc)
-        return ""
 
     def _saved(self, name: str, version: int, error: str) -> None:
         if name != self.document or self._closing_down:
             return
         if error:
-            self._failed_save(error)
+            self._failed_save(error, self.session.fail())
             return
-        if self._save_failed:
+        if self.session.saved(name, version):
             self.notify(f"Saved {name} after all.", title="Saved")
-        self._save_failed = False
-        self._saved_version = max(self._saved_version, version)
         self._update_status()
 
-    def _failed_save(self, error: str) -> None:
-        first, self._save_failed = not self._save_failed, True
+    def _failed_save(self, error: str, first: bool) -> None:
         self._update_status()
         self._schedule_save(self.save_retry)
         if not first:
@@ -315,24 +266,17 @@ class WriterApp(App[None]):
 
     def _save_now(self) -> bool:
         """Save the open document on this thread; False (and a message) if it could not be written."""
-        if not self.dirty or self.read_only:
-            return True
         version = self.editor.text_version
-        with self._save_lock:
-            error = self._write(self.document, self.editor.text)
-        if error:
-            self._failed_save(error)
-            return False
-        self._saved(self.document, version, "")
-        return True
+        if not self.session.needs_saving(version):
+            return True
+        error = self.session.write(self.document, self.editor.text)
+        self._saved(self.document, version, error)
+        return not error
 
     def save_on_close(self, text: str, version: int, cursor: tuple[int, int]) -> None:
         """The editor is going away (quit, a closed terminal, any exit): write what it holds if it is unsaved, and
         remember where its cursor was."""
-        if self.document and not self.read_only and version != self._saved_version:
-            with self._save_lock:
-                if not self._write(self.document, text):
-                    self._saved_version = version
+        self.session.save_on_close(text, version)
         if self.document:
             self.state.cursors[self.document] = cursor
         self._save_state()
@@ -345,80 +289,32 @@ class WriterApp(App[None]):
             self._schedule_save()
             self._count_words()
         self._update_status()
-        self._request_suggestions()
-
-    def on_text_area_selection_changed(self, event: TextArea.SelectionChanged) -> None:
-        if event.text_area is self.editor:
-            self._request_suggestions()
-
-    def _request_suggestions(self, force: bool = False) -> None:
-        editor = self.editor
-        key: Key = (editor.text_version, editor.selection)
-        if key == self._requested and not force:
-            return
-        self._requested = key
-        if self.read_only or not self.settings.suggest.enabled or not self.service.ready:
-            return
-        if not editor.selection.is_empty:
-            self._clear_candidates()
-            return
-        before, rest = editor.text_around_cursor()
-        self._suggest(key, before, rest, self.settings.suggest.words, self.settings.suggest.phrase)
-
-    @work(thread=True, exclusive=True, group="suggest")
-    def _suggest(self, key: Key, before: str, rest: str, n: int, phrase: bool) -> None:
-        worker = get_current_worker()
-        suggestions = self.service.suggest(before, n, phrase, lambda: worker.is_cancelled)
-        if suggestions is not None and not worker.is_cancelled:
-            self.post_message(SuggestionsReady(key, suggestions, rest))
-
-    def on_suggestions_ready(self, message: SuggestionsReady) -> None:
-        editor = self.editor
-        if message.key != (editor.text_version, editor.selection):
-            return  # the text or cursor moved on: a newer answer is coming
-        editor.show_ghost(ghost_for(message.suggestions, message.rest_of_line, self.settings.suggest.phrase))
-        self.bar.show(message.suggestions)
-        editor.candidates = len(message.suggestions.words)
-        self.shown_key = message.key
-        self.shown_at = time.perf_counter()
-
-    def _clear_candidates(self) -> None:
-        self.bar.show(None)
-        self.editor.candidates = 0
-
-    def on_ghost_editor_pick(self, message: GhostEditor.Pick) -> None:
-        self.action_pick(message.number)
+        self.main.request_suggestions()
 
     def action_pick(self, number: int) -> None:
         """Insert candidate ``number`` of the suggestion bar in place of the word being typed."""
-        shown = self.bar.suggestions
-        if shown is None or number > len(shown.words) or self.read_only:
-            return
-        before, _ = self.editor.text_around_cursor()
-        self.editor.insert_word(partial_word(before)[1], shown.words[number - 1].word)
+        self.main.pick(number)
 
     # -- model ------------------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="model")
-    def _load_model(self, announce: bool) -> None:
+    def _load_model(self) -> None:
         try:
-            loaded = load_active(self.registry, self.settings.suggest.phrase_threshold)
+            loaded = load_active(self.space, self.settings.suggest.phrase_threshold)
         except (ModelLoadError, OSError) as exc:
             self.call_from_thread(self.notify, f"No model could be loaded: {exc}", severity="error", timeout=30)
             return
         self.service.install(loaded)
-        self.call_from_thread(self._model_ready, loaded.version, loaded.warning, announce)
+        self.call_from_thread(self._model_ready, loaded.version, loaded.warning)
 
-    def _model_ready(self, version: str, warning: str, announce: bool) -> None:
+    def _model_ready(self, version: str, warning: str) -> None:
         info = self.registry.info(version) if version != BASE else None
         gain = held_out_gain(info.metrics) if info else None
         self._model_label = f"model {version}" + (f" ({gain:+.0f}% on your text)" if gain is not None else "")
         gc.freeze()  # the long-lived objects (model, widgets) leave the collector's full passes: no 150 ms pauses
         if warning:
             self.notify(warning, title="Model", severity="warning", timeout=15)
-        elif announce:
-            self.notify(f"Now suggesting with model {version}.", title="Model")
         self._update_status()
-        self._request_suggestions(force=True)
+        self.main.request_suggestions(force=True)
 
     # -- learning ---------------------------------------------------------------------------------------------
     def _count_words(self) -> None:
@@ -448,7 +344,7 @@ class WriterApp(App[None]):
             on_done=lambda o: self.post_message(LearnDone(o)),
         )
         if started:
-            self.status.set_progress(0, None)
+            self.main.learn_progress = (0, None)
             self._update_status()
             if not quiet:
                 self.notify("Learning from your documents in the background…", title="Learning")
@@ -457,37 +353,29 @@ class WriterApp(App[None]):
         if self._closing_down:
             return
         p = message.progress
-        self.status.set_progress(p.step, p.total)
+        self.main.learn_progress = (p.step, p.total)
 
     def on_learn_done(self, message: LearnDone) -> None:
         if self._closing_down:
             return  # stopped by quitting: it resumes next time, nothing to show
-        self.status.set_progress(None)
+        self.main.learn_progress = None
         text, severity = describe(message.outcome)
         self.notify(text, title="Learning", severity=severity, timeout=10)  # type: ignore[arg-type]
         outcome = message.outcome
         if isinstance(outcome, FinetuneOutcome) and outcome.status == "accepted":
-            self._load_model(announce=False)
+            self._load_model()
         self._save_state()
         self._update_status()
 
     # -- status -----------------------------------------------------------------------------------------------
     def _update_status(self) -> None:
-        if not self.document:
-            state = "no document"
-        elif self.read_only:
-            state = f"{self.document} · read-only"
-        elif self._save_failed:
-            state = f"{self.document} · NOT SAVED (retrying)"
-        else:
-            state = f"{self.document} · {'editing' if self.dirty else 'saved'}"
-        self.status.set_text(state)
+        self.main.document_state = self.session.describe(self.editor.text_version)
         model = self._model_label or "loading the model…"
         if self.learner.running:
             model = f"learning… · {model}"
         elif not self.settings.suggest.enabled:
             model = f"suggestions off · {model}"
-        self.status.set_model(model)
+        self.main.model_state = model
 
     # -- actions ----------------------------------------------------------------------------------------------
     def action_help(self) -> None:
@@ -533,12 +421,12 @@ class WriterApp(App[None]):
             if not self._save_now():
                 return
             try:
-                doc = self.store.rename(old, new)
+                doc = self.space.rename(old, new)
             except (KeyError, ValueError, OSError, StoreError) as exc:
                 self.notify(f"Cannot rename {old}: {exc}", severity="error")
                 return
             self.state.renamed(old, doc.name)
-            self.document = doc.name
+            self.session.renamed(doc.name)
             self.sub_title = doc.name
             self._save_state()
             self._refresh_list()
@@ -555,14 +443,13 @@ class WriterApp(App[None]):
             if not yes:
                 return
             try:
-                self.store.remove(name)
+                self.space.remove(name)
             except (KeyError, OSError, StoreError) as exc:
                 self.notify(f"Cannot delete {name}: {exc}", severity="error")
                 return
             self.state.forget(name)
-            self.document = ""
             self.editor.load_text("")
-            self._saved_version = self.editor.text_version
+            self.session.open("", self.editor.text_version)
             self.notify(f"Deleted {name}.")
             names = self.document_names()
             if names:
@@ -588,7 +475,7 @@ class WriterApp(App[None]):
             self.call_from_thread(self.notify, f"{path} does not exist.", title="Import", severity="error")
             return
         try:
-            results = self.store.import_paths([path], self.settings.import_.max_bytes)
+            results = self.space.import_paths([path], self.settings.import_.max_bytes)
         except (OSError, StoreError) as exc:
             self.call_from_thread(self.notify, f"Import failed: {exc}", title="Import", severity="error")
             return
@@ -622,8 +509,8 @@ class WriterApp(App[None]):
         self.service.set_phrase_threshold(settings.suggest.phrase_threshold)
         if not settings.suggest.enabled:
             self.editor.hide_ghost()
-            self._clear_candidates()
-        self._request_suggestions(force=True)
+            self.main.clear_candidates()
+        self.main.request_suggestions(force=True)
         self._update_status()
         self._save_settings()
 
@@ -667,7 +554,7 @@ class WriterApp(App[None]):
             self.notify(str(exc), title="Model", severity="warning")
             return
         self.notify(f"Rolled back to {name}.", title="Model")
-        self._load_model(announce=False)
+        self._load_model()
 
     def action_reset_model(self) -> None:
         if not self._writable("model changes"):
@@ -677,7 +564,7 @@ class WriterApp(App[None]):
             if yes:
                 self.registry.reset()
                 self.notify("Back to the base model (your versions are kept).", title="Model")
-                self._load_model(announce=False)
+                self._load_model()
 
         self.push_screen(ConfirmScreen("Go back to the base model? Your versions are kept.", yes="Reset"), confirmed)
 
@@ -688,23 +575,8 @@ class WriterApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        commands = [
-            ("New document", "create and open a document (Ctrl+N)", self.action_new_document),
-            ("Rename document", "rename the open document (F2)", self.action_rename_document),
-            ("Delete document", "delete the open document, after asking (F8)", self.action_delete_document),
-            ("Import files", "copy a text file or a folder of them into your documents (F3)", self.action_import_files),
-            ("Save", "save the open document now (Ctrl+S)", self.action_save),
-            ("Learn now", "fine-tune your model on your documents in the background (F5)", self.action_learn),
-            ("Stop learning", "pause the background fine-tune", self.action_cancel_learning),
-            ("Roll back the model", "use the version your current model was trained from", self.action_rollback_model),
-            ("Reset the model", "go back to the shipped base model", self.action_reset_model),
-            ("Toggle suggestions", "ghost text and the suggestion bar on or off", self.action_toggle_suggestions),
-            ("Toggle phrase ghost text", "let ghost text run past the current word", self.action_toggle_phrase),
-            ("Settings", "candidates, thresholds, learning (F9)", self.action_settings),
-            ("Help", "every key (F1)", self.action_help),
-        ]
-        for title, help_text, callback in commands:
-            yield SystemCommand(title, help_text, callback)
+        for title, help_text, action in palette_entries():
+            yield SystemCommand(title, help_text, getattr(self, f"action_{action}"))
 
     # -- quitting ---------------------------------------------------------------------------------------------
     async def action_quit(self) -> None:

@@ -7,10 +7,11 @@ all of it, Ctrl+Right one word of it, Esc hides it, and a counter of edits lets 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.document._wrapped_document import WrappedDocument
 from textual.keys import key_to_character
 from textual.message import Message
@@ -18,6 +19,7 @@ from textual.widgets import TextArea
 from textual.widgets.text_area import Document, Edit, EditResult, Location, Selection
 
 from assistant.app.ghost import accept_all, first_word
+from assistant.app.keys import EDITOR_BINDINGS
 from assistant.text.words import is_word_char, words
 
 
@@ -60,16 +62,13 @@ OPTION_DIGITS = "¡™£¢∞§¶•ª"
 class GhostEditor(TextArea):
     """A TextArea whose ``suggestion`` is the ghost text of the assistant."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+right", "accept_word", "Accept a word", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = list(EDITOR_BINDINGS)
 
+    @dataclass
     class Pick(Message):
         """Candidate ``number`` of the suggestion bar was chosen from the keyboard."""
 
-        def __init__(self, number: int) -> None:
-            self.number = number
-            super().__init__()
+        number: int
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("soft_wrap", True)
@@ -101,6 +100,14 @@ class GhostEditor(TextArea):
             self.insert(first_word(self.suggestion), maintain_selection_offset=False)
         else:
             self.action_cursor_word_right()
+
+    def action_cursor_document_start(self, select: bool = False) -> None:
+        """Move the cursor to the start of the document (``select``: extend the selection)."""
+        self.move_cursor((0, 0), select=select)
+
+    def action_cursor_document_end(self, select: bool = False) -> None:
+        """Move the cursor to the end of the document (``select``: extend the selection)."""
+        self.move_cursor(self.document.end, select=select)
 
     def accept_ghost(self) -> bool:
         """Insert all of the ghost text (and a separator after a finished word); False when there was none."""

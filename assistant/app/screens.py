@@ -12,29 +12,11 @@ from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, Switch
 
+from assistant.app.keys import help_rows
 from assistant.store.settings import Settings
 
-KEYS = [
-    ("Tab", "accept all of the ghost text"),
-    ("Ctrl+Right", "accept one word of the ghost text"),
-    ("Esc", "hide the ghost text"),
-    ("Alt+1 … Alt+9", "insert that candidate of the suggestion bar"),
-    ("Ctrl+N", "new document"),
-    ("Ctrl+O", "open a document (the document list)"),
-    ("Ctrl+S", "save now (the app also saves a second after you stop typing, and on quit)"),
-    ("Ctrl+B", "show or hide the document list"),
-    ("F2", "rename the document"),
-    ("F3", "import files or a folder"),
-    ("F5", "learn from your documents now"),
-    ("F9", "settings"),
-    ("F8", "delete the document"),
-    ("Ctrl+P", "command palette: every command, themes, model rollback and reset"),
-    ("F1", "this help"),
-    ("Ctrl+Q", "quit (saves first)"),
-    ("Ctrl+Z / Ctrl+Y", "undo / redo"),
-    ("F6 / F7", "select the line / select all"),
-    ("Ctrl+X, C, V", "cut, copy, paste"),
-]
+KEYS = help_rows()
+"""(key, what it does), from the app's one key table."""
 
 ABOUT = (
     "Ghost text is the dim text after the cursor: the rest of the word you are typing, or a whole phrase when the "

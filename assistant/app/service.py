@@ -6,11 +6,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import torch
-
-from assistant.engine.predictor import PhraseSettings, Predictor, Suggestions
-from assistant.lm.io import LoadedModel
-from assistant.store.models import ModelRegistry
+from assistant.personal import PhraseSettings, Predictor, Suggestions
+from assistant.personal.models import use_threads
+from assistant.personal.space import UserSpace
 
 
 @dataclass(frozen=True)
@@ -22,15 +20,12 @@ class LoadedPredictor:
     warning: str = ""
 
 
-def load_active(registry: ModelRegistry, phrase_threshold: float) -> LoadedPredictor:
+def load_active(space: UserSpace, phrase_threshold: float) -> LoadedPredictor:
     """The active personal model (or the base model) ready to answer keystrokes (int8, one thread)."""
-    torch.set_num_threads(1)
-    active = registry.active()
-    return LoadedPredictor(_predictor(active.model, phrase_threshold), active.version, active.warning)
-
-
-def _predictor(model: LoadedModel, phrase_threshold: float) -> Predictor:
-    return Predictor(model, phrase=PhraseSettings(phrase_threshold=phrase_threshold))
+    use_threads(1)
+    model = space.model()
+    predictor = space.predictor(model, PhraseSettings(phrase_threshold=phrase_threshold))
+    return LoadedPredictor(predictor, model.version, model.warning)
 
 
 class SuggestionService:

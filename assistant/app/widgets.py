@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Label, OptionList, ProgressBar
 from textual.widgets.option_list import Option
@@ -53,7 +54,8 @@ class SuggestionBar(Widget):
 
 
 class StatusLine(Horizontal):
-    """Document, save state, model version and the progress of background learning."""
+    """Document, save state, model version and the progress of background learning; bound to the app's state
+    (``data_bind``), so nothing else touches its labels."""
 
     DEFAULT_CSS = """
     StatusLine { height: 1; background: $panel; padding: 0 1; }
@@ -63,32 +65,37 @@ class StatusLine(Horizontal):
     StatusLine.learning > ProgressBar { display: block; }
     """
 
+    document_state: reactive[str] = reactive("", layout=False)
+    """The left part: document name and save state."""
+    model_state: reactive[str] = reactive("", layout=False)
+    """The right part: model version and what learning is doing."""
+    learn_progress: reactive[tuple[int, int | None] | None] = reactive(None, layout=False)
+    """(step, total steps or None) of a running fine-tune; None hides the bar."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._text = Label("", id="status-text")
+        self._progress = ProgressBar(total=None, show_eta=True, id="status-progress")
+        self._model = Label("", id="status-model")
+
     def compose(self) -> ComposeResult:
-        yield Label("", id="status-text")
-        yield ProgressBar(total=None, show_eta=True, id="status-progress")
-        yield Label("", id="status-model")
+        yield self._text
+        yield self._progress
+        yield self._model
 
-    def set_text(self, text: str) -> None:
-        """The left part: document name and save state."""
-        self._set("#status-text", text)
+    def watch_document_state(self, text: str) -> None:
+        self._text.update(text)
 
-    def set_model(self, text: str) -> None:
-        """The right part: model version and what learning is doing."""
-        self._set("#status-model", text)
+    def watch_model_state(self, text: str) -> None:
+        self._model.update(text)
 
-    def _set(self, selector: str, text: str) -> None:
-        label = self.query_one(selector, Label)
-        if str(label.content) != text:  # an update costs a layout pass: only when the text changes
-            label.update(text)
-
-    def set_progress(self, step: int | None, total: int | None = None) -> None:
-        """Show learning progress (``step`` None hides the bar)."""
-        bar = self.query_one(ProgressBar)
-        if step is None:
+    def watch_learn_progress(self, progress: tuple[int, int | None] | None) -> None:
+        if progress is None:
             self.remove_class("learning")
             return
         self.add_class("learning")
-        bar.update(total=total, progress=step)
+        step, total = progress
+        self._progress.update(total=total, progress=step)
 
 
 class DocumentList(OptionList):

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import torch
 
+from assistant.decode.pieces import PieceTable
 from assistant.lm.model import GRULanguageModel
 from assistant.text.tokenizer import Tokenizer
-from assistant.text.words import PieceTable, continues_word, partial_word, word_head
+from assistant.text.words import continues_word, partial_word, word_head
 
 MEMO_LIMIT = 512
 """Search states kept for reuse while the context stays the same (about 34 KB each)."""

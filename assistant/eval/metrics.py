@@ -19,7 +19,7 @@ from assistant.lm.scoring import bits_per_char, stream_nll
 from assistant.text.tokenizer import Tokenizer
 from assistant.text.words import word_spans
 
-Progress = Callable[[int], None]
+WordsDone = Callable[[int], None]
 """Called with the number of words just finished."""
 
 
@@ -65,7 +65,7 @@ def next_word_accuracy(
     text: str,
     ks: Sequence[int] = (1, 3),
     max_words: int | None = None,
-    progress: Progress | None = None,
+    progress: WordsDone | None = None,
 ) -> AccuracyResult:
     """At each word start, is the word among the top-k predictions given the real text before it?"""
     spans = word_spans(text)[:max_words] if max_words else word_spans(text)
@@ -105,7 +105,7 @@ def keystroke_savings(
     text: str,
     ns: Sequence[int] = (1, 3, 5),
     max_words: int | None = None,
-    progress: Progress | None = None,
+    progress: WordsDone | None = None,
     accuracy_ks: Sequence[int] = (1, 3),
 ) -> KeystrokeResult:
     """Keystroke savings with Presage's accounting (DESIGN.md).

@@ -12,7 +12,6 @@ spelling of unseen words), so ``eval`` reports none for it.
 from __future__ import annotations
 
 import bisect
-import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -245,18 +244,3 @@ class KneserNeyModel:
         mass = float(p.sum())  # normalised over the candidates found (the rest hold little mass)
         order = np.argsort(-p, kind="stable")[:n]
         return [NgramCandidate(self.vocab[int(cands[i])], float(p[i] / mass)) for i in order]
-
-
-def mixed_paragraphs(files: Sequence[Path], weights: dict[str, float], seed: int = 1234) -> list[str]:
-    """Paragraphs of the training mix with the same per-file weights as the GRU's base training."""
-    from assistant.train.data import read_units
-
-    rng = random.Random(seed)
-    out: list[str] = []
-    for f in files:
-        units = read_units(f)
-        w = weights.get(f.stem, 1.0)
-        whole, frac = divmod(w, 1.0)
-        out.extend(units * int(whole))
-        out.extend(rng.sample(units, round(len(units) * frac)))
-    return out

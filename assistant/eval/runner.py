@@ -1,16 +1,15 @@
-"""``assistant eval``: replay texts through a predictor (the GRU or the n-gram baseline) and report the metrics."""
+"""``assistant eval``: replay texts through a predictor (the GRU or the n-gram baseline) and report the metrics.
+
+Which model answers is the service layer's business (:func:`assistant.personal.evaluation.run_eval`)."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 from assistant.eval.metrics import EvalReport, WordPredictor, keystroke_savings, text_bpc
+from assistant.lm.io import LoadedModel
 from assistant.text.words import word_spans
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_NGRAM_DATA = REPO_ROOT.parent / "shared" / "data" / "train"
 
 
 def read_text(path: Path) -> str:
@@ -27,58 +26,15 @@ def read_text(path: Path) -> str:
         raise ValueError(f"{path} is not UTF-8 text (byte {exc.start}: {exc.reason})") from exc
 
 
-def load_ngram(data_dir: Path | None, order: int) -> WordPredictor:
-    """The Kneser-Ney baseline trained on the base training mix, cached under the user cache folder."""
-    from assistant.eval.ngram import KneserNeyModel, mixed_paragraphs
-    from assistant.store.paths import Paths
-    from assistant.train.base import DEFAULT_MIX
-
-    folder = data_dir or DEFAULT_NGRAM_DATA
-    files = sorted(folder.glob("*.txt")) if folder.is_dir() else []
-    if not files:
-        raise ValueError(f"no n-gram training texts in {folder}; pass --ngram-data DIR (a folder of .txt files)")
-    h = hashlib.sha256(f"{order}|uint64-keys".encode())
-    for f in files:
-        st = f.stat()
-        h.update(f"{f.name}|{st.st_size}|{st.st_mtime_ns}|{DEFAULT_MIX.get(f.stem, 1.0)}".encode())
-    paths = Paths.default()
-    cache = paths.ensure(paths.cache) / f"ngram{order}-{h.hexdigest()[:16]}.npz"
-    if cache.is_file():
-        return KneserNeyModel.load(cache)
-    model = KneserNeyModel.train(mixed_paragraphs(files, DEFAULT_MIX), order=order)
-    model.save(cache)
-    return model
-
-
-def run_eval(
-    files: list[Path],
-    model_dir: Path | None = None,
-    baseline: str | None = None,
+def evaluate_texts(
+    texts: list[tuple[Path, str]],
+    predictor: WordPredictor,
+    scorer: LoadedModel | None = None,
     max_words: int | None = None,
-    ngram_data: Path | None = None,
-    ngram_order: int = 4,
     progress: bool = True,
-    quantize: bool = True,
 ) -> dict[str, Any]:
-    """Evaluate every file and return the ``eval --json`` object (with per-file results when several)."""
-    texts = [(f, read_text(f)) for f in files]
-    lm = None
-    if baseline == "ngram":
-        predictor: WordPredictor = load_ngram(ngram_data, ngram_order)
-    else:
-        import torch
-
-        from assistant.engine.predictor import Predictor
-        from assistant.lm.io import load_model
-
-        torch.set_num_threads(1)
-        if model_dir is not None:
-            lm = load_model(model_dir)
-        else:
-            from assistant.store.models import ModelRegistry
-
-            lm = ModelRegistry.default().active().model
-        predictor = Predictor(lm, quantize=quantize)
+    """Replay every text through ``predictor`` and return the ``eval --json`` object (with per-file results when
+    several); ``scorer`` (the model's float weights) adds bits per character."""
     total = EvalReport()
     per_file: dict[str, Any] = {}
     for path, text in texts:
@@ -89,13 +45,13 @@ def run_eval(
             predictor.reset()  # type: ignore[attr-defined]
         result = _replay(predictor, text, len(spans), max_words, path.name, progress)
         bits = None
-        if lm is not None and scored:
-            bits = text_bpc(lm.model, lm.tokenizer, scored) * len(scored)
+        if scorer is not None and scored:
+            bits = text_bpc(scorer.model, scorer.tokenizer, scored) * len(scored)
         report.add(result, bits, len(scored))
         total.add(result, bits, len(scored))
         per_file[path.name] = report.to_json()
     out = total.to_json()
-    out["model"] = "ngram" if lm is None else str(lm.path)
+    out["model"] = "ngram" if scorer is None else str(scorer.path)
     if len(texts) > 1:
         out["files"] = per_file
     return out

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlparse
 
-from assistant.store.documents import Document, DocumentStore, safe_name
+from assistant.personal.space import UserSpace
+from assistant.store.documents import Document, safe_name
 
 
 def document_name(uri: str, stored: list[Document]) -> str:
@@ -26,7 +27,6 @@ def document_name(uri: str, stored: list[Document]) -> str:
     return candidate
 
 
-def learn(uri: str, text: str, store: DocumentStore | None = None) -> str:
-    """Save ``text`` as the store's copy of the document at ``uri``; returns the name it is stored under."""
-    store = store or DocumentStore.default()
-    return store.save_for_source(uri, document_name(uri, []), text).name
+def learn(uri: str, text: str, space: UserSpace) -> str:
+    """Save ``text`` as the user's copy of the document at ``uri``; returns the name it is stored under."""
+    return space.save_for_source(uri, document_name(uri, []), text).name

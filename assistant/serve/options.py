@@ -4,8 +4,10 @@ default used."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
+
+from assistant.config import UNKNOWN, structure_each
 
 MAX_CANDIDATES = 50
 PERSONAL = "personal"
@@ -24,47 +26,43 @@ class Options:
     """Copy a document into the personal store when it is saved (opt-in), for the next fine-tuning."""
 
 
-def _model(value: Any) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
+WIRE_KEYS = {"model": "model", "candidates": "candidates", "learnOnSave": "learn_on_save"}
+"""Option names on the wire -> :class:`Options` fields."""
 
-
-def _candidates(value: Any) -> int | None:
-    ok = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_CANDIDATES
-    return value if ok else None
-
-
-def _flag(value: Any) -> bool | None:
-    return value if isinstance(value, bool) else None
-
-
-_FIELDS = {
-    # wire key: (dataclass field, check returning the value or None, what is expected)
-    "model": ("model", _model, "'personal', 'base' or a model folder"),
-    "candidates": ("candidates", _candidates, f"a whole number from 1 to {MAX_CANDIDATES}"),
-    "learnOnSave": ("learn_on_save", _flag, "true or false"),
+EXPECTED = {
+    "model": "'personal', 'base' or a model folder",
+    "candidates": f"a whole number from 1 to {MAX_CANDIDATES}",
+    "learn_on_save": "true or false",
 }
 
 
+def _refine(name: str, value: Any) -> Any:
+    """A structured value as used, or None when out of range."""
+    if name == "model":
+        return value.strip() or None
+    if name == "candidates":
+        return value if 1 <= value <= MAX_CANDIDATES else None
+    return value
+
+
 def parse_options(raw: Any, defaults: Options | None = None) -> tuple[Options, list[str]]:
-    """Options from the client's ``initializationOptions``, and a warning for each value not used."""
+    """Options from the client's ``initializationOptions`` (structured with cattrs, value by value), and a
+    warning for each value not used."""
     options = defaults or Options()
     if raw is None:
         return options, []
     if not isinstance(raw, dict):
         return options, [f"initializationOptions should be an object, not {_show(raw)}; using the defaults"]
+    parsed, problems = structure_each(options, raw, WIRE_KEYS, _refine)
     warnings = []
-    for key, value in raw.items():
-        if key not in _FIELDS:
-            warnings.append(f"unknown option {key!r} ignored (known: {', '.join(_FIELDS)})")
-            continue
-        name, check, expected = _FIELDS[key]
-        checked = check(value)
-        if checked is None:
-            default = _show(getattr(options, name))
-            warnings.append(f"option {key} should be {expected}, not {_show(value)}; using {default}")
+    for p in problems:
+        if p.kind == UNKNOWN:
+            warnings.append(f"unknown option {p.key!r} ignored (known: {', '.join(WIRE_KEYS)})")
         else:
-            options = replace(options, **{name: checked})
-    return options, warnings
+            name = WIRE_KEYS[p.key]
+            default = _show(getattr(options, name))
+            warnings.append(f"option {p.key} should be {EXPECTED[name]}, not {_show(p.value)}; using {default}")
+    return parsed, warnings
 
 
 def _show(value: Any) -> str:

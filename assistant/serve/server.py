@@ -15,9 +15,10 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 
 from assistant import __version__
-from assistant.engine.predictor import PhraseSettings
+from assistant.personal import PhraseSettings
+from assistant.personal.models import Model, use_threads
+from assistant.personal.space import UserSpace
 from assistant.serve.documents import OpenDocument
-from assistant.serve.engine import Engine, load_engine
 from assistant.serve.items import completion_list, inline_list
 from assistant.serve.learning import learn
 from assistant.serve.options import Options, parse_options
@@ -41,7 +42,7 @@ class _Protocol(LanguageServerProtocol):
 
 
 class AssistantServer(LanguageServer):
-    """The server's state: options, the shared model, and the open documents."""
+    """The server's state: options, the user's space, the shared model, and the open documents."""
 
     def __init__(self) -> None:
         super().__init__(
@@ -51,7 +52,10 @@ class AssistantServer(LanguageServer):
             protocol_cls=_Protocol,
         )
         self.options = Options()
-        self.engine: Engine | None = None
+        self.space: UserSpace | None = None
+        self.model: Model | None = None
+        """The model every open document's predictor runs (loaded at ``initialize``)."""
+        self.phrase = PhraseSettings()
         self.documents: dict[str, OpenDocument] = {}
         self.pending: list[str] = []
         """Warnings from ``initialize``, sent to the client once it is ``initialized``."""
@@ -81,10 +85,11 @@ def initialize(ls: AssistantServer, params: types.InitializeParams) -> None:
     settings = Settings.load(Paths.default().config)
     defaults = Options(candidates=settings.suggest.words)
     ls.options, warnings = parse_options(params.initialization_options, defaults)
-    phrase = PhraseSettings(phrase_threshold=settings.suggest.phrase_threshold)
-    ls.engine, model_warnings = load_engine(ls.options.model, phrase)
+    ls.phrase = PhraseSettings(phrase_threshold=settings.suggest.phrase_threshold)
+    ls.space = UserSpace.default()
+    ls.model, model_warnings = ls.space.choose(ls.options.model)
     ls.pending = [*settings.problems, *warnings, *model_warnings]
-    log.info("model %s, %d candidates, learnOnSave %s", ls.engine.name, ls.options.candidates, ls.options.learn_on_save)
+    log.info("model %s, %d candidates, learnOnSave %s", ls.model.name, ls.options.candidates, ls.options.learn_on_save)
 
 
 @server.feature(types.INITIALIZED)
@@ -96,9 +101,9 @@ def initialized(ls: AssistantServer, params: types.InitializedParams) -> None:
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: AssistantServer, params: types.DidOpenTextDocumentParams) -> None:
-    if ls.engine is not None:
+    if ls.space is not None and ls.model is not None:
         doc = params.text_document
-        ls.documents[doc.uri] = OpenDocument(doc.uri, doc.text, ls.engine.predictor())
+        ls.documents[doc.uri] = OpenDocument(doc.uri, doc.text, ls.space.predictor(ls.model, ls.phrase))
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -116,10 +121,10 @@ def did_close(ls: AssistantServer, params: types.DidCloseTextDocumentParams) -> 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
 def did_save(ls: AssistantServer, params: types.DidSaveTextDocumentParams) -> None:
     doc = ls.documents.get(params.text_document.uri)
-    if not ls.options.learn_on_save or doc is None or not doc.text.strip():
+    if not ls.options.learn_on_save or doc is None or ls.space is None or not doc.text.strip():
         return
     try:
-        name = learn(doc.uri, doc.text)
+        name = learn(doc.uri, doc.text, ls.space)
     except (OSError, StoreError) as exc:
         ls.warn(f"could not learn from {doc.uri}: {exc}")
         return
@@ -150,9 +155,7 @@ def inline_completion(ls: AssistantServer, params: types.InlineCompletionParams)
 
 def run() -> int:
     """Serve on standard input and output until the client says ``exit``."""
-    import torch
-
-    torch.set_num_threads(1)
+    use_threads(1)
     logging.basicConfig(level=logging.WARNING, format="assistant lsp: %(levelname)s: %(message)s")
     server.start_io()
     return 0

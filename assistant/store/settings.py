@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.atomic import atomic_write_text, private_dir
+from assistant.config import UNKNOWN, structure_each
 
 SETTINGS_FILE = "settings.toml"
 
@@ -106,27 +107,30 @@ class Settings:
 
 
 def _apply(target: Any, table: dict[str, Any], where: str, problems: list[str]) -> None:
-    known = {f.name: f for f in fields(target)}
-    for key, value in table.items():
-        f = known.get(key)
-        if f is None:
-            problems.append(f"{where}: unknown setting {key!r}")
-            continue
-        default = getattr(target, key)
-        ok = isinstance(value, type(default)) or (isinstance(default, float) and isinstance(value, int))
-        if (
-            not ok
-            or isinstance(value, bool) != isinstance(default, bool)
-            or (isinstance(value, int | float) and not isinstance(value, bool) and value <= 0)
-        ):
+    """Set each value of ``table`` that structures (cattrs, strictly) to its field and is in range; report the rest."""
+    limits = {f.name: f.metadata.get("max") for f in fields(target)}
+
+    def in_range(name: str, value: Any) -> Any:
+        positive = isinstance(value, bool | str) or value > 0
+        limit = limits[name]
+        return value if positive and (limit is None or value <= limit) else None
+
+    parsed, found = structure_each(target, table, refine=in_range)
+    for p in found:
+        default = getattr(target, p.key, None)
+        if p.kind == UNKNOWN:
+            problems.append(f"{where}: unknown setting {p.key!r}")
+        elif limits[p.key] is not None and _is_number(p.value) and p.value > limits[p.key]:
+            problems.append(f"{where}: {p.key} = {p.value!r} is above {limits[p.key]}; using {default}")
+        else:
             kind = type(default).__name__ if isinstance(default, bool | str) else f"positive {type(default).__name__}"
-            problems.append(f"{where}: {key} = {value!r} is not a {kind}; using {default}")
-            continue
-        limit = f.metadata.get("max")
-        if limit is not None and value > limit:
-            problems.append(f"{where}: {key} = {value!r} is above {limit}; using {default}")
-            continue
-        setattr(target, key, type(default)(value))
+            problems.append(f"{where}: {p.key} = {p.value!r} is not a {kind}; using {default}")
+    for f in fields(target):
+        setattr(target, f.name, getattr(parsed, f.name))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _toml_value(value: object) -> str:

@@ -3,7 +3,6 @@
 from assistant.text.tokenizer import Tokenizer, TokenizerError, TokenizerTrainingOptions, train_tokenizer
 from assistant.text.words import (
     WORD_RE,
-    PieceTable,
     continues_word,
     count_words,
     partial_word,
@@ -14,7 +13,6 @@ from assistant.text.words import (
 
 __all__ = [
     "WORD_RE",
-    "PieceTable",
     "Tokenizer",
     "TokenizerError",
     "TokenizerTrainingOptions",

@@ -198,10 +198,6 @@ class Tokenizer:
         """Text of a piece sequence; incomplete UTF-8 from byte pieces becomes U+FFFD."""
         return self.decode_bytes(ids).decode("utf-8", errors="replace")
 
-    def id_to_piece(self, piece_id: int) -> str:
-        """SentencePiece's own spelling of a piece (``▁`` for spaces, ``<0x0A>`` for bytes)."""
-        return self._sp.IdToPiece(piece_id)
-
     def is_byte(self, piece_id: int) -> bool:
         """Whether the piece is a byte-fallback piece."""
         return self._sp.IsByte(piece_id)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from assistant_options import DEFAULTS, Settings, UsageError, finetune_report, parse_continue, settings_from
-from assistant_users import ChatUsers, FinetuneBusy, MessageTooLong
+from assistant_options import DEFAULTS, Settings, UsageError, parse_continue, settings_from
+from assistant_users import ChatUsers, FinetuneBusy, MessageTooLong, set_learning
 from errbot import BotPlugin, CommandError, Message, ValidationException, botcmd
 
+from assistant.personal.outcome import chat_report
 from assistant.shipped import base_model_dir
 
 NEXT_WORD_MARK = "_"
@@ -95,10 +96,10 @@ class WritingAssistant(BotPlugin):
         choice = args.strip().lower()
         space = self.users.space(user_id(msg))
         if choice == "on":
-            space.set_learning(True)
+            set_learning(space, True)
             return "Learning is on: your messages (not commands) go into your private corpus. `!learn off` stops it."
         if choice == "off":
-            space.set_learning(False)
+            set_learning(space, False)
             return "Learning is off: your messages are no longer stored. `!forget` deletes what was stored."
         if choice in ("", "status"):
             status = self.users.status(user_id(msg))
@@ -129,7 +130,7 @@ class WritingAssistant(BotPlugin):
             raise CommandError("Nothing to learn from yet: `!learn on`, then write as you usually do.")
         frm = msg.frm
         try:
-            self.users.start_finetune(uid, lambda outcome: self.send(frm, finetune_report(outcome)))
+            self.users.start_finetune(uid, lambda outcome: self.send(frm, chat_report(outcome)))
         except FinetuneBusy as exc:
             raise CommandError(f"Not now: {exc}.") from None
         return f"Fine-tuning your model on {status.words:,} words in the background; I will tell you the result."

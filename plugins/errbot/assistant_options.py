@@ -10,19 +10,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.decode.generate import GenerationConfig
+from assistant.config import structure_all, structure_each
+from assistant.personal import GenerationConfig
+from assistant.personal.finetune import FinetuneConfig
 from assistant.store.paths import Paths
-from assistant.train.finetune import FinetuneConfig, FinetuneOutcome
 
-DEFAULTS: dict[str, Any] = {
-    "DATA_DIR": "",
-    "MAX_MESSAGE_CHARS": 4000,
-    "SUGGESTIONS": 5,
-    "CONTINUE_WORDS": 12,
-    "MAX_CONTINUE_WORDS": 100,
-    "FINETUNE": {},
-}
-"""The plugin configuration (``!plugin config WritingAssistant {...}``); any subset of keys may be given."""
+
+@dataclass(frozen=True)
+class PluginConfig:
+    """The plugin configuration as given (``!plugin config WritingAssistant {...}``); any subset of keys."""
+
+    DATA_DIR: str = ""
+    """Root of every user's folder ('' = ``<user data dir>/errbot``)."""
+    MAX_MESSAGE_CHARS: int = 4000
+    SUGGESTIONS: int = 5
+    CONTINUE_WORDS: int = 12
+    MAX_CONTINUE_WORDS: int = 100
+    FINETUNE: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """``FinetuneConfig`` fields to override."""
+
+
+DEFAULTS: dict[str, Any] = dataclasses.asdict(PluginConfig())
+"""The plugin configuration's defaults (Errbot's configuration template)."""
 
 CONTINUE_USAGE = (
     "usage: !continue [--words N] [--temperature T] [--top-k K] [--top-p P] [--beam W] [--seed S] <text>\n"
@@ -48,33 +57,45 @@ class Settings:
     """Fine-tuning settings: ``FinetuneConfig`` defaults with the ``FINETUNE`` overrides."""
 
 
+_MUST = {
+    "DATA_DIR": "DATA_DIR must be a string ('' = the user data directory)",
+    "FINETUNE": "FINETUNE must be a dict of FinetuneConfig fields",
+    **{
+        key: key + " must be a whole number >= 1, not {value!r}"
+        for key in ("MAX_MESSAGE_CHARS", "SUGGESTIONS", "CONTINUE_WORDS", "MAX_CONTINUE_WORDS")
+    },
+}
+
+
+def _at_least_one(name: str, value: Any) -> Any:
+    return None if isinstance(value, int) and value < 1 else value
+
+
 def settings_from(config: Mapping[str, Any] | None) -> Settings:
-    """Merge ``config`` over ``DEFAULTS``; ValueError names the first bad entry."""
+    """Merge ``config`` over ``DEFAULTS`` and structure it (cattrs); ValueError names what is wrong."""
     merged = {**DEFAULTS, **(config or {})}
     unknown = sorted(set(merged) - set(DEFAULTS))
     if unknown:
         raise ValueError(f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(DEFAULTS)}")
-    for key in ("MAX_MESSAGE_CHARS", "SUGGESTIONS", "CONTINUE_WORDS", "MAX_CONTINUE_WORDS"):
-        value = merged[key]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{key} must be a whole number >= 1, not {value!r}")
-    if not isinstance(merged["DATA_DIR"], str):
-        raise ValueError("DATA_DIR must be a string ('' = the user data directory)")
-    overrides = merged["FINETUNE"]
-    if not isinstance(overrides, Mapping):
-        raise ValueError("FINETUNE must be a dict of FinetuneConfig fields")
-    fields = {f.name for f in dataclasses.fields(FinetuneConfig)}
-    bad = sorted(set(overrides) - fields)
+    raw, problems = structure_each(PluginConfig(), merged, refine=_at_least_one)
+    if problems:
+        raise ValueError(_MUST[problems[0].key].format(value=problems[0].value))
+    known = {f.name for f in dataclasses.fields(FinetuneConfig)}
+    bad = sorted(set(raw.FINETUNE) - known)
     if bad:
-        raise ValueError(f"FINETUNE: unknown field(s) {', '.join(bad)}; known: {', '.join(sorted(fields))}")
-    data_dir = Path(merged["DATA_DIR"]).expanduser() if merged["DATA_DIR"] else Paths.default().data / "errbot"
+        raise ValueError(f"FINETUNE: unknown field(s) {', '.join(bad)}; known: {', '.join(sorted(known))}")
+    try:
+        finetune = structure_all({"threads": 1, **raw.FINETUNE}, FinetuneConfig)
+    except ValueError as exc:
+        raise ValueError(f"FINETUNE: {exc}") from None
+    data_dir = Path(raw.DATA_DIR).expanduser() if raw.DATA_DIR else Paths.default().data / "errbot"
     return Settings(
         data_dir=data_dir,
-        max_chars=merged["MAX_MESSAGE_CHARS"],
-        suggestions=merged["SUGGESTIONS"],
-        continue_words=merged["CONTINUE_WORDS"],
-        max_continue_words=merged["MAX_CONTINUE_WORDS"],
-        finetune=FinetuneConfig(**{"threads": 1, **overrides}),
+        max_chars=raw.MAX_MESSAGE_CHARS,
+        suggestions=raw.SUGGESTIONS,
+        continue_words=raw.CONTINUE_WORDS,
+        max_continue_words=raw.MAX_CONTINUE_WORDS,
+        finetune=finetune,
     )
 
 
@@ -166,24 +187,3 @@ def _cut(text: str, spans: list[tuple[int, int]]) -> str:
     for part in parts[1:]:
         joined = joined.rstrip() + " " + part.lstrip() if joined.strip() and part.strip() else joined + part
     return joined
-
-
-def finetune_report(outcome: FinetuneOutcome | BaseException) -> str:
-    """What to tell the user when their fine-tune ends."""
-    if isinstance(outcome, BaseException):
-        return f"Fine-tuning failed: {outcome}"
-    if outcome.version is None:
-        return f"Fine-tuning did not make a new version ({outcome.status}): {outcome.message}"
-    m = outcome.version.metrics
-    before, after = m["holdout_bpc_before"], m["holdout_bpc_after"]
-    gain = (before - after) / before if before else 0.0
-    verdict = (
-        "your suggestions now use it"
-        if outcome.status == "accepted"
-        else f"your suggestions keep the previous model ({outcome.version.parent})"
-    )
-    return (
-        f"Fine-tuning done: {outcome.version.name} {outcome.status} ({outcome.version.reason}); {verdict}.\n"
-        f"Held-out text of yours: {before:.3f} -> {after:.3f} bits/char ({gain:+.1%} gain); "
-        f"general text: {m['general_bpc_before']:.3f} -> {m['general_bpc_after']:.3f} bits/char."
-    )

@@ -1,9 +1,10 @@
-"""Fine-tuning in a child process: the caller's interpreter stays free (no shared lock with its UI thread) and the
-training memory goes back to the system when the run ends.
+"""Personal fine-tunes in the background: :class:`FinetuneJob` in a thread, :class:`FinetuneProcess` in a child
+process (the caller's interpreter stays free, with no shared lock with its UI thread, and the training memory goes
+back to the system when the run ends).
 
-Same interface as :class:`assistant.train.job.FinetuneJob`; the callbacks run on a thread of the caller that relays
-what the child reports. Cancelling asks the child to stop after its current step (it checkpoints first); a child
-that dies without a result (killed, out of memory) is reported as an error, and the next run resumes.
+Both report through callbacks on a thread of the caller: progress at each step, then the outcome. Cancelling asks
+the run to stop after its current step (it checkpoints first); a child that dies without a result (killed, out of
+memory) is reported as an error, and the next run resumes.
 """
 
 from __future__ import annotations
@@ -12,16 +13,99 @@ import multiprocessing as mp
 import os
 import queue
 import sys
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing import resource_tracker
 from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 
+from assistant.personal.finetune import FinetuneConfig, FinetuneOutcome, run_finetune
 from assistant.store.documents import DocumentStore
 from assistant.store.models import ModelRegistry
-from assistant.train.finetune import FinetuneConfig, FinetuneOutcome
-from assistant.train.job import FinetuneJob, Progress, run_finetune
+
+
+@dataclass(frozen=True)
+class FinetuneStep:
+    """One step of a running fine-tune."""
+
+    step: int
+    total: int
+    loss: float
+
+
+class FinetuneJob:
+    """Runs :func:`finetune` on the store's documents in a daemon thread (one torch thread: typing stays
+    responsive). ``on_progress`` and ``on_done`` are called from the worker thread."""
+
+    def __init__(
+        self,
+        store: DocumentStore,
+        registry: ModelRegistry,
+        work_dir: Path,
+        config: FinetuneConfig | None = None,
+        on_progress: Callable[[FinetuneStep], None] | None = None,
+        on_done: Callable[[FinetuneOutcome | BaseException], None] | None = None,
+        journal: Path | None = None,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.work_dir = work_dir
+        self.config = config or FinetuneConfig(threads=1)
+        self.on_progress = on_progress
+        self.on_done = on_done
+        self.journal = journal
+        """Where the outcome is appended (a JSON-lines file), if anywhere."""
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.outcome: FinetuneOutcome | None = None
+        self.error: BaseException | None = None
+
+    def start(self) -> None:
+        """Start the worker (once)."""
+        if self._thread is not None:
+            raise RuntimeError("this job was started already")
+        self._thread = threading.Thread(target=self._run, name="finetune", daemon=True)
+        self._thread.start()
+
+    def cancel(self) -> None:
+        """Ask the worker to stop after the current step (it saves a checkpoint first)."""
+        self._cancel.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the worker; True when it has finished."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        try:
+            self.outcome = run_finetune(
+                self.store,
+                self.registry,
+                self.work_dir,
+                self.config,
+                self._step,
+                self._cancel.is_set,
+                journal=self.journal,
+            )
+            result: FinetuneOutcome | BaseException = self.outcome
+        except BaseException as exc:  # reported to the caller, never lost in the thread
+            self.error = exc
+            result = exc
+        if self.on_done is not None:
+            self.on_done(result)
+
+    def _step(self, step: int, total: int, loss: float) -> None:
+        if self.on_progress is not None:
+            self.on_progress(FinetuneStep(step, total, loss))
+
 
 _POLL_S = 0.2
 
@@ -32,6 +116,7 @@ def _child(
     base_dir: Path,
     work_dir: Path,
     config: FinetuneConfig,
+    journal: Path | None,
     events: mp.Queue[tuple[str, Any]],
     cancel: Event,
 ) -> None:
@@ -48,8 +133,9 @@ def _child(
             ModelRegistry(models, base_dir),
             work_dir,
             config,
-            on_step=lambda step, total, loss: events.put(("progress", Progress(step, total, loss))),
+            on_step=lambda step, total, loss: events.put(("progress", FinetuneStep(step, total, loss))),
             should_stop=cancel.is_set,
+            journal=journal,
         )
         events.put(("done", outcome))
     except BaseException as exc:  # reported to the parent, which raises nothing in its UI
@@ -86,17 +172,27 @@ class FinetuneProcess(FinetuneJob):
         registry: ModelRegistry,
         work_dir: Path,
         config: FinetuneConfig | None = None,
-        on_progress: Callable[[Progress], None] | None = None,
+        on_progress: Callable[[FinetuneStep], None] | None = None,
         on_done: Callable[[FinetuneOutcome | BaseException], None] | None = None,
+        journal: Path | None = None,
     ) -> None:
-        super().__init__(store, registry, work_dir, config, on_progress, on_done)
+        super().__init__(store, registry, work_dir, config, on_progress, on_done, journal)
         _ensure_resource_tracker()  # before the queue and the event, which register with it
         context = mp.get_context("spawn")  # no fork of a process with threads (the UI's, torch's)
         self._events: mp.Queue[tuple[str, Any]] = context.Queue()
         self._cancel = context.Event()  # type: ignore[assignment]  # same set/is_set, shared with the child
         self._process = context.Process(
             target=_child,
-            args=(store.root, registry.root, registry.base_dir, work_dir, self.config, self._events, self._cancel),
+            args=(
+                store.root,
+                registry.root,
+                registry.base_dir,
+                work_dir,
+                self.config,
+                journal,
+                self._events,
+                self._cancel,
+            ),
             name="finetune",
             daemon=True,
         )

@@ -1,0 +1,101 @@
+"""The model provider: which model answers (the active personal one, the base one or a folder), loaded and
+quantised once, shared by every predictor that runs it; and :func:`make_predictor`, the one place a
+:class:`Predictor` is built."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from assistant.engine.predictor import PhraseSettings, Predictor
+from assistant.lm.io import LoadedModel, ModelLoadError, load_model
+from assistant.lm.model import GRULanguageModel
+from assistant.lm.quantize import quantize_for_inference
+from assistant.store.models import BASE, ModelRegistry
+
+__all__ = [
+    "BASE",
+    "PERSONAL",
+    "Model",
+    "ModelLoadError",
+    "ModelProvider",
+    "make_predictor",
+    "use_threads",
+]
+
+PERSONAL = "personal"
+"""The choice of the active personal model (which falls back along its parents to the base model)."""
+
+
+def use_threads(n: int = 1) -> None:
+    """Run torch on ``n`` threads in this process (1 while the person types: one core answers a keystroke)."""
+    torch.set_num_threads(n)
+
+
+@dataclass(frozen=True)
+class Model:
+    """A loaded model and the network predictors run (int8 on CPU unless asked for float); stateless, so one
+    copy serves any number of predictors."""
+
+    lm: LoadedModel
+    network: GRULanguageModel
+    """The inference copy every predictor of this model shares."""
+    name: str
+    """What was loaded, for messages: ``base``, a personal version, or a folder."""
+    warning: str = ""
+    """What could not be used on the way ('' if nothing)."""
+
+    @property
+    def version(self) -> str:
+        """Alias of :attr:`name` (a version name or ``base`` for a registry's model)."""
+        return self.name
+
+
+def make_predictor(model: Model, phrase: PhraseSettings | None = None) -> Predictor:
+    """A predictor with its own incremental state over ``model``'s shared network. Every front end gets its
+    predictors here, so whatever a predictor needs besides the model is wired in one place."""
+    return Predictor(model.lm, phrase=phrase, model=model.network)
+
+
+def _inference(lm: LoadedModel, name: str, quantize: bool, warning: str = "") -> Model:
+    return Model(lm, quantize_for_inference(lm.model) if quantize else lm.model, name, warning)
+
+
+class ModelProvider:
+    """Loads models for one process: the base model once per folder (shared by every user on it), personal
+    versions and folders on request. Thread-safe."""
+
+    def __init__(self, quantize: bool = True) -> None:
+        self.quantize = quantize
+        """Whether predictors run an int8 copy on CPU (``eval --float`` turns it off)."""
+        self._base: dict[Path, Model] = {}
+        self._lock = threading.Lock()
+
+    def base(self, base_dir: Path) -> Model:
+        """The base model in ``base_dir``, loaded and quantised once."""
+        key = base_dir.resolve()
+        with self._lock:
+            if key not in self._base:
+                self._base[key] = _inference(load_model(key), BASE, self.quantize)
+            return self._base[key]
+
+    def folder(self, folder: Path) -> Model:
+        """The model in ``folder`` (ModelLoadError or OSError when it cannot be loaded)."""
+        return _inference(load_model(folder), str(folder), self.quantize)
+
+    def active(self, registry: ModelRegistry) -> Model:
+        """The registry's active version; a damaged one falls back along its parents to the base model, and
+        :attr:`Model.warning` says so."""
+        if registry.active_name() == BASE:
+            return self.base(registry.base_dir)
+        active = registry.active()
+        if active.version == BASE:
+            return _with_warning(self.base(registry.base_dir), active.warning)
+        return _inference(active.model, active.version, self.quantize, active.warning)
+
+
+def _with_warning(model: Model, warning: str) -> Model:
+    return Model(model.lm, model.network, model.name, warning) if warning else model
