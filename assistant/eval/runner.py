@@ -59,8 +59,13 @@ def run_eval(
     ngram_order: int = 4,
     progress: bool = True,
     quantize: bool = True,
+    static: bool = False,
+    personal: list[Path] | None = None,
 ) -> dict[str, Any]:
-    """Evaluate every file and return the ``eval --json`` object (with per-file results when several)."""
+    """Evaluate every file and return the ``eval --json`` object (with per-file results when several).
+
+    The GRU predictor adapts as the replay types (document memory, and a personal memory of the ``personal``
+    files and folders when given); ``static`` measures the bare model."""
     texts = [(f, read_text(f)) for f in files]
     lm = None
     if baseline == "ngram":
@@ -78,7 +83,10 @@ def run_eval(
             from assistant.store.models import ModelRegistry
 
             lm = ModelRegistry.default().active().model
-        predictor = Predictor(lm, quantize=quantize)
+        from assistant.store.memory import PersonalMemory
+
+        memory = PersonalMemory.from_files(personal) if personal and not static else None
+        predictor = Predictor(lm, quantize=quantize, adaptive=not static, personal=memory)
     total = EvalReport()
     per_file: dict[str, Any] = {}
     for path, text in texts:
