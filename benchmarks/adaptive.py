@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import torch
+from benchdata import SHARED, require
 
 from assistant.engine.mixing import MixSettings
 from assistant.engine.predictor import Predictor
@@ -24,17 +24,9 @@ from assistant.lm.io import load_model
 from assistant.shipped import base_model_dir
 from assistant.store.memory import PersonalMemory
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eval"
+DATA = SHARED / "eval"
 GENERAL = {t: DATA / "general" / f"{t}_heldout.txt" for t in ("wiki", "chat", "tech")}
 AUSTEN = DATA / "personal" / "austen"
-
-
-def require(paths: list[Path]) -> None:
-    """Exit with a message naming what is missing (the benchmarks need ../shared/data)."""
-    missing = [p for p in paths if not p.exists()]
-    if missing:
-        names = ", ".join(str(p) for p in missing)
-        sys.exit(f"benchmark data missing: {names} (see ../shared/data/README.md; the benchmarks read that folder)")
 
 
 def modes(mixing: MixSettings, personal: dict[str, PersonalMemory]) -> dict[str, tuple[bool, MixSettings, object]]:
