@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import gzip
 import hashlib
+import heapq
 import itertools
 import json
 import logging
@@ -90,20 +91,38 @@ class _Ranked:
     by_count: list[str]
     """Words by count, most frequent first."""
     total: int
+    counts: Mapping[str, int]
 
     @classmethod
     def of(cls, counts: Mapping[str, int]) -> _Ranked:
         by_word = sorted(counts)
-        cum = [0]
-        for w in by_word:
-            cum.append(cum[-1] + counts[w])
-        return cls(by_word, cum, sorted(counts, key=lambda w: (-counts[w], w)), cum[-1])
+        cum = [0, *itertools.accumulate(counts[w] for w in by_word)]
+        return cls(by_word, cum, sorted(counts, key=counts.__getitem__, reverse=True), cum[-1], counts)
+
+    def span(self, prefix: str) -> tuple[int, int]:
+        """Positions in :attr:`by_word` of the words that start with ``prefix``."""
+        lo = bisect.bisect_left(self.by_word, prefix)
+        return lo, bisect.bisect_left(self.by_word, prefix + "\U0010ffff", lo)
 
     def mass(self, prefix: str) -> int:
         """Total count of the words that start with ``prefix``."""
-        lo = bisect.bisect_left(self.by_word, prefix)
-        hi = bisect.bisect_left(self.by_word, prefix + "\U0010ffff")
+        lo, hi = self.span(prefix)
         return self.cum[hi] - self.cum[lo]
+
+    def top(self, prefix: str, k: int) -> list[str]:
+        """The ``k`` most frequent words that start with ``prefix``."""
+        if not prefix:
+            return self.by_count[:k]
+        lo, hi = self.span(prefix)
+        if hi - lo <= 256 or hi - lo < len(self.by_word) // 50:
+            return heapq.nlargest(k, self.by_word[lo:hi], key=self.counts.__getitem__)
+        found = []
+        for w in self.by_count[:SCAN_LIMIT]:  # dense enough: the first matches come soon
+            if w.startswith(prefix):
+                found.append(w)
+                if len(found) >= k:
+                    break
+        return found
 
 
 @dataclass(frozen=True)
@@ -132,9 +151,10 @@ class PersonalMemory:
         """Document name -> (content hash, paragraph hashes in order)."""
         self._paragraphs: dict[str, list[Any]] = {}
         """Paragraph hash -> [text, how many documents' paragraphs have this text]."""
-        self.unigrams: Counter[str] = Counter()
-        self.followers: dict[str, Counter[str]] = defaultdict(Counter)
-        self._follow_total: Counter[str] = Counter()
+        self.unigrams: dict[str, int] = {}
+        self.followers: dict[str, dict[str, int]] = {}
+        """prev -> {next word -> count} (bigrams within paragraphs)."""
+        self._follow_total: dict[str, int] = {}
         """prev -> how many bigrams start with it."""
         self.total = 0
         self.revision = 0
@@ -265,24 +285,29 @@ class PersonalMemory:
     def _count(self, text: str, sign: int) -> None:
         ws = words(text)
         self.total += sign * len(ws)
-        for w in ws:
-            c = self.unigrams[w] + sign
+        uni, followers, totals = self.unigrams, self.followers, self._follow_total
+        for w, k in Counter(ws).items():
+            c = uni.get(w, 0) + sign * k
             if c:
-                self.unigrams[w] = c
+                uni[w] = c
             else:
-                del self.unigrams[w]
-        for a, b in itertools.pairwise(ws):
-            self._follow_total[a] += sign
-            if not self._follow_total[a]:
-                del self._follow_total[a]
-            f = self.followers[a]
-            c = f[b] + sign
+                del uni[w]
+        for (a, b), k in Counter(itertools.pairwise(ws)).items():
+            t = totals.get(a, 0) + sign * k
+            if t:
+                totals[a] = t
+            else:
+                del totals[a]
+            f = followers.get(a)
+            if f is None:
+                f = followers[a] = {}
+            c = f.get(b, 0) + sign * k
             if c:
                 f[b] = c
             else:
                 del f[b]
                 if not f:
-                    del self.followers[a]
+                    del followers[a]
 
     def _changed(self) -> None:
         self.revision += 1
@@ -300,6 +325,8 @@ class PersonalMemory:
             "version": VERSION,
             "documents": {name: {"sha256": sha, "paragraphs": hs} for name, (sha, hs) in self.documents.items()},
             "paragraphs": {h: text for h, (text, _) in self._paragraphs.items()},
+            "unigrams": self.unigrams,
+            "followers": self.followers,
         }
         raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         atomic_write_bytes(target, gzip.compress(raw, compresslevel=1, mtime=0))
@@ -320,23 +347,26 @@ class PersonalMemory:
         memory = cls(path)
         try:
             texts: dict[str, str] = data["paragraphs"]
+            refs: Counter[str] = Counter()
             for name, entry in data["documents"].items():
                 hashes = [str(h) for h in entry["paragraphs"]]
-                for h in hashes:
-                    memory._add_paragraph(h, texts[h])
+                refs.update(hashes)
                 memory.documents[str(name)] = (str(entry["sha256"]), hashes)
-        except (KeyError, TypeError, AttributeError) as exc:
+            memory._paragraphs = {h: [texts[h], k] for h, k in refs.items()}
+            memory.unigrams = {str(w): int(c) for w, c in data["unigrams"].items()}
+            memory.followers = data["followers"]
+            memory._follow_total = {a: sum(f.values()) for a, f in memory.followers.items()}
+            memory.total = sum(memory.unigrams.values())
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise MemoryFileError(f"personal memory {path} is damaged (missing or bad entry {exc})") from exc
+        if len(texts) != len(memory._paragraphs):
+            raise MemoryFileError(f"personal memory {path} is damaged (its paragraph table does not match)")
         memory._changed()
         return memory
 
     def state(self) -> tuple[dict[str, tuple[str, list[str]]], dict[str, int], dict[str, dict[str, int]]]:
         """Everything the memory knows, in plain containers (for comparisons)."""
-        return (
-            dict(self.documents),
-            dict(self.unigrams),
-            {a: dict(f) for a, f in self.followers.items() if f},
-        )
+        return dict(self.documents), dict(self.unigrams), {a: dict(f) for a, f in self.followers.items()}
 
     # -- queries ------------------------------------------------------------------------------------------------
     def __contains__(self, word: object) -> bool:
@@ -377,15 +407,7 @@ class PersonalMemory:
         for table, weight in tables:
             for s in starts:
                 mass += weight * table.mass(s) / table.total
-            found = 0
-            for w in table.by_count[:SCAN_LIMIT]:
-                if shape(w, sentence_start).startswith(prefix) and (
-                    not sentence_start or any(w.startswith(s) for s in starts)
-                ):
-                    pool.add(w)
-                    found += 1
-                    if found >= k:
-                        break
+                pool.update(table.top(s, k))
         if mass <= 0 or not pool:
             return MemoryAnswer({}, 0.0)
         probs: dict[str, float] = defaultdict(float)
