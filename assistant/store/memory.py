@@ -243,8 +243,9 @@ class PersonalMemory:
         self._changed()
         return len(old[1])
 
-    def sync(self, store: DocumentStore) -> SyncReport:
-        """Apply what changed in ``store`` since the last sync (only changed paragraphs), then save."""
+    def sync(self, store: DocumentStore, save: bool = True) -> SyncReport:
+        """Apply what changed in ``store`` since the last sync (only changed paragraphs), then save (unless
+        ``save`` is false: the caller saves later, e.g. when the app closes)."""
         report = SyncReport()
         current = {d.name: d for d in store.list()}
         added = removed = 0
@@ -264,7 +265,7 @@ class PersonalMemory:
             added, removed = added + a, removed + r
             (report.changed if old is not None else report.added).append(name)
         report = SyncReport(report.added, report.changed, report.removed, added, removed)
-        if report.changes and self.path is not None:
+        if report.changes and save and self.path is not None:
             self.save()
         return report
 
