@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -237,3 +240,28 @@ def test_incremental_answers_equal_answers_from_scratch_with_both_memories(lm: L
         want = scratch.words(text[: pos + len(chunk)], 5)
         assert [c.word for c in got] == [c.word for c in want]
         assert all(abs(a.probability - b.probability) < 1e-5 for a, b in zip(got, want, strict=True))
+
+
+def test_eval_static_and_personal_flags(tiny_model_dir: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    text = tmp_path / "lettre.txt"
+    text.write_text(FRENCH.replace("Le boulanger aime", "La boulangère aime"), encoding="utf-8")
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "a.txt").write_text(FRENCH, encoding="utf-8")
+
+    def run(*flags: str) -> dict:
+        proc = subprocess.run(
+            [sys.executable, "-m", "assistant", "eval", str(text), "--json", "--model", str(tiny_model_dir), *flags],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "ASSISTANT_HOME": str(home)},
+        )
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    static, adaptive, personal = run("--static"), run(), run("--personal", str(seeds))
+    assert set(static) == set(adaptive) == set(personal)  # the JSON shape stays as it is
+    assert static["ksr"]["3"] < adaptive["ksr"]["3"] < personal["ksr"]["3"]
+    assert not home.exists() or not list(home.rglob("*memory*"))  # the user's store is not touched
