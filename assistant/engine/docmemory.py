@@ -21,9 +21,9 @@ from assistant.text.words import WORD_RE
 class DocMemorySettings:
     """Constants of the document memory (fitted by ``benchmarks/fit_mixing.py``)."""
 
-    decay: float = 0.99
-    """Per-word decay of the recency cache (about 100 words of memory)."""
-    recency: float = 0.5
+    decay: float = 0.95
+    """Per-word decay of the recency cache (about 20 words of memory)."""
+    recency: float = 0.25
     """Share of the unigram part given to the recency cache (the rest: plain counts over the document)."""
     bigram_strength: float = 1.0
     """Witten-Bell-style trust in the bigram: ``c(prev) / (c(prev) + strength * types(prev))``."""

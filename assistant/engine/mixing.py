@@ -27,7 +27,7 @@ class MixSettings:
 
     window: int = 200
     """Recent words the weights are fitted on."""
-    prior: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    prior: tuple[float, float, float] = (0.85, 0.05, 0.1)
     """Weights of (model, document, personal) before any word is written."""
     prior_words: float = 20.0
     """Strength of the prior, in words."""
