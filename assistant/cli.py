@@ -113,6 +113,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             ngram_order=args.ngram_order,
             progress=not args.json,
             quantize=not args.float,
+            static=args.static,
+            personal=[Path(p) for p in args.personal] or None,
         )
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise CliError(str(exc)) from exc
@@ -328,6 +330,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--ngram-data", type=Path, help="training texts of the n-gram (default ../shared/data/train)")
     e.add_argument("--ngram-order", type=int, default=4, choices=[2, 3, 4])
     e.add_argument("--float", action="store_true", help="run the GRU in float32 (default: int8 on CPU)")
+    e.add_argument("--static", action="store_true", help="the bare model: no document or personal memory")
+    e.add_argument(
+        "--personal",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="seed the personal memory from a text file or folder (repeatable; the user's store is not touched)",
+    )
     e.set_defaults(handler=cmd_eval)
 
     pa = sub.add_parser(

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import torch
+from benchdata import texts_in
 from rich.progress import Progress
 
 from assistant.eval.metrics import next_word_accuracy, percentile, text_bpc
@@ -30,15 +31,16 @@ def main() -> None:
     parser.add_argument("--max-words", type=int, default=None, help="accuracy on the first N words of each text")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args()
+    files = texts_in(args.eval_dir)
     torch.set_num_threads(1)
     loaded = ModelProvider().folder(args.model or base_model_dir())
     lm = loaded.lm
     results = {}
-    for path in sorted(args.eval_dir.glob("*.txt")):
+    for path in files:
         text = path.read_text(encoding="utf-8")
         t0 = time.perf_counter()
         bpc = text_bpc(lm.model, lm.tokenizer, text)
-        predictor = make_predictor(loaded)
+        predictor = make_predictor(loaded, adaptive=False)  # the base model card: the bare model
         total = min(count_words(text), args.max_words or 10**9)
         with Progress() as bar:
             task = bar.add_task(path.name, total=total)

@@ -1,6 +1,6 @@
 """Keystroke latency of the predictor: replay typing a text character by character on one CPU thread.
 
-    python benchmarks/latency.py [--model DIR] [--chars N] [--float] [FILE ...]
+    python benchmarks/latency.py [--model DIR] [--chars N] [--float] [--static] [FILE ...]
 
 Default texts: ../shared/data/eval/general/*.txt (first --chars characters of each). Reports p50/p95/p99 of
 ``Predictor.suggest`` (words and phrase), the share of time in the model, the word search and the rest
@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from benchdata import SHARED, require, texts_in
 
 from assistant.eval.metrics import percentile
 from assistant.personal.models import ModelProvider, make_predictor
 from assistant.shipped import base_model_dir
 
-EVAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eval" / "general"
+EVAL_DIR = SHARED / "eval" / "general"
 
 
 def rss_mb() -> float:
@@ -64,12 +65,14 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--chars", type=int, default=20_000, help="characters typed from each text")
     parser.add_argument("--float", action="store_true", help="float32 weights instead of int8")
+    parser.add_argument("--static", action="store_true", help="the bare model, without the document memory")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    files = args.files or sorted(EVAL_DIR.glob("*.txt"))
+    files = args.files or texts_in(EVAL_DIR)
+    require(files)
     base_rss = rss_mb()
     loaded = ModelProvider(quantize=not args.float).folder(args.model or base_model_dir())
-    predictor = make_predictor(loaded)  # as every front end builds it
+    predictor = make_predictor(loaded, adaptive=not args.static)  # as every front end builds it
     loaded_rss = rss_mb()
     timers = Timers()
     model = predictor.model
@@ -101,6 +104,7 @@ def main() -> None:
         "rss_mb_loaded": round(loaded_rss, 1),
         "rss_mb_after_replay": round(rss_mb(), 1),
         "weights": "float32" if args.float else "int8 dynamic",
+        "mode": "static" if args.static else "adaptive",
     }
     print(json.dumps(result, indent=1))
 

@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchdata import require, texts_in
+
 from assistant.personal.evaluation import run_eval
 from assistant.shipped import base_model_dir
 from assistant.store.documents import DocumentStore
@@ -54,6 +56,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=None)
     parser.add_argument("--skip-base", action="store_true", help="do not re-measure the base model")
     args = parser.parse_args()
+    require([AUTHOR / "test.txt", AUTHOR / "train_small.txt", AUTHOR / "train.txt"])
+    texts_in(SHARED / "general")
     max_words = args.max_words or None
     overrides = {
         k: v

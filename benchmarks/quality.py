@@ -12,9 +12,11 @@ import argparse
 import json
 from pathlib import Path
 
+from benchdata import SHARED, require, texts_in
+
 from assistant.personal.evaluation import run_eval
 
-EVAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eval" / "general"
+EVAL_DIR = SHARED / "eval" / "general"
 
 
 def main() -> None:
@@ -24,8 +26,11 @@ def main() -> None:
     parser.add_argument("--only", choices=["gru", "ngram"], default=None)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
+    files = texts_in(EVAL_DIR)
+    if args.only != "gru":
+        require([SHARED / "train"])
     rows: dict[str, dict[str, object]] = {}
-    for path in sorted(EVAL_DIR.glob("*.txt")):
+    for path in files:
         for name, baseline in (("gru", None), ("ngram", "ngram")):
             if args.only and args.only != name:
                 continue

@@ -163,6 +163,9 @@ class WordSearch:
         self.limits = limits or SearchLimits()
         self._memo: dict[tuple[int, ...], tuple[torch.Tensor, torch.Tensor]] = {}
         self._memo_root: torch.Tensor | None = None
+        self.prefix_share = 1.0
+        """After :meth:`candidates`: ``P(partial word | context, separators typed)``, the share of the mass after
+        the tail's separators that agrees with the partial word (1 after a separator); for mixing with memories."""
         self.rows_stepped = 0
         """Paths advanced by one piece through the model since creation (a measure of the work done)."""
 
@@ -247,10 +250,26 @@ class WordSearch:
                 _Node(node.text + piece_text, logp, lp, h, (*node.path, pid))
                 for (logp, piece_text, pid, node), (lp, h) in zip(grow, children, strict=True)
             ]
+        self.prefix_share = self._prefix_share(logprobs, tail, prefix, tail_mass)
         if tail_mass <= 0:
             return []
         ranked = sorted(mass.items(), key=lambda kv: kv[1], reverse=True)[: n + extra]
         return [WordCandidate(w, min(1.0, m / tail_mass)) for w, m in ranked]
+
+    def _prefix_share(self, logprobs: torch.Tensor, tail: str, prefix: str, tail_mass: float) -> float:
+        """``P(tail) / P(separators of the tail)``, the separators' mass taken one piece deep (pieces that start
+        with them, plus pieces that spell a part of them)."""
+        sep = tail[: len(tail) - len(prefix)]
+        if not prefix or not sep:
+            return 1.0 if not prefix else min(1.0, tail_mass)
+        idx = self.index
+        ids = idx.cover(sep).all_ids
+        sep_mass = float(torch.exp(torch.logsumexp(logprobs[ids], 0))) if ids.numel() else 0.0
+        for k in range(1, len(sep)):
+            pid = idx.by_text.get(sep[:k], -1)
+            if pid >= 0:
+                sep_mass += math.exp(float(logprobs[pid]))
+        return min(1.0, tail_mass / sep_mass) if sep_mass > 0 else 0.0
 
     def state_after(self, hidden: torch.Tensor, path: list[int]) -> tuple[torch.Tensor, torch.Tensor] | None:
         """Next-piece log-probabilities ``(V,)`` and state ``(L, 1, H)`` after feeding ``path`` from the context

@@ -44,7 +44,8 @@ def is_word_end(text: str, offset: int) -> bool:
 class ContextCache:
     """GRU states along the current text; answers the state after any context, reusing what it can."""
 
-    def __init__(self, model: GRULanguageModel, tokenizer: Tokenizer) -> None:
+    def __init__(self, model: GRULanguageModel, tokenizer: Tokenizer, score: bool = False) -> None:
+        """``score``: also record each segment's log-probability of its word pieces (for the mixing weights)."""
         self.model = model
         self.tokenizer = tokenizer
         self._device = next(model.parameters()).device
@@ -53,6 +54,9 @@ class ContextCache:
         self._text = ""
         self._ends: list[int] = [0]
         self._states: list[torch.Tensor] = [self._root]
+        self.score = score
+        self._scores: list[float] = [0.0]
+        self._word_piece = word_piece_mask(tokenizer).to(self._device) if score else None
         self._last: tuple[torch.Tensor, torch.Tensor] | None = None
         self.tokens_fed = 0
         """Pieces fed to the model since creation (a measure of the work done)."""
@@ -66,6 +70,7 @@ class ContextCache:
             i -= 1
         del self._ends[i + 1 :]
         del self._states[i + 1 :]
+        del self._scores[i + 1 :]
         self._text = context
         h = self._states[-1]
         start = self._ends[-1]
@@ -74,13 +79,31 @@ class ContextCache:
             return h
         texts = [context[a:b] for a, b in zip([start, *ends[:-1]], ends, strict=True)]
         for end, ids in zip(ends, self.tokenizer.encode_batch(texts), strict=True):
+            score = 0.0
             if ids:  # one call per segment: the same computation whichever edit led here
                 x = torch.tensor([ids], dtype=torch.long, device=self._device)
-                _, h = self.model.advance_state(x, h)
+                out, h_next = self.model.advance_state(x, h)
+                if self._word_piece is not None:
+                    score = self._segment_score(h, out, ids)
+                h = h_next
                 self.tokens_fed += len(ids)
             self._ends.append(end)
             self._states.append(h)
+            self._scores.append(score)
         return h
+
+    def _segment_score(self, before: torch.Tensor, out: torch.Tensor, ids: list[int]) -> float:
+        """Log-probability of a segment's pieces that spell its word (separator-only pieces left out)."""
+        rows = torch.cat([before[-1], out[0, :-1]], dim=0)  # (T, H): the output before each piece
+        lp = torch.log_softmax(self.model.logits_from_output(rows).float(), dim=-1)  # (T, V)
+        target = torch.tensor(ids, device=rows.device)
+        picked = lp.gather(1, target[:, None])[:, 0]
+        return float((picked * self._word_piece[target]).sum())
+
+    def word_scores(self, count: int) -> list[float]:
+        """Recorded log-probabilities of the last ``count`` segments of the current context (fewer if it has
+        fewer; only with ``score``)."""
+        return self._scores[1:][-count:] if count > 0 else []
 
     def state(self, context: str) -> tuple[torch.Tensor, torch.Tensor]:
         """Next-piece log-probabilities ``(V,)`` and GRU state ``(L, 1, H)`` after ``context``."""
@@ -96,6 +119,19 @@ class ContextCache:
         self._text = ""
         self._ends = [0]
         self._states = [self._root]
+        self._scores = [0.0]
+
+
+def word_piece_mask(tokenizer: Tokenizer) -> torch.Tensor:
+    """1.0 for pieces that hold a word character (or are bytes of a non-ASCII character), else 0.0."""
+    mask = []
+    for i in range(len(tokenizer)):
+        raw = tokenizer.piece_bytes(i)
+        if tokenizer.is_byte(i):
+            mask.append(raw[0] >= 0x80 or is_word_char(chr(raw[0])))
+        else:
+            mask.append(any(is_word_char(c) for c in raw.decode("utf-8", errors="ignore")))
+    return torch.tensor(mask, dtype=torch.float32)
 
 
 def _common_prefix(a: str, b: str) -> int:

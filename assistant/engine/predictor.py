@@ -4,17 +4,22 @@ optional phrase continuation (ghost text). The app, the language server, the bot
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from assistant.decode.generate import Generation, GenerationConfig, generate
 from assistant.decode.wordsearch import SearchLimits, WordCandidate, WordSearch
-from assistant.engine.context import ContextCache
+from assistant.engine.context import ContextCache, is_word_end
+from assistant.engine.docmemory import DocMemorySettings, DocumentMemory
+from assistant.engine.mixing import MixSettings, em_weights, mix
 from assistant.lm.io import LoadedModel
 from assistant.lm.model import GRULanguageModel
 from assistant.lm.quantize import quantize_for_inference
+from assistant.store.memory import MemoryAnswer, PersonalMemory
 from assistant.text.words import is_word_char, partial_word, words
 
 MAX_TAIL_CHARS = 12
@@ -104,15 +109,30 @@ class Predictor:
         phrase: PhraseSettings | None = None,
         quantize: bool = True,
         model: GRULanguageModel | None = None,
+        personal: PersonalMemory | None = None,
+        adaptive: bool = True,
+        memory: DocMemorySettings | None = None,
+        mixing: MixSettings | None = None,
     ) -> None:
         """``model``: the network to run, e.g. one quantised copy shared by several predictors (it holds no
-        state); default ``lm.model``, quantised for inference unless ``quantize`` is false."""
+        state); default ``lm.model``, quantised for inference unless ``quantize`` is false.
+
+        ``adaptive`` (default): mix the GRU with a memory of the document being written and with ``personal``
+        (the user's memory, may be set later through :attr:`personal`); false gives the bare model."""
         self.lm = lm
         if model is None:
             model = quantize_for_inference(lm.model) if quantize else lm.model
         self.model = model
         self.tokenizer = lm.tokenizer
-        self.cache = ContextCache(self.model, self.tokenizer)
+        self.adaptive = adaptive
+        self.cache = ContextCache(self.model, self.tokenizer, score=adaptive)
+        self.document = DocumentMemory(memory)
+        """What the text before the cursor has shown (used when ``adaptive``)."""
+        self.personal = personal
+        """The user's personal memory, or None."""
+        self.mixing = mixing or MixSettings()
+        self._weights_key: tuple[str, int, int] | None = None
+        self._weights = np.asarray(self.mixing.prior)
         self.search = WordSearch(self.model, self.tokenizer, limits)
         self.phrase_settings = phrase or PhraseSettings()
         self._last_phrase: tuple[str, Phrase] | None = None
@@ -127,16 +147,64 @@ class Predictor:
         With a lexicon, a candidate is offered only if it is a known word, a word of the text itself, or one
         the model is sure of (``UNKNOWN_WORD_MIN``).
         """
-        return self._words(split_text(_clean(text_before_cursor)), n)
+        full = _valid(text_before_cursor)
+        return self._words(split_text(context_window(full)), n, full)
 
-    def _words(self, split: Split, n: int) -> list[WordCandidate]:
+    def _words(self, split: Split, n: int, full: str) -> list[WordCandidate]:
         logprobs, hidden = self.cache.state(split.context)
-        if self.lexicon is None:
-            return self.search.candidates(logprobs, hidden, split.tail, n)
+        if not self.adaptive:
+            if self.lexicon is None:
+                return self.search.candidates(logprobs, hidden, split.tail, n)
+            found = self.search.candidates(logprobs, hidden, split.tail, n, extra=2 * n)
+            seen = self._context_words(split.context)
+            known = [c for c in found if c.probability >= UNKNOWN_WORD_MIN or c.word in self.lexicon or c.word in seen]
+            return known[:n]
         found = self.search.candidates(logprobs, hidden, split.tail, n, extra=2 * n)
-        seen = self._context_words(split.context)
-        known = [c for c in found if c.probability >= UNKNOWN_WORD_MIN or c.word in self.lexicon or c.word in seen]
-        return known[:n]
+        context = full[: len(full) - len(split.tail)]
+        self.document.update(context)
+        personal = self.personal if self.personal is not None and len(self.personal) else None
+        model = {
+            c.word: c.probability
+            for c in found
+            if self.lexicon is None
+            or c.probability >= UNKNOWN_WORD_MIN
+            or c.word in self.lexicon
+            or c.word in self.document
+            or (personal is not None and c.word in personal)
+        }
+        sep = split.tail[: len(split.tail) - len(split.prefix)]
+        before = (context + sep).rstrip(" \t")
+        sentence_start = not before or before[-1] in SENTENCE_END or before[-1] == "\n"
+        prev = self.document.words[-1] if self.document.words else None
+        k = n + 2
+        doc = self.document.answer(split.prefix, sentence_start, k)
+        pers = personal.answer(prev, split.prefix, sentence_start, k) if personal is not None else MemoryAnswer({}, 0)
+        weights = self._mix_weights(split.context, context, personal)
+        mixed = mix(weights, model, self.search.prefix_share, [doc, pers])
+        ranked = sorted(mixed.items(), key=lambda kv: kv[1], reverse=True)[:n]
+        return [WordCandidate(w, min(1.0, p)) for w, p in ranked]
+
+    def _mix_weights(self, window_context: str, context: str, personal: PersonalMemory | None) -> np.ndarray:
+        """EM weights over the last words of ``context`` (memoised while the context stays the same)."""
+        revision = personal.revision if personal is not None else -1
+        key = (context, revision, id(personal))
+        if self._weights_key is not None and self._weights_key == key:
+            return self._weights
+        scores = self.cache.word_scores(self.mixing.window + 1)
+        if scores and window_context and not is_word_end(window_context, len(window_context)):
+            scores = scores[:-1]  # the context ends in separators: its last segment holds no word
+        doc_words = self.document.words
+        count = min(len(scores), len(doc_words) - 1, self.mixing.window)
+        records = np.zeros((max(count, 0), 3))
+        if count > 0:
+            records[:, 0] = np.exp(np.asarray(scores[-count:]))
+            records[:, 1] = self.document.recorded[-count:]
+            if personal is not None:
+                tail = doc_words[-count - 1 :]
+                records[:, 2] = [personal.probability(w, p) for p, w in itertools.pairwise(tail)]
+        self._weights = em_weights(records, (True, True, personal is not None), self.mixing)
+        self._weights_key = key
+        return self._weights
 
     def _context_words(self, context: str) -> set[str]:
         """Words of the text being written (names and terms the lexicon lacks); kept up to date incrementally
@@ -154,15 +222,18 @@ class Predictor:
     @torch.no_grad()
     def suggest(self, text_before_cursor: str, n: int = 5, phrase: bool = True) -> Suggestions:
         """Word candidates and, when the model is confident, a phrase to show as ghost text."""
-        text = _clean(text_before_cursor)
+        full = _valid(text_before_cursor)
+        text = context_window(full)
         split = split_text(text)
-        candidates = self._words(split, n)
+        candidates = self._words(split, n, full)
         ghost = self._phrase(text, split, candidates) if phrase and candidates else None
         return Suggestions(split.prefix, candidates, ghost)
 
     def reset(self) -> None:
         """Forget the cached states (another document)."""
         self.cache.reset()
+        self.document.reset()
+        self._weights_key = None
         self._last_phrase = None
         self._seen = ("", set())
 
@@ -235,7 +306,11 @@ def context_window(text: str) -> str:
 
 def _clean(text: str) -> str:
     """Window the input and replace lone surrogates (invalid in UTF-8) so any string is answered."""
-    text = context_window(text)
+    return context_window(_valid(text))
+
+
+def _valid(text: str) -> str:
+    """``text`` with lone surrogates (invalid in UTF-8) replaced."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

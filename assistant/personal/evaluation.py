@@ -14,6 +14,7 @@ from assistant.eval.ngram import KneserNeyModel
 from assistant.eval.runner import evaluate_texts, read_text
 from assistant.personal.models import ModelProvider, make_predictor, use_threads
 from assistant.personal.space import UserSpace
+from assistant.store.memory import PersonalMemory
 from assistant.store.paths import Paths
 from assistant.train.base import DEFAULT_MIX
 from assistant.train.data import read_units
@@ -63,9 +64,14 @@ def run_eval(
     ngram_order: int = 4,
     progress: bool = True,
     quantize: bool = True,
+    static: bool = False,
+    personal: list[Path] | None = None,
 ) -> dict[str, Any]:
     """Evaluate every file with the model in ``model_dir`` (default: the active personal model) or the n-gram
-    baseline, and return the ``eval --json`` object (with per-file results when several)."""
+    baseline, and return the ``eval --json`` object (with per-file results when several).
+
+    The GRU predictor adapts as the replay types (document memory, and a personal memory of the ``personal``
+    files and folders when given); ``static`` measures the bare model."""
     texts = [(f, read_text(f)) for f in files]
     if baseline == "ngram":
         predictor: WordPredictor = load_ngram(ngram_data, ngram_order)
@@ -77,4 +83,6 @@ def run_eval(
         if model_dir is not None
         else UserSpace.at(Paths.default(), provider=provider).model()
     )
-    return evaluate_texts(texts, make_predictor(model), model.lm, max_words, progress)
+    memory = PersonalMemory.from_files(personal) if personal and not static else None
+    predictor = make_predictor(model, personal=memory, adaptive=not static)
+    return evaluate_texts(texts, predictor, model.lm, max_words, progress)

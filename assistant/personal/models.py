@@ -14,6 +14,7 @@ from assistant.engine.predictor import PhraseSettings, Predictor
 from assistant.lm.io import LoadedModel, ModelLoadError, load_model
 from assistant.lm.model import GRULanguageModel
 from assistant.lm.quantize import quantize_for_inference
+from assistant.store.memory import PersonalMemory
 from assistant.store.models import BASE, ModelRegistry
 
 __all__ = [
@@ -54,10 +55,16 @@ class Model:
         return self.name
 
 
-def make_predictor(model: Model, phrase: PhraseSettings | None = None) -> Predictor:
+def make_predictor(
+    model: Model,
+    phrase: PhraseSettings | None = None,
+    personal: PersonalMemory | None = None,
+    adaptive: bool = True,
+) -> Predictor:
     """A predictor with its own incremental state over ``model``'s shared network. Every front end gets its
-    predictors here, so whatever a predictor needs besides the model is wired in one place."""
-    return Predictor(model.lm, phrase=phrase, model=model.network)
+    predictors here, so whatever a predictor needs besides the model is wired in one place: the user's
+    ``personal`` memory, and the document memory and adaptive mixing unless ``adaptive`` is off (the bare model)."""
+    return Predictor(model.lm, phrase=phrase, model=model.network, personal=personal, adaptive=adaptive)
 
 
 def _inference(lm: LoadedModel, name: str, quantize: bool, warning: str = "") -> Model:

@@ -1,0 +1,111 @@
+"""Latency and size of adaptive prediction: a 20,000-word document and a 1M-word personal memory, one thread.
+
+    python benchmarks/adaptive_latency.py [--doc-words 20000] [--personal-words 1000000] [--chars 3000]
+
+Reads ../shared/data/train/*.txt (the personal memory's text: paragraphs in file order until --personal-words)
+and ../shared/data/eval/general/tech_heldout.txt (the document). Measures, in a temporary ASSISTANT_HOME-like
+folder: building the memory from a store of 100 documents, its file size, loading it, one sync after one
+paragraph of one document changed (in memory, then the file write); then ``Predictor.suggest`` on every
+keystroke of --chars characters typed after the first --doc-words words of the document (the predictor has
+read them, as after opening it), with p50/p95/p99 and the resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from adaptive import DATA
+from benchdata import require, texts_in
+from latency import rss_mb
+
+from assistant.engine.predictor import Predictor
+from assistant.eval.metrics import latency_percentiles
+from assistant.lm.io import load_model
+from assistant.shipped import base_model_dir
+from assistant.store.documents import DocumentStore
+from assistant.store.memory import FILE_NAME, PersonalMemory, paragraphs
+from assistant.text.words import count_words, word_spans
+
+TRAIN = DATA.parent / "train"
+DOCUMENT = DATA / "general" / "tech_heldout.txt"
+
+
+def personal_paragraphs(limit: int) -> list[str]:
+    """Paragraphs of the training mix, in file order, until ``limit`` words."""
+    out: list[str] = []
+    total = 0
+    for path in sorted(TRAIN.glob("*.txt")):
+        for p in paragraphs(path.read_text(encoding="utf-8")):
+            out.append(p)
+            total += count_words(p)
+            if total >= limit:
+                return out
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--doc-words", type=int, default=20_000)
+    parser.add_argument("--personal-words", type=int, default=1_000_000)
+    parser.add_argument("--chars", type=int, default=3000, help="characters typed after the document's start")
+    parser.add_argument("--static", action="store_true", help="the bare model (no memories) for comparison")
+    args = parser.parse_args()
+    require([DOCUMENT])
+    texts_in(TRAIN)
+    torch.set_num_threads(1)
+    result: dict[str, object] = {}
+    rss_start = rss_mb()
+    with tempfile.TemporaryDirectory() as tmp:
+        store = DocumentStore(Path(tmp) / "data" / "documents")
+        paras = personal_paragraphs(args.personal_words)
+        per_doc = max(1, len(paras) // 100)
+        for i in range(0, len(paras), per_doc):
+            store.save(f"doc{i // per_doc:03d}.txt", "\n\n".join(paras[i : i + per_doc]))
+        t0 = time.perf_counter()
+        memory = PersonalMemory.for_store(store)
+        result["memory_words"] = memory.total
+        result["memory_build_s"] = round(time.perf_counter() - t0, 2)
+        path = Path(tmp) / "data" / FILE_NAME
+        result["memory_file_mb"] = round(path.stat().st_size / 1e6, 2)
+        t0 = time.perf_counter()
+        memory = PersonalMemory.load(path)
+        result["memory_load_s"] = round(time.perf_counter() - t0, 3)
+        name = store.list()[0].name
+        text = store.read(name)
+        store.save(name, text.replace("\n\n", "\n\nA new sentence in a changed paragraph.\n\n", 1))
+        t0 = time.perf_counter()
+        report = memory.sync(store, save=False)
+        result["sync_one_paragraph_ms"] = round((time.perf_counter() - t0) * 1e3, 1)
+        t0 = time.perf_counter()
+        memory.save()
+        result["save_file_ms"] = round((time.perf_counter() - t0) * 1e3, 1)
+        result["sync_paragraphs_changed"] = report.paragraphs_added + report.paragraphs_removed
+        result["rss_mb_memory"] = round(rss_mb() - rss_start, 1)
+    lm = load_model(args.model or base_model_dir())
+    predictor = Predictor(lm, adaptive=not args.static, personal=None if args.static else memory)
+    doc = DOCUMENT.read_text(encoding="utf-8")
+    spans = word_spans(doc)
+    start = spans[min(args.doc_words, len(spans)) - 1][1]
+    t0 = time.perf_counter()
+    predictor.suggest(doc[:start])
+    result["open_document_s"] = round(time.perf_counter() - t0, 2)
+    latencies: list[float] = []
+    for i in range(start + 1, min(len(doc), start + args.chars) + 1):
+        t0 = time.perf_counter()
+        predictor.suggest(doc[:i])
+        latencies.append((time.perf_counter() - t0) * 1e3)
+    result["keystrokes"] = len(latencies)
+    result["latency_ms"] = latency_percentiles(latencies, digits=3)
+    result["rss_mb_after"] = round(rss_mb(), 1)
+    result["mode"] = "static" if args.static else "adaptive"
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
