@@ -23,6 +23,7 @@ from assistant.eval.metrics import text_bpc
 from assistant.lm.io import LoadedModel, load_model, save_model
 from assistant.lm.model import GRUConfig
 from assistant.store.models import BASE, ModelRegistry, VersionInfo
+from assistant.store.privacy import LearnFilter
 from assistant.text.lexicon import LEXICON_FILE, Lexicon
 from assistant.text.words import count_words, words
 from assistant.train.data import TokenData
@@ -130,9 +131,13 @@ def finetune(
     on_step: Callable[[int, int, float], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     log: Callable[[str], None] = lambda _: None,
+    learn: LearnFilter | None = None,
 ) -> FinetuneOutcome:
-    """Fine-tune the active model on what is new in ``documents``; add the result as a version."""
+    """Fine-tune the active model on what is new in ``documents``; add the result as a version.
+
+    ``learn``: what may be learned (default: the privacy controls of the user owning ``registry``)."""
     cfg = cfg or FinetuneConfig()
+    documents = (learn or LearnFilter.for_data_dir(registry.root.parent)).documents(documents)
     if cfg.regulariser not in ("l2", "kl", "none"):
         raise ValueError(f"regulariser must be l2, kl or none, not {cfg.regulariser!r}")
     torch.set_num_threads(cfg.threads)
