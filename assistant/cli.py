@@ -79,7 +79,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     phrase = PhraseSettings(phrase_threshold=settings.suggest.phrase_threshold)
     space, model = _load(args.model)
     predictor = space.predictor(model, phrase)
-    result = predictor.suggest(text, n, phrase=True)
+    result = _guard(settings).apply(text, predictor.suggest(text, n, phrase=True))
     if args.json:
         print(
             json.dumps(
@@ -181,6 +181,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     settings = _settings()
     space = _documents()
     results = space.import_paths([Path(p) for p in args.paths], settings.import_.max_bytes)
+    space.close()  # the personal memory serves the imported words from the next keystroke
     for r in results:
         print(f"{r.status:<9} {r.label}" + (f"  ({r.detail})" if r.status != "imported" else f"  -> {r.detail}"))
     counts = {s: sum(r.status == s for r in results) for s in ("imported", "duplicate", "refused", "skipped")}
@@ -193,9 +194,12 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_docs(args: argparse.Namespace) -> int:
     """List your documents, or remove one."""
     space = _documents()
+    if args.no_learn or args.learn:
+        return _docs_no_learn(space.store, args.no_learn or args.learn, bool(args.no_learn))
     if args.remove:
         try:
             space.remove(args.remove)
+            space.close()
         except KeyError as exc:
             raise CliError(str(exc.args[0])) from exc
         print(f"removed {args.remove}")
@@ -282,6 +286,97 @@ def cmd_lsp(args: argparse.Namespace) -> int:
     return run()
 
 
+def _controls():
+    from assistant.store.blocklist import Controls
+    from assistant.store.paths import Paths
+
+    return Controls.at(Paths.default().data)
+
+
+def _guard(settings):
+    """The privacy check every suggestion passes before it is shown (secrets, blocked and rejected words)."""
+    from assistant.engine.guard import SuggestionGuard
+
+    return SuggestionGuard(_controls(), filter_secrets=settings.privacy.filter_secrets)
+
+
+def _docs_no_learn(store, name: str, no_learn: bool) -> int:
+    if name not in {d.name for d in store.list()}:
+        raise CliError(f"no document named {name!r}")
+    changed = _controls().set_no_learn(name, no_learn)
+    state = "kept out of learning" if no_learn else "learned from"
+    print(f"{name} is {'now' if changed else 'already'} {state}")
+    return 0
+
+
+def cmd_vocab(args: argparse.Namespace) -> int:
+    """Block or unblock words and phrases (never suggested), forget words (the paragraphs holding them are left
+    out of later fine-tunes), or list what you blocked, forgot and rejected."""
+    from assistant.store.blocklist import ControlsError
+
+    controls = _controls()
+    try:
+        if args.block:
+            print(f"blocked: {controls.block(args.block)}")
+        elif args.unblock:
+            item = args.unblock
+            print(f"unblocked: {item}" if controls.unblock(item) else f"{item!r} was not blocked")
+        elif args.forget:
+            print(f"forgotten: {controls.forget(args.forget)} (left out of later fine-tunes)")
+        elif args.unforget:
+            item = args.unforget
+            print(f"learned again: {item}" if controls.unforget(item) else f"{item!r} was not forgotten")
+        else:
+            listing = {
+                "blocked": controls.blocked(),
+                "forgotten": controls.forgotten(),
+                "rejected": controls.rejections(),
+                "no_learn": controls.no_learn(),
+            }
+            if args.json:
+                print(json.dumps(listing, ensure_ascii=False))
+                return 0
+            for key, values in listing.items():
+                shown = [f"{k} ({v}x)" for k, v in values.items()] if isinstance(values, dict) else values
+                print(f"{key}: " + (", ".join(shown) if shown else "-"))
+    except (ValueError, ControlsError) as exc:
+        raise CliError(str(exc)) from exc
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write one archive of your documents, personal models, memory, settings and blocked words."""
+    from assistant.store.archive import ArchiveError, export
+    from assistant.store.paths import Paths
+
+    try:
+        summary = export(Paths.default(), Path(args.file))
+    except (ArchiveError, OSError) as exc:
+        raise CliError(str(exc)) from exc
+    print(f"exported {summary.files} files ({summary.bytes:,} bytes) to {summary.path}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Replace your files with those of an archive (verified first; what it replaces is kept for --undo)."""
+    from assistant.store.archive import ArchiveError, restore, undo
+    from assistant.store.paths import Paths
+
+    paths = Paths.default()
+    try:
+        if args.undo:
+            undo(paths)
+            print("put back the files the last restore replaced (--undo again redoes it)")
+            return 0
+        if not args.file:
+            raise CliError("'restore' needs a FILE (or --undo)")
+        summary = restore(paths, Path(args.file))
+    except ArchiveError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"restored {summary.files} files ({summary.bytes:,} bytes) from {summary.path}; 'restore --undo' undoes it")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -352,6 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("docs", help="list your documents (or --remove one)", description=cmd_docs.__doc__)
     d.add_argument("--remove", metavar="NAME", help="delete this document")
+    d.add_argument("--no-learn", metavar="NAME", help="keep this document out of learning (memory and fine-tunes)")
+    d.add_argument("--learn", metavar="NAME", help="learn from this document again")
     d.add_argument("--json", action="store_true")
     d.set_defaults(handler=cmd_docs)
 
@@ -370,6 +467,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("lsp", help="language server for editors (stdio)", description=cmd_lsp.__doc__)
     ls.set_defaults(handler=cmd_lsp)
+
+    vo = sub.add_parser(
+        "vocab", help="block, unblock or forget words; list what you blocked and forgot", description=cmd_vocab.__doc__
+    )
+    what = vo.add_mutually_exclusive_group()
+    what.add_argument("--block", metavar="WORD_OR_PHRASE", help="never suggest this again")
+    what.add_argument("--unblock", metavar="WORD_OR_PHRASE")
+    what.add_argument("--forget", metavar="WORD", help="leave paragraphs holding it out of later fine-tunes")
+    what.add_argument("--unforget", metavar="WORD")
+    vo.add_argument("--json", action="store_true")
+    vo.set_defaults(handler=cmd_vocab)
+
+    ex = sub.add_parser("export", help="write a backup archive of everything", description=cmd_export.__doc__)
+    ex.add_argument("file", metavar="FILE")
+    ex.set_defaults(handler=cmd_export)
+
+    re_ = sub.add_parser("restore", help="restore a backup archive (or --undo one)", description=cmd_restore.__doc__)
+    re_.add_argument("file", metavar="FILE", nargs="?")
+    re_.add_argument("--undo", action="store_true", help="put back what the last restore replaced")
+    re_.set_defaults(handler=cmd_restore)
 
     t = sub.add_parser(
         "train-base",

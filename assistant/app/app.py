@@ -154,6 +154,11 @@ class WriterApp(App[None]):
 
     def on_unmount(self) -> None:
         self.learner.stop()
+        if not self.read_only:
+            try:
+                self.space.close()  # the personal memory's file
+            except OSError:
+                pass  # brought up to date from the documents next time
         self.instance.release()
 
     # -- documents --------------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -33,6 +34,9 @@ WINDOW_STEP = 2048
 keeps the cached states valid until the window moves again."""
 
 SENTENCE_END = ".!?"
+
+GUARD_SPARE = 3
+"""Extra candidates searched for when a guard may drop some."""
 
 UNKNOWN_WORD_MIN = 0.2
 """A word outside the lexicon and the text is offered only when at least this probable."""
@@ -113,12 +117,16 @@ class Predictor:
         adaptive: bool = True,
         memory: DocMemorySettings | None = None,
         mixing: MixSettings | None = None,
+        guard: Callable[[str, Suggestions], Suggestions] | None = None,
     ) -> None:
         """``model``: the network to run, e.g. one quantised copy shared by several predictors (it holds no
         state); default ``lm.model``, quantised for inference unless ``quantize`` is false.
 
         ``adaptive`` (default): mix the GRU with a memory of the document being written and with ``personal``
-        (the user's memory, may be set later through :attr:`personal`); false gives the bare model."""
+        (the user's memory, may be set later through :attr:`personal`); false gives the bare model.
+
+        ``guard``: the last check on every :meth:`suggest` answer (the user's privacy controls: no secret,
+        nothing blocked or rejected); it may drop candidates, so a few more are searched for."""
         self.lm = lm
         if model is None:
             model = quantize_for_inference(lm.model) if quantize else lm.model
@@ -139,6 +147,7 @@ class Predictor:
         self.lexicon = lm.lexicon
         """Known words; None offers whatever the search finds."""
         self._seen: tuple[str, set[str]] = ("", set())
+        self.guard = guard
 
     @torch.no_grad()
     def words(self, text_before_cursor: str, n: int = 5) -> list[WordCandidate]:
@@ -225,9 +234,13 @@ class Predictor:
         full = _valid(text_before_cursor)
         text = context_window(full)
         split = split_text(text)
-        candidates = self._words(split, n, full)
+        candidates = self._words(split, n + (GUARD_SPARE if self.guard else 0), full)
         ghost = self._phrase(text, split, candidates) if phrase and candidates else None
-        return Suggestions(split.prefix, candidates, ghost)
+        answer = Suggestions(split.prefix, candidates, ghost)
+        if self.guard is None:
+            return answer
+        guarded = self.guard(text_before_cursor, answer)
+        return replace(guarded, words=guarded.words[:n]) if len(guarded.words) > n else guarded
 
     def reset(self) -> None:
         """Forget the cached states (another document)."""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from assistant.engine.guard import SuggestionGuard
 from assistant.engine.predictor import PhraseSettings, Predictor
 from assistant.lm.io import LoadedModel, ModelLoadError, load_model
 from assistant.lm.model import GRULanguageModel
@@ -60,11 +61,20 @@ def make_predictor(
     phrase: PhraseSettings | None = None,
     personal: PersonalMemory | None = None,
     adaptive: bool = True,
+    guard: SuggestionGuard | None = None,
 ) -> Predictor:
     """A predictor with its own incremental state over ``model``'s shared network. Every front end gets its
     predictors here, so whatever a predictor needs besides the model is wired in one place: the user's
-    ``personal`` memory, and the document memory and adaptive mixing unless ``adaptive`` is off (the bare model)."""
-    return Predictor(model.lm, phrase=phrase, model=model.network, personal=personal, adaptive=adaptive)
+    ``personal`` memory, and the document memory and adaptive mixing unless ``adaptive`` is off (the bare model);
+    ``guard`` (the user's privacy controls) checks every answer before it is shown."""
+    return Predictor(
+        model.lm,
+        phrase=phrase,
+        model=model.network,
+        personal=personal,
+        adaptive=adaptive,
+        guard=guard.apply if guard is not None else None,
+    )
 
 
 def _inference(lm: LoadedModel, name: str, quantize: bool, warning: str = "") -> Model:

@@ -9,20 +9,30 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.engine.guard import SuggestionGuard
 from assistant.engine.predictor import PhraseSettings, Predictor
 from assistant.personal.finetune import FinetuneConfig, FinetuneOutcome, run_finetune
 from assistant.personal.jobs import FinetuneProcess, FinetuneStep
 from assistant.personal.models import BASE, PERSONAL, Model, ModelLoadError, ModelProvider, make_predictor
 from assistant.shipped import base_model_dir
+from assistant.store.blocklist import Controls
 from assistant.store.documents import Document, DocumentStore, ImportResult
+from assistant.store.memory import PersonalMemory, SyncReport
 from assistant.store.models import ModelRegistry
 from assistant.store.paths import Paths
+from assistant.store.privacy import LearnFilter
 
 __all__ = ["Layout", "UserSpace"]
+
+MEMORY_SAVE_INTERVAL_S = 30.0
+"""The personal memory's file is rewritten at most this often while documents change (and on :meth:`close`);
+a memory saved earlier is brought up to date from the documents when it loads, so nothing is lost between."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,11 @@ class UserSpace:
         self._lock = threading.RLock()
         self.job: FinetuneProcess | None = None
         """The latest fine-tune started here (it may have finished)."""
+        self.notices: list[str] = []
+        """Messages for the user from opening the space's parts (a rebuilt memory file, say)."""
+        self._memory: PersonalMemory | None = None
+        self._memory_saved = 0.0
+        self._predictors: weakref.WeakSet[Predictor] = weakref.WeakSet()
 
     @classmethod
     def at(cls, paths: Paths, base_dir: Path | None = None, provider: ModelProvider | None = None) -> UserSpace:
@@ -123,8 +138,61 @@ class UserSpace:
         return model, warnings
 
     def predictor(self, model: Model | None = None, phrase: PhraseSettings | None = None) -> Predictor:
-        """A fresh predictor over ``model`` (default: the active model)."""
-        return make_predictor(model or self.model(), phrase)
+        """A fresh predictor over ``model`` (default: the active model), with the user's personal memory and
+        privacy controls."""
+        predictor = make_predictor(model or self.model(), phrase, personal=self.memory(), guard=self.guard())
+        self._predictors.add(predictor)
+        return predictor
+
+    # -- what is learned and shown ------------------------------------------------------------------------------
+    @property
+    def data_dir(self) -> Path:
+        """The folder holding the documents and models folders (privacy controls and the memory live there)."""
+        return self.layout.documents.parent
+
+    def controls(self) -> Controls:
+        """The user's blocked, rejected and forgotten words and "do not learn" documents."""
+        return Controls.at(self.data_dir)
+
+    def learn_filter(self) -> LearnFilter:
+        """What may be learned from the documents (their settings and controls, read now)."""
+        return LearnFilter.for_data_dir(self.data_dir)
+
+    def guard(self) -> SuggestionGuard:
+        """The check every suggestion passes before it is shown."""
+        return SuggestionGuard(self.controls(), self.learn_filter().filter_secrets)
+
+    def memory(self) -> PersonalMemory | None:
+        """The personal memory of the user's documents (None while the user has none; nothing is created)."""
+        with self._lock:
+            if self._memory is None and self.layout.documents.is_dir():
+                self._memory = PersonalMemory.for_store(self.store, self.notices.append, self.learn_filter())
+                self._memory_saved = time.monotonic()
+                for predictor in self._predictors:
+                    predictor.personal = self._memory
+            return self._memory
+
+    def sync_memory(self, save: bool | None = None) -> SyncReport | None:
+        """Bring the personal memory up to date with the documents (only changed paragraphs); its file is
+        written when ``save``, or (None) when the last write is older than ``MEMORY_SAVE_INTERVAL_S``."""
+        with self._lock:
+            fresh = self._memory is None
+            memory = self.memory()
+            if memory is None or fresh:
+                return None
+            if save is None:
+                save = time.monotonic() - self._memory_saved >= MEMORY_SAVE_INTERVAL_S
+            report = memory.sync(self.store, save=save, learn=self.learn_filter())
+            if save:
+                self._memory_saved = time.monotonic()
+            return report
+
+    def close(self) -> None:
+        """Write what is not yet on disk (the personal memory)."""
+        with self._lock:
+            if self._memory is not None and self._memory.path is not None:
+                self._memory.sync(self.store, save=True, learn=self.learn_filter())
+                self._memory_saved = time.monotonic()
 
     # -- documents ------------------------------------------------------------------------------------------------
     def texts(self) -> dict[str, str]:
@@ -136,28 +204,40 @@ class UserSpace:
 
     def save(self, name: str, text: str, source: str = "") -> Document:
         """Write document ``name`` (created or replaced)."""
-        return self.store.save(name, text, source)
+        doc = self.store.save(name, text, source)
+        self.sync_memory()
+        return doc
 
     def save_for_source(self, source: str, name: str, text: str) -> Document:
         """Write ``text`` as the document saved from ``source`` before (else a new one named after ``name``)."""
-        return self.store.save_for_source(source, name, text)
+        doc = self.store.save_for_source(source, name, text)
+        self.sync_memory()
+        return doc
 
     def append(self, name: str, text: str, source: str = "") -> Document:
         """Add ``text`` as a new paragraph at the end of document ``name`` (created if missing)."""
-        return self.store.append(name, text, source)
+        doc = self.store.append(name, text, source)
+        self.sync_memory()
+        return doc
 
     def rename(self, old: str, new: str) -> Document:
         """Rename a document (KeyError if missing, StoreError if the name is taken)."""
-        return self.store.rename(old, new)
+        doc = self.store.rename(old, new)
+        self.controls().rename_document(old, new)
+        self.sync_memory()
+        return doc
 
     def remove(self, name: str) -> None:
         """Delete a document (KeyError if missing); its words leave the model versions' lexicons."""
         self.store.remove(name)
-        self.registry.refresh_lexicons(self.texts().values())
+        self.registry.refresh_lexicons(self.learn_filter().documents(self.texts()).values())
+        self.sync_memory()
 
     def import_paths(self, paths: Iterable[Path], max_bytes: int) -> list[ImportResult]:
         """Copy text files (or folders of them) in; one result per file."""
-        return self.store.import_paths(paths, max_bytes)
+        results = self.store.import_paths(paths, max_bytes)
+        self.sync_memory()
+        return results
 
     def delete(self) -> bool:
         """Remove the space's folder and everything in it (a chat user's ``forget``); True if there was one."""

@@ -146,6 +146,11 @@ class UserSpaces:
             spaces = list(self._spaces.values())
             self._spaces.clear()
             self._slots.clear()
+        for space in spaces:
+            try:
+                space.close()
+            except OSError:
+                pass  # the memory is brought up to date from the documents when it next loads
         running = [s.job for s in spaces if s.job is not None and s.job.running]
         for job in running:
             job.cancel()

@@ -18,10 +18,12 @@ import itertools
 import json
 import logging
 import re
+import threading
 import zlib
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +32,7 @@ from assistant.text.words import words
 
 if TYPE_CHECKING:
     from assistant.store.documents import DocumentStore
+    from assistant.store.privacy import LearnFilter
 
 FORMAT = "assistant-personal-memory"
 VERSION = 1
@@ -45,6 +48,18 @@ SCAN_LIMIT = 4000
 _PARAGRAPH_RE = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 
 log = logging.getLogger(__name__)
+
+
+def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``method`` holding the memory's lock: a sync after a save (a worker thread) never changes the counts
+    while a keystroke's query (another thread) reads them."""
+
+    @wraps(method)
+    def run(self: PersonalMemory, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return run
 
 
 @dataclass(frozen=True)
@@ -145,6 +160,7 @@ class PersonalMemory:
     """Word unigram and bigram counts over a set of documents, updated paragraph by paragraph."""
 
     def __init__(self, path: Path | None = None) -> None:
+        self._lock = threading.RLock()
         self.path = path
         """Where :meth:`save` writes (None: in memory only, e.g. ``eval --personal``)."""
         self.documents: dict[str, tuple[str, list[str]]] = {}
@@ -194,9 +210,14 @@ class PersonalMemory:
         return cls.from_texts(texts)
 
     @classmethod
-    def for_store(cls, store: DocumentStore, notify: Callable[[str], None] | None = None) -> PersonalMemory:
+    def for_store(
+        cls,
+        store: DocumentStore,
+        notify: Callable[[str], None] | None = None,
+        learn: LearnFilter | None = None,
+    ) -> PersonalMemory:
         """The memory of ``store``'s documents, loaded from its file and synced (rebuilt with a message through
-        ``notify`` when the file is damaged or of another version)."""
+        ``notify`` when the file is damaged or of another version); ``learn`` says what may be learned."""
         path = store.root.parent / FILE_NAME
         say = notify or log.warning
         memory = cls(path)
@@ -206,11 +227,12 @@ class PersonalMemory:
             except MemoryFileError as exc:
                 say(f"{exc}; rebuilding it from the documents (they are not touched)")
                 memory = cls(path)
-        memory.sync(store)
+        memory.sync(store, learn=learn)
         if not path.exists():
             memory.save()
         return memory
 
+    @_locked
     def set_document(self, name: str, text: str, sha256: str | None = None) -> tuple[int, int]:
         """Make document ``name`` hold ``text``; returns (paragraphs added, paragraphs removed)."""
         sha = sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -233,6 +255,7 @@ class PersonalMemory:
         self._changed()
         return sum(came.values()), sum(gone.values())
 
+    @_locked
     def remove_document(self, name: str) -> int:
         """Forget document ``name``; returns the paragraphs removed."""
         old = self.documents.pop(name, None)
@@ -243,25 +266,32 @@ class PersonalMemory:
         self._changed()
         return len(old[1])
 
-    def sync(self, store: DocumentStore, save: bool = True) -> SyncReport:
+    @_locked
+    def sync(self, store: DocumentStore, save: bool = True, learn: LearnFilter | None = None) -> SyncReport:
         """Apply what changed in ``store`` since the last sync (only changed paragraphs), then save (unless
-        ``save`` is false: the caller saves later, e.g. when the app closes)."""
+        ``save`` is false: the caller saves later, e.g. when the app closes).
+
+        ``learn`` (the user's privacy controls) decides what is counted: documents marked "do not learn" are
+        left out, forgotten words' paragraphs and secrets removed. A change of the controls re-applies every
+        document (its recorded hash carries the controls' fingerprint)."""
         report = SyncReport()
-        current = {d.name: d for d in store.list()}
+        mark = learn.fingerprint() if learn is not None else ""
+        current = {d.name: d for d in store.list() if learn is None or learn.learns_document(d.name)}
         added = removed = 0
         for name in sorted(set(self.documents) - set(current)):
             removed += self.remove_document(name)
             report.removed.append(name)
         for name, doc in current.items():
             old = self.documents.get(name)
-            if old is not None and old[0] == doc.sha256:
+            key = f"{doc.sha256}:{mark}" if mark else doc.sha256
+            if old is not None and old[0] == key:
                 continue
             try:
                 text = store.read(name)
             except (OSError, KeyError, UnicodeDecodeError) as exc:
                 log.warning("personal memory: cannot read document %r (%s); skipped", name, exc)
                 continue
-            a, r = self.set_document(name, text, doc.sha256)
+            a, r = self.set_document(name, learn.text(text) if learn is not None else text, key)
             added, removed = added + a, removed + r
             (report.changed if old is not None else report.added).append(name)
         report = SyncReport(report.added, report.changed, report.removed, added, removed)
@@ -316,6 +346,7 @@ class PersonalMemory:
         self._followers_ready.clear()
 
     # -- persistence --------------------------------------------------------------------------------------------
+    @_locked
     def save(self, path: Path | None = None) -> None:
         """Write the memory atomically (gzip JSON with a format version)."""
         target = path or self.path
@@ -373,6 +404,7 @@ class PersonalMemory:
     def __contains__(self, word: object) -> bool:
         return isinstance(word, str) and word in self.unigrams
 
+    @_locked
     def probability(self, word: str, prev: str | None) -> float:
         """``P(word | prev)``: the bigram interpolated with the unigram (Witten-Bell weights)."""
         if not self.total:
@@ -385,6 +417,7 @@ class PersonalMemory:
         trust = total / (total + len(f))
         return trust * f.get(word, 0) / total + (1 - trust) * uni
 
+    @_locked
     def answer(self, prev: str | None, prefix: str, sentence_start: bool, k: int) -> MemoryAnswer:
         """The ``k`` likeliest words starting with ``prefix`` after ``prev``, with the prefix's mass."""
         if not self.total:

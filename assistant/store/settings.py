@@ -46,6 +46,16 @@ class LearnSettings:
 
 
 @dataclass
+class PrivacySettings:
+    """``[privacy]``"""
+
+    filter_secrets: bool = True
+    """Keep API keys, tokens, private keys, passwords and random-looking strings out of learning and suggestions."""
+    block_after_rejections: int = 3
+    """A suggestion rejected this many times is blocked."""
+
+
+@dataclass
 class AppSettings:
     """``[app]``"""
 
@@ -65,6 +75,8 @@ class Settings:
     """The ``[learn]`` table."""
     app: AppSettings = field(default_factory=AppSettings)
     """The ``[app]`` table."""
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    """The ``[privacy]`` table."""
     problems: list[str] = field(default_factory=list)
     """What was wrong in the file (each bad value fell back to its default)."""
 
@@ -90,7 +102,13 @@ class Settings:
 
     def tables(self) -> list[tuple[str, Any]]:
         """``(table name, dataclass)`` for every table, in file order."""
-        return [("import", self.import_), ("suggest", self.suggest), ("learn", self.learn), ("app", self.app)]
+        return [
+            ("import", self.import_),
+            ("suggest", self.suggest),
+            ("learn", self.learn),
+            ("app", self.app),
+            ("privacy", self.privacy),
+        ]
 
     def save(self, config_dir: Path) -> Path:
         """Write every setting (comments name the defaults)."""

@@ -24,6 +24,7 @@ from assistant.eval.metrics import text_bpc
 from assistant.lm.io import LoadedModel, load_model, save_model
 from assistant.lm.model import GRUConfig
 from assistant.store.models import BASE, ModelRegistry, VersionInfo, user_lexicon
+from assistant.store.privacy import LearnFilter
 from assistant.text.lexicon import LEXICON_FILE
 from assistant.text.words import count_words
 from assistant.train.checkpoint import CheckpointError
@@ -148,12 +149,14 @@ def finetune(
     on_step: Callable[[int, int, float], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     log: Callable[[str], None] = lambda _: None,
+    learn: LearnFilter | None = None,
 ) -> FinetuneOutcome:
     """Fine-tune the active model on what is new in ``documents``; add the result as a version.
 
     Only one fine-tune per model registry runs at a time: a second one raises :class:`FinetuneBusy` at once.
-    """
+    ``learn``: what may be learned (default: the privacy controls of the user owning ``registry``)."""
     cfg = cfg or FinetuneConfig()
+    documents = (learn or LearnFilter.for_data_dir(registry.root.parent)).documents(documents)
     if cfg.regulariser not in ("l2", "kl", "none"):
         raise ValueError(f"regulariser must be l2, kl or none, not {cfg.regulariser!r}")
     lock = FileLock(str(registry.root / LOCK_FILE), timeout=0, mode=0o600)

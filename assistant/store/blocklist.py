@@ -1,0 +1,278 @@
+"""What the user told the assistant not to learn or offer: blocked words and phrases, rejected suggestions,
+forgotten words and documents marked "do not learn".
+
+One JSON file (``controls.json`` in the user data folder), private to the user (0600), written atomically under a
+file lock, so the app, the language server, the bot and the command line share it. Reads are cached and re-read
+only when the file changes (one ``stat`` per call), so checking every candidate of every keystroke is cheap.
+
+Words and phrases are compared by their words, case-insensitively: blocking ``Best regards`` also blocks
+``best  regards,``; blocking ``Foo`` blocks ``FOO`` at the start of a sentence.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from assistant.atomic import atomic_write_text
+from assistant.text.words import words
+
+CONTROLS_FILE = "controls.json"
+FORMAT_VERSION = 1
+CONTEXT_WORDS = 2
+"""A rejection holds in the context of this many words before the suggestion."""
+MAX_CONTEXTS = 100
+"""Contexts remembered per rejected suggestion (the oldest are dropped)."""
+DEFAULT_BLOCK_AFTER = 3
+
+
+class ControlsError(RuntimeError):
+    """The controls file is damaged or locked by another process."""
+
+
+def normalise(word_or_phrase: str) -> str:
+    """The comparison form: its words, case-folded, one space apart ('' when it holds no word)."""
+    return " ".join(w.casefold() for w in words(word_or_phrase))
+
+
+def context_key(text_before: str) -> str:
+    """The context a rejection holds in: the last ``CONTEXT_WORDS`` words before the suggestion, normalised."""
+    return " ".join(w.casefold() for w in words(text_before[-200:])[-CONTEXT_WORDS:])
+
+
+@dataclass
+class _State:
+    blocked: list[str] = field(default_factory=list)
+    forgotten: list[str] = field(default_factory=list)
+    no_learn: list[str] = field(default_factory=list)
+    rejections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Normalised suggestion -> ``{"count": n, "contexts": [context keys]}``."""
+
+    def encode(self) -> str:
+        raw = {
+            "version": FORMAT_VERSION,
+            "blocked": sorted(self.blocked),
+            "forgotten": sorted(self.forgotten),
+            "no_learn": sorted(self.no_learn),
+            "rejections": self.rejections,
+        }
+        return json.dumps(raw, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+class Controls:
+    """The user's controls in ``path`` (normally ``<user data>/controls.json``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = FileLock(str(path.with_name(path.name + ".lock")), timeout=10, mode=0o600)
+        self._cache: tuple[tuple[int, int, int] | None, _State, dict[str, Any]] | None = None
+
+    @classmethod
+    def at(cls, data_dir: Path) -> Controls:
+        """The controls of the user whose data folder is ``data_dir`` (``Paths.data``)."""
+        return cls(data_dir / CONTROLS_FILE)
+
+    # -- reading ----------------------------------------------------------------------------------------------
+    def _stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)  # an atomic write always gives a new inode
+
+    def _read(self) -> _State:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return _State()
+        except (OSError, ValueError) as exc:
+            raise ControlsError(f"{self.path} is damaged ({exc}); fix or delete it") from exc
+        if not isinstance(raw, dict) or raw.get("version") != FORMAT_VERSION:
+            raise ControlsError(f"{self.path} is not a controls file of version {FORMAT_VERSION}")
+        try:
+            return _State(
+                blocked=[str(x) for x in raw.get("blocked", [])],
+                forgotten=[str(x) for x in raw.get("forgotten", [])],
+                no_learn=[str(x) for x in raw.get("no_learn", [])],
+                rejections={str(k): dict(v) for k, v in raw.get("rejections", {}).items()},
+            )
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise ControlsError(f"{self.path} is damaged ({exc}); fix or delete it") from exc
+
+    def _view(self) -> tuple[_State, dict[str, Any]]:
+        """The current state and derived lookups, re-read only when the file changed."""
+        stamp = self._stamp()
+        if self._cache is not None and self._cache[0] == stamp:
+            return self._cache[1], self._cache[2]
+        state = self._read()
+        seqs: dict[int, set[tuple[str, ...]]] = {}
+        for item in state.blocked:
+            seq = tuple(item.split())
+            seqs.setdefault(len(seq), set()).add(seq)
+        derived = {
+            "blocked_seqs": seqs,
+            "forgotten": set(state.forgotten),
+            "no_learn": set(state.no_learn),
+        }
+        self._cache = (stamp, state, derived)
+        return state, derived
+
+    @contextmanager
+    def _editing(self) -> Iterator[_State]:
+        """Hold the lock, yield a fresh state, write it back (atomically, 0600) if the block changed it."""
+        try:
+            with self._lock:
+                state = self._read()
+                before = state.encode()
+                yield state
+                after = state.encode()
+                if after != before:
+                    self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                    atomic_write_text(self.path, after)
+        except Timeout as exc:
+            raise ControlsError(f"{self.path} is locked by another assistant process") from exc
+
+    # -- blocking ---------------------------------------------------------------------------------------------
+    def block(self, word_or_phrase: str) -> str:
+        """Never suggest this word or phrase again; returns its normalised form."""
+        item = _checked(word_or_phrase)
+        with self._editing() as state:
+            if item not in state.blocked:
+                state.blocked.append(item)
+        return item
+
+    def unblock(self, word_or_phrase: str) -> bool:
+        """Allow it again (its rejection count starts over); False when it was not blocked."""
+        item = _checked(word_or_phrase)
+        with self._editing() as state:
+            state.rejections.pop(item, None)
+            if item not in state.blocked:
+                return False
+            state.blocked.remove(item)
+            return True
+
+    def blocked(self) -> list[str]:
+        """Blocked words and phrases (normalised), sorted."""
+        return sorted(self._view()[0].blocked)
+
+    def is_blocked(self, word_or_phrase: str) -> bool:
+        """Whether this exact word or phrase is blocked."""
+        return normalise(word_or_phrase) in self._view()[0].blocked
+
+    def first_blocked(self, before: str, addition: str) -> int | None:
+        """Index (among the words of ``addition``) of the first word that completes a blocked word or phrase,
+        reading ``addition`` after ``before``; None when nothing blocked is completed."""
+        seqs: dict[int, set[tuple[str, ...]]] = self._view()[1]["blocked_seqs"]
+        if not seqs:
+            return None
+        longest = max(seqs)
+        old = [w.casefold() for w in words(before[-400:])][-(longest - 1) :] if longest > 1 else []
+        new = [w.casefold() for w in words(addition)]
+        run = old + new
+        for j in range(len(new)):
+            end = len(old) + j + 1
+            for n, items in seqs.items():
+                if end >= n and tuple(run[end - n : end]) in items:
+                    return j
+        return None
+
+    # -- rejections -------------------------------------------------------------------------------------------
+    def reject(self, text_before: str, suggestion: str, block_after: int = DEFAULT_BLOCK_AFTER) -> bool:
+        """Record that ``suggestion`` (a word, or a ghost phrase from the start of its word) was rejected where
+        ``text_before`` precedes it: it is not offered there again, and after ``block_after`` rejections (in any
+        context) it is blocked. Returns True when this rejection blocked it."""
+        item = _checked(suggestion)
+        key = context_key(text_before)
+        with self._editing() as state:
+            entry = state.rejections.setdefault(item, {"count": 0, "contexts": []})
+            entry["count"] = int(entry.get("count", 0)) + 1
+            contexts = [c for c in entry.get("contexts", []) if c != key] + [key]
+            entry["contexts"] = contexts[-MAX_CONTEXTS:]
+            if entry["count"] >= block_after and item not in state.blocked:
+                state.blocked.append(item)
+                return True
+        return False
+
+    def is_rejected(self, text_before: str, suggestion: str) -> bool:
+        """Whether ``suggestion`` was rejected in the context of ``text_before``."""
+        entry = self._view()[0].rejections.get(normalise(suggestion))
+        return bool(entry) and context_key(text_before) in entry.get("contexts", [])
+
+    def rejections(self) -> dict[str, int]:
+        """Rejected suggestions (normalised) and how often each was rejected."""
+        return {k: int(v.get("count", 0)) for k, v in sorted(self._view()[0].rejections.items())}
+
+    # -- forgetting -------------------------------------------------------------------------------------------
+    def forget(self, word: str) -> str:
+        """Leave every paragraph holding ``word`` out of later fine-tunes; returns the normalised word."""
+        item = _checked(word, single=True)
+        with self._editing() as state:
+            if item not in state.forgotten:
+                state.forgotten.append(item)
+        return item
+
+    def unforget(self, word: str) -> bool:
+        """Learn from paragraphs holding ``word`` again; False when it was not forgotten."""
+        item = _checked(word, single=True)
+        with self._editing() as state:
+            if item not in state.forgotten:
+                return False
+            state.forgotten.remove(item)
+            return True
+
+    def forgotten(self) -> list[str]:
+        """Forgotten words (normalised), sorted."""
+        return sorted(self._view()[0].forgotten)
+
+    def is_forgotten(self, word: str) -> bool:
+        """Whether ``word`` was forgotten."""
+        return normalise(word) in self._view()[1]["forgotten"]
+
+    def paragraph_is_forgotten(self, paragraph: str) -> bool:
+        """Whether ``paragraph`` holds a forgotten word (it is then left out of fine-tunes)."""
+        forgotten: set[str] = self._view()[1]["forgotten"]
+        return bool(forgotten) and any(w.casefold() in forgotten for w in words(paragraph))
+
+    # -- documents not to learn from --------------------------------------------------------------------------
+    def set_no_learn(self, name: str, no_learn: bool = True) -> bool:
+        """Mark document ``name`` "do not learn" (or learnable again); False when nothing changed."""
+        with self._editing() as state:
+            if no_learn == (name in state.no_learn):
+                return False
+            if no_learn:
+                state.no_learn.append(name)
+            else:
+                state.no_learn.remove(name)
+            return True
+
+    def is_no_learn(self, name: str) -> bool:
+        """Whether document ``name`` is kept out of learning."""
+        return name in self._view()[1]["no_learn"]
+
+    def no_learn(self) -> list[str]:
+        """Documents kept out of learning, sorted."""
+        return sorted(self._view()[0].no_learn)
+
+    def rename_document(self, old: str, new: str) -> None:
+        """Carry the "do not learn" mark of ``old`` over to ``new`` (call after a rename)."""
+        with self._editing() as state:
+            if old in state.no_learn:
+                state.no_learn.remove(old)
+                if new not in state.no_learn:
+                    state.no_learn.append(new)
+
+
+def _checked(text: str, single: bool = False) -> str:
+    item = normalise(text)
+    if not item:
+        raise ValueError(f"{text!r} holds no word")
+    if single and " " in item:
+        raise ValueError(f"{text!r} is more than one word")
+    return item
