@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from collections.abc import Iterable
 from pathlib import Path
@@ -155,10 +156,8 @@ class WriterApp(App[None]):
     def on_unmount(self) -> None:
         self.learner.stop()
         if not self.read_only:
-            try:
+            with contextlib.suppress(OSError):  # on failure: brought up to date from the documents next time
                 self.space.close()  # the personal memory's file
-            except OSError:
-                pass  # brought up to date from the documents next time
         self.instance.release()
 
     # -- documents --------------------------------------------------------------------------------------------
@@ -188,6 +187,7 @@ class WriterApp(App[None]):
         self._remember_cursor()
         self.editor.load_text(text)
         self.session.open(name, self.editor.text_version)
+        self.space.edit(name)
         row, col = self.state.cursors.get(name, (0, 0))
         row = min(row, self.editor.document.line_count - 1)
         self.editor.move_cursor((row, min(col, len(self.editor.document[row]))))

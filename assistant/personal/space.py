@@ -76,6 +76,9 @@ class UserSpace:
         self._memory: PersonalMemory | None = None
         self._memory_saved = 0.0
         self._predictors: weakref.WeakSet[Predictor] = weakref.WeakSet()
+        self.editing: str | None = None
+        """The document open in an editor: its saves reach the personal memory once it is closed (while it is
+        open, the document memory follows it keystroke by keystroke, so a half-typed word is never learned)."""
 
     @classmethod
     def at(cls, paths: Paths, base_dir: Path | None = None, provider: ModelProvider | None = None) -> UserSpace:
@@ -182,14 +185,26 @@ class UserSpace:
                 return None
             if save is None:
                 save = time.monotonic() - self._memory_saved >= MEMORY_SAVE_INTERVAL_S
-            report = memory.sync(self.store, save=save, learn=self.learn_filter())
+            report = memory.sync(self.store, save=save, learn=self.learn_filter(), hold=self._held())
             if save:
                 self._memory_saved = time.monotonic()
             return report
 
-    def close(self) -> None:
-        """Write what is not yet on disk (the personal memory)."""
+    def _held(self) -> tuple[str, ...]:
+        return (self.editing,) if self.editing else ()
+
+    def edit(self, name: str | None) -> None:
+        """``name`` is now the document open in the editor (None: none); the one closed is learned."""
         with self._lock:
+            if name == self.editing:
+                return
+            self.editing = name
+            self.sync_memory()
+
+    def close(self) -> None:
+        """Write what is not yet on disk (the personal memory), counting the document that was open."""
+        with self._lock:
+            self.editing = None
             if self._memory is not None and self._memory.path is not None:
                 self._memory.sync(self.store, save=True, learn=self.learn_filter())
                 self._memory_saved = time.monotonic()

@@ -7,6 +7,7 @@ their own :class:`Predictor`, so one user's text can never change another user's
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import logging
@@ -147,10 +148,8 @@ class UserSpaces:
             self._spaces.clear()
             self._slots.clear()
         for space in spaces:
-            try:
+            with contextlib.suppress(OSError):  # the memory catches up from the documents when it next loads
                 space.close()
-            except OSError:
-                pass  # the memory is brought up to date from the documents when it next loads
         running = [s.job for s in spaces if s.job is not None and s.job.running]
         for job in running:
             job.cancel()

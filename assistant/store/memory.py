@@ -21,7 +21,7 @@ import re
 import threading
 import zlib
 from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import wraps
 from pathlib import Path
@@ -267,13 +267,21 @@ class PersonalMemory:
         return len(old[1])
 
     @_locked
-    def sync(self, store: DocumentStore, save: bool = True, learn: LearnFilter | None = None) -> SyncReport:
+    def sync(
+        self,
+        store: DocumentStore,
+        save: bool = True,
+        learn: LearnFilter | None = None,
+        hold: Collection[str] = (),
+    ) -> SyncReport:
         """Apply what changed in ``store`` since the last sync (only changed paragraphs), then save (unless
         ``save`` is false: the caller saves later, e.g. when the app closes).
 
         ``learn`` (the user's privacy controls) decides what is counted: documents marked "do not learn" are
         left out, forgotten words' paragraphs and secrets removed. A change of the controls re-applies every
-        document (its recorded hash carries the controls' fingerprint)."""
+        document (its recorded hash carries the controls' fingerprint). Documents in ``hold`` (the one being
+        written: the document memory follows it keystroke by keystroke) keep what was counted of them until
+        they leave ``hold``."""
         report = SyncReport()
         mark = learn.fingerprint() if learn is not None else ""
         current = {d.name: d for d in store.list() if learn is None or learn.learns_document(d.name)}
@@ -283,6 +291,8 @@ class PersonalMemory:
             report.removed.append(name)
         for name, doc in current.items():
             old = self.documents.get(name)
+            if name in hold:
+                continue
             key = f"{doc.sha256}:{mark}" if mark else doc.sha256
             if old is not None and old[0] == key:
                 continue
