@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import re
 from pathlib import Path
 
 import pytest
@@ -80,7 +81,45 @@ async def test_ctrl_right_accepts_one_word_of_a_phrase(home: Path) -> None:
         assert app.editor.text == "He was born in the United"
         assert app.editor.suggestion == " States"  # the rest stays on screen
         await pilot.press("ctrl+right")
-        assert app.editor.text == "He was born in the United States"
+        assert app.editor.text == "He was born in the United States "  # the last word comes with its separator
+
+
+async def test_punctuation_after_an_accept_takes_the_place_of_its_space(home: Path) -> None:
+    # Phone keyboards' rule: the space an accept adds gives way to punctuation, and a typed space is not doubled.
+    app = new_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "The meeting has been mov")
+        await settle(pilot, app)
+        ghost = app.editor.suggestion
+        await pilot.press("tab")
+        await pilot.press("full_stop")
+        assert app.editor.text == f"The meeting has been mov{ghost}."
+        await pilot.press("space")
+        await type_text(pilot, "It was mov")
+        await settle(pilot, app)
+        first = app.bar.suggestions.words[0].word
+        await pilot.press("alt+1")
+        await pilot.press("space")  # the accept's space is there already
+        await pilot.press("t")
+        assert app.editor.text == f"The meeting has been mov{ghost}. It was {first} t"
+        await pilot.press("backspace", "backspace")
+        await type_text(pilot, " He was born in the Unit")
+        await settle(pilot, app)
+        await pilot.press("ctrl+right", "ctrl+right", "comma")
+        assert re.search(r" in the United \w+,$", app.editor.text)
+
+
+async def test_the_accepts_space_rule_ends_with_any_other_key(home: Path) -> None:
+    app = new_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "The meeting has been mov")
+        await settle(pilot, app)
+        await pilot.press("tab")
+        text = app.editor.text
+        await pilot.press("left", "right", "full_stop")  # the cursor moved away and back: a plain '.'
+        assert app.editor.text == text + "."
+        await pilot.press("space", "space")
+        assert app.editor.text == text + ".  "  # typed spaces are all kept
 
 
 async def test_moving_the_cursor_or_selecting_clears_the_ghost(home: Path) -> None:
