@@ -122,6 +122,39 @@ async def test_the_accepts_space_rule_ends_with_any_other_key(home: Path) -> Non
         assert app.editor.text == text + ".  "  # typed spaces are all kept
 
 
+async def test_tab_with_no_ghost_completes_the_word_or_does_nothing(home: Path) -> None:
+    app = new_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "The meeting has been mov")
+        await settle(pilot, app)
+        top = app.bar.suggestions.words[0].word
+        app.editor.hide_ghost()  # as when the best word is not likely enough for ghost text
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.editor.text == f"The meeting has been {top} "
+        await type_text(pilot, "today. ")
+        await settle(pilot, app)
+        app.editor.hide_ghost()
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.editor.text == f"The meeting has been {top} today. "  # no spaces, no invisible word
+        assert app.editor.has_focus
+
+
+async def test_tab_indents_when_the_setting_says_so(home: Path) -> None:
+    config = Paths.at(home).config
+    config.mkdir(parents=True)
+    (config / "settings.toml").write_text("[app]\ntab_indents = true\n")
+    app = new_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "Notes")
+        await settle(pilot, app)
+        app.editor.hide_ghost()
+        await pilot.press("tab")
+        assert app.editor.text.startswith("Notes ")
+        assert app.editor.text.strip() == "Notes"
+
+
 async def test_moving_the_cursor_or_selecting_clears_the_ghost(home: Path) -> None:
     app = new_app(home)
     async with app.run_test(size=SIZE) as pilot:

@@ -84,6 +84,9 @@ class GhostEditor(TextArea):
         """Words finished in this editor (typed, accepted or pasted)."""
         self.candidates = 0
         """Candidates on the suggestion bar (set by the app): Alt+1..9 pick among them."""
+        self.tab_indents = False
+        """Tab with no ghost text indents (setting ``app.tab_indents``); by default it completes the word being
+        typed with the bar's first candidate, and does nothing after a separator."""
         self._editing = False
         self._ghost_at: tuple[int, int] | None = None
         self._added_space_at: tuple[int, int] | None = None
@@ -151,7 +154,7 @@ class GhostEditor(TextArea):
         return False
 
     async def _on_key(self, event: events.Key) -> None:
-        if event.key == "tab" and self.accept_ghost():
+        if event.key == "tab" and self._tab():
             event.stop()
             event.prevent_default()
             return
@@ -227,6 +230,23 @@ class GhostEditor(TextArea):
             self._added_space_at = None
         if self.suggestion and (not selection.is_empty or selection.end != self._ghost_at):
             self.hide_ghost()
+
+    def _tab(self) -> bool:
+        """Tab in prose: accept the ghost text, else complete the word being typed with the bar's first candidate
+        (as a shell completes), else nothing; never spaces, unless ``tab_indents``. False: let Tab indent."""
+        if self.accept_ghost():
+            return True
+        if self.tab_indents:
+            return False
+        if self.candidates and self._typing_a_word():
+            self.post_message(self.Pick(1))
+        return True
+
+    def _typing_a_word(self) -> bool:
+        """Whether the cursor ends a partial word (a word character before it, none after it)."""
+        row, col = self.cursor_location
+        line = self.document[row]
+        return col > 0 and is_word_char(line[col - 1]) and not (col < len(line) and is_word_char(line[col]))
 
     def _char_before(self, location: tuple[int, int]) -> str:
         row, col = location
