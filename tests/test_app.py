@@ -190,6 +190,18 @@ async def test_alt_number_inserts_that_candidate(home: Path) -> None:
         assert app.bar.suggestions.prefix == ""  # now the next word is being predicted
 
 
+async def test_after_a_full_stop_the_bar_offers_next_words_and_a_pick_brings_the_space(home: Path) -> None:
+    app = new_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "The plan was approved.")
+        await settle(pilot, app)
+        shown = app.bar.suggestions
+        assert shown.separator == " " and shown.words
+        assert all(c.word[0].isupper() and c.probability >= 0.001 for c in shown.words)  # sentence starts
+        await pilot.press("alt+1")
+        assert app.editor.text == f"The plan was approved. {shown.words[0].word} "
+
+
 async def test_alt_digit_sent_as_escape_digit_picks_too(home: Path) -> None:
     # xterm-like terminals and tmux send Alt+2 as ESC 2, which Textual reads as the character '™' (Option+2).
     app = new_app(home)

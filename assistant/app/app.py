@@ -396,7 +396,7 @@ class WriterApp(App[None]):
         if shown is None or number > len(shown.words) or self.read_only:
             return
         before, _ = self.editor.text_around_cursor()
-        self.editor.insert_word(partial_word(before)[1], shown.words[number - 1].word)
+        self.editor.insert_word(partial_word(before)[1], shown.separator + shown.words[number - 1].word)
 
     # -- model ------------------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="model")

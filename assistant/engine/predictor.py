@@ -12,6 +12,7 @@ import torch
 from assistant.decode.generate import Generation, GenerationConfig, generate
 from assistant.decode.wordsearch import SearchLimits, WordCandidate, WordSearch
 from assistant.engine.context import ContextCache
+from assistant.engine.lookahead import MIN_PROBABILITY, above_floor, as_typed
 from assistant.lm.io import LoadedModel
 from assistant.lm.model import GRULanguageModel
 from assistant.lm.quantize import quantize_for_inference
@@ -87,11 +88,14 @@ class Suggestions:
     """Whole-word candidates, best first, each with its probability."""
     phrase: Phrase | None = None
     """Ghost text, only when confident enough."""
+    separator: str = ""
+    """A space the prediction assumes but the writer has not typed yet (right after ``"approved."``): inserting
+    a candidate puts it first. The phrase's text starts with it already."""
 
     @property
     def completions(self) -> list[str]:
         """What each candidate adds after the typed prefix."""
-        return [c.word[len(self.prefix) :] for c in self.words]
+        return [self.separator + c.word[len(self.prefix) :] for c in self.words]
 
 
 class Predictor:
@@ -104,10 +108,14 @@ class Predictor:
         phrase: PhraseSettings | None = None,
         quantize: bool = True,
         model: GRULanguageModel | None = None,
+        min_probability: float = MIN_PROBABILITY,
     ) -> None:
         """``model``: the network to run, e.g. one quantised copy shared by several predictors (it holds no
-        state); default ``lm.model``, quantised for inference unless ``quantize`` is false."""
+        state); default ``lm.model``, quantised for inference unless ``quantize`` is false. ``min_probability``:
+        candidates less likely than this are never offered."""
         self.lm = lm
+        self.min_probability = min_probability
+        """Floor on a candidate's probability (``lookahead.MIN_PROBABILITY`` by default)."""
         if model is None:
             model = quantize_for_inference(lm.model) if quantize else lm.model
         self.model = model
@@ -127,7 +135,8 @@ class Predictor:
         With a lexicon, a candidate is offered only if it is a known word, a word of the text itself, or one
         the model is sure of (``UNKNOWN_WORD_MIN``).
         """
-        return self._words(split_text(_clean(text_before_cursor)), n)
+        text, _ = as_typed(_clean(text_before_cursor))
+        return above_floor(self._words(split_text(text), n), self.min_probability)
 
     def _words(self, split: Split, n: int) -> list[WordCandidate]:
         logprobs, hidden = self.cache.state(split.context)
@@ -154,11 +163,13 @@ class Predictor:
     @torch.no_grad()
     def suggest(self, text_before_cursor: str, n: int = 5, phrase: bool = True) -> Suggestions:
         """Word candidates and, when the model is confident, a phrase to show as ghost text."""
-        text = _clean(text_before_cursor)
+        text, separator = as_typed(_clean(text_before_cursor))
         split = split_text(text)
-        candidates = self._words(split, n)
+        candidates = above_floor(self._words(split, n), self.min_probability)
         ghost = self._phrase(text, split, candidates) if phrase and candidates else None
-        return Suggestions(split.prefix, candidates, ghost)
+        if ghost is not None and separator:
+            ghost = Phrase(separator + ghost.text, ghost.confidence)
+        return Suggestions(split.prefix, candidates, ghost, separator)
 
     def reset(self) -> None:
         """Forget the cached states (another document)."""
