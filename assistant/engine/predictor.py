@@ -133,15 +133,16 @@ class Predictor:
         """The ``n`` most probable words at the cursor: completions of the partial word, or next words.
 
         With a lexicon, a candidate is offered only if it is a known word, a word of the text itself, or one
-        the model is sure of (``UNKNOWN_WORD_MIN``).
+        the model is sure of (``UNKNOWN_WORD_MIN``); a prefix that starts no known word (another language or
+        script) is judged by the model alone.
         """
         text, _ = as_typed(_clean(text_before_cursor))
         return above_floor(self._words(split_text(text), n), self.min_probability)
 
     def _words(self, split: Split, n: int) -> list[WordCandidate]:
         logprobs, hidden = self.cache.state(split.context)
-        if self.lexicon is None:
-            return self.search.candidates(logprobs, hidden, split.tail, n)
+        if self.lexicon is None or (split.prefix and not self.lexicon.knows_prefix(split.prefix)):
+            return self.search.candidates(logprobs, hidden, split.tail, n)  # no known word to judge by
         found = self.search.candidates(logprobs, hidden, split.tail, n, extra=2 * n)
         seen = self._context_words(split.context)
         known = [c for c in found if c.probability >= UNKNOWN_WORD_MIN or c.word in self.lexicon or c.word in seen]
