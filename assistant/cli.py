@@ -52,6 +52,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         beam_width=args.beam_width,
         max_words=args.max_words,
         seed=args.seed,
+        no_repeat_ngram=args.no_repeat,
+        repetition_penalty=args.repetition_penalty,
     )
     try:
         cfg.validate()
@@ -395,6 +397,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--beam-width", type=int, default=4)
     g.add_argument("--max-words", type=int, default=20)
     g.add_argument("--seed", type=int, default=None, help="random seed for sampling")
+    g.add_argument("--no-repeat", type=int, default=3, help="never repeat a run of N pieces (0 = off; default 3)")
+    g.add_argument("--repetition-penalty", type=float, default=1.0, help="above 1, written pieces are less likely")
     g.add_argument(
         "--model", type=Path, help="model folder (default: your active personal model, else the shipped base model)"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import re
 from pathlib import Path
 
 import pytest
@@ -80,7 +81,78 @@ async def test_ctrl_right_accepts_one_word_of_a_phrase(home: Path) -> None:
         assert app.editor.text == "He was born in the United"
         assert app.editor.suggestion == " States"  # the rest stays on screen
         await pilot.press("ctrl+right")
-        assert app.editor.text == "He was born in the United States"
+        assert app.editor.text == "He was born in the United States "  # the last word comes with its separator
+
+
+async def test_punctuation_after_an_accept_takes_the_place_of_its_space(home: Path) -> None:
+    # Phone keyboards' rule: the space an accept adds gives way to punctuation, and a typed space is not doubled.
+    app = new_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "The meeting has been mov")
+        await settle(pilot, app)
+        ghost = app.editor.suggestion
+        await pilot.press("tab")
+        await pilot.press("full_stop")
+        assert app.editor.text == f"The meeting has been mov{ghost}."
+        await pilot.press("space")
+        await type_text(pilot, "It was mov")
+        await settle(pilot, app)
+        first = app.bar.suggestions.words[0].word
+        await pilot.press("alt+1")
+        await pilot.press("space")  # the accept's space is there already
+        await pilot.press("t")
+        assert app.editor.text == f"The meeting has been mov{ghost}. It was {first} t"
+        await pilot.press("backspace", "backspace")
+        await type_text(pilot, " He was born in the Unit")
+        await settle(pilot, app)
+        await pilot.press("ctrl+right", "ctrl+right", "comma")
+        assert re.search(r" in the United \w+,$", app.editor.text)
+
+
+async def test_the_accepts_space_rule_ends_with_any_other_key(home: Path) -> None:
+    app = new_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "The meeting has been mov")
+        await settle(pilot, app)
+        await pilot.press("tab")
+        text = app.editor.text
+        await pilot.press("left", "right", "full_stop")  # the cursor moved away and back: a plain '.'
+        assert app.editor.text == text + "."
+        await pilot.press("space", "space")
+        assert app.editor.text == text + ".  "  # typed spaces are all kept
+
+
+async def test_tab_with_no_ghost_completes_the_word_or_does_nothing(home: Path) -> None:
+    app = new_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "The meeting has been mov")
+        await settle(pilot, app)
+        top = app.bar.suggestions.words[0].word
+        app.editor.hide_ghost()  # as when the best word is not likely enough for ghost text
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.editor.text == f"The meeting has been {top} "
+        await type_text(pilot, "today. ")
+        await settle(pilot, app)
+        app.editor.hide_ghost()
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.editor.text == f"The meeting has been {top} today. "  # no spaces, no invisible word
+        assert app.editor.has_focus
+
+
+async def test_tab_indents_when_the_setting_says_so(home: Path) -> None:
+    config = Paths.at(home).config
+    config.mkdir(parents=True)
+    (config / "settings.toml").write_text("[app]\ntab_indents = true\n")
+    app = new_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "Notes")
+        await settle(pilot, app)
+        app.editor.hide_ghost()
+        await pilot.press("tab")
+        assert app.editor.text.startswith("Notes ")
+        assert app.editor.text.strip() == "Notes"
 
 
 async def test_moving_the_cursor_or_selecting_clears_the_ghost(home: Path) -> None:
@@ -116,6 +188,18 @@ async def test_alt_number_inserts_that_candidate(home: Path) -> None:
         assert app.editor.text == f"The meeting has been {second} "
         await settle(pilot, app)
         assert app.bar.suggestions.prefix == ""  # now the next word is being predicted
+
+
+async def test_after_a_full_stop_the_bar_offers_next_words_and_a_pick_brings_the_space(home: Path) -> None:
+    app = new_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "The plan was approved.")
+        await settle(pilot, app)
+        shown = app.bar.suggestions
+        assert shown.separator == " " and shown.words
+        assert all(c.word[0].isupper() and c.probability >= 0.001 for c in shown.words)  # sentence starts
+        await pilot.press("alt+1")
+        assert app.editor.text == f"The plan was approved. {shown.words[0].word} "
 
 
 async def test_alt_digit_sent_as_escape_digit_picks_too(home: Path) -> None:

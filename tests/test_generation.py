@@ -7,8 +7,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from assistant.decode.generate import GenerationConfig, beam_tokens, generate, greedy_tokens, prime
-from assistant.decode.sampling import filtered_logprobs, sample_next
+from assistant.decode.generate import (
+    REPEAT_WINDOW,
+    GenerationConfig,
+    beam_tokens,
+    generate,
+    greedy_tokens,
+    prime,
+)
+from assistant.decode.sampling import banned_by_ngrams, control_repetition, filtered_logprobs, sample_next
 from assistant.lm.io import LoadedModel, load_model
 from assistant.text.words import count_words, words
 from tests.conftest import make_corpus
@@ -118,3 +125,51 @@ def test_bad_options_are_rejected() -> None:
         GenerationConfig(strategy="nope").validate()
     with pytest.raises(ValueError, match="top-p"):
         GenerationConfig(top_p=1.5).validate()
+
+
+def repeated_ngrams(ids: list[int], n: int) -> int:
+    """How many ``n``-grams of ``ids`` occurred earlier in it."""
+    seen: set[tuple[int, ...]] = set()
+    repeats = 0
+    for i in range(len(ids) - n + 1):
+        gram = tuple(ids[i : i + n])
+        repeats += gram in seen
+        seen.add(gram)
+    return repeats
+
+
+def test_banned_pieces_are_those_that_would_repeat_an_ngram() -> None:
+    assert banned_by_ngrams([1, 2, 3, 1, 2], 3) == [3]
+    assert banned_by_ngrams([1, 2, 3, 1, 2, 4, 1, 2], 3) == [3, 4]
+    assert banned_by_ngrams([1, 2, 3], 0) == [] and banned_by_ngrams([1, 2], 3) == []
+    lp = torch.log_softmax(torch.tensor([2.0, 1.0, 0.5, 0.1]), dim=0)
+    controlled = control_repetition(lp, [0, 1, 0], 2, 1.0)  # after "0 1 0" the piece 1 would repeat "0 1"
+    assert controlled[1] == float("-inf") and torch.isclose(controlled.exp().sum(), torch.tensor(1.0))
+    penalised = control_repetition(lp, [0], 0, 1.5)
+    assert penalised[0] < lp[0] and penalised[3] > lp[3]
+    assert torch.equal(control_repetition(lp, [0, 1, 0], 0, 1.0), lp)
+
+
+@pytest.mark.parametrize("strategy", ["greedy", "beam"])
+def test_generation_does_not_loop_by_default(lm: LoadedModel, strategy: str) -> None:
+    seed = "The cat sends a book today."
+    looping = generate(
+        lm.model,
+        lm.tokenizer,
+        seed,
+        GenerationConfig(strategy=strategy, max_words=60, stop_at_paragraph=False, no_repeat_ngram=0),
+    )
+    assert repeated_ngrams(looping.ids, 3) > 0  # the tiny model's greedy text loops without the control
+    out = generate(
+        lm.model, lm.tokenizer, seed, GenerationConfig(strategy=strategy, max_words=60, stop_at_paragraph=False)
+    )
+    assert GenerationConfig().no_repeat_ngram == 3
+    assert repeated_ngrams(lm.tokenizer.encode(seed)[-REPEAT_WINDOW:] + out.ids, 3) == 0
+    assert count_words(out.text) >= 10  # it goes on, with new text
+
+
+def test_repetition_options_are_checked() -> None:
+    with pytest.raises(ValueError, match="no-repeat"):
+        GenerationConfig(no_repeat_ngram=-1).validate()
+    with pytest.raises(ValueError, match="repetition penalty"):
+        GenerationConfig(repetition_penalty=0.5).validate()

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.decode.wordsearch import SearchLimits
+from assistant.engine.lookahead import MIN_PROBABILITY
 from assistant.engine.predictor import MAX_CONTEXT_CHARS, Predictor, context_window, split_text
 from assistant.lm.io import LoadedModel, load_model
 
@@ -73,6 +74,40 @@ def test_unusual_text_is_answered_without_crash(predictor: Predictor, text: str)
     s = predictor.suggest(text)
     for c in s.words:
         assert 0 <= c.probability <= 1
+
+
+def test_after_punctuation_the_next_word_is_predicted_as_if_the_space_were_typed(lm: LoadedModel) -> None:
+    predictor = Predictor(lm)
+    spaced = predictor.suggest("The cat sends a book today. ")
+    glued = predictor.suggest("The cat sends a book today.")
+    assert [c.word for c in glued.words] == [c.word for c in spaced.words]
+    assert glued.words[0].word[0].isupper()  # a sentence start, not a word glued to the full stop
+    assert glued.separator == " " and spaced.separator == ""
+    assert glued.completions == [" " + c.word for c in glued.words]  # choosing a word brings the space
+    if glued.phrase is not None:
+        assert glued.phrase.text.startswith(" ")
+    after_comma = [c.word for c in predictor.words("The cat sends a book,", 5)]
+    assert after_comma == [c.word for c in predictor.words("The cat sends a book, ", 5)]
+    assert predictor.words("The teacher (", 5) == predictor.words("The teacher (", 5)  # opening: no space added
+
+
+def test_an_empty_text_is_a_paragraph_start(predictor: Predictor) -> None:
+    assert predictor.words("", 5) == predictor.words("\n\n", 5)
+    assert predictor.words("", 5) and all(c.word[0].isupper() for c in predictor.words("", 3))
+
+
+def test_candidates_under_the_probability_floor_are_never_offered(lm: LoadedModel) -> None:
+    assert Predictor(lm).min_probability == MIN_PROBABILITY > 0
+    everything = Predictor(lm, min_probability=0.0)
+    floored = Predictor(lm, min_probability=0.01)
+    dropped = 0
+    for text in ["The cat ", "The cat sends a book today.", "zq", "The cat s"]:
+        found = everything.words(text, 10)
+        kept = floored.suggest(text, 10).words
+        assert all(c.probability >= 0.01 for c in kept)
+        assert [c.word for c in kept] == [c.word for c in found if c.probability >= 0.01]
+        dropped += len(found) - len(kept)
+    assert dropped  # the floor did remove unlikely words
 
 
 def test_probabilities_are_real_and_ranked(predictor: Predictor) -> None:

@@ -110,6 +110,7 @@ class WriterApp(App[None]):
         """The main screen is up (its widgets are mounted): take the documents, load the model, open the last
         document."""
         self._apply_theme(self.settings.app.theme)
+        self.editor.tab_indents = self.settings.app.tab_indents
         for problem in self.settings.problems:
             self.notify(problem, title="Settings", severity="warning", timeout=10)
         if not self.instance.acquire():
@@ -511,6 +512,7 @@ class WriterApp(App[None]):
     def apply_settings(self, settings: Settings) -> None:
         """Use new settings now and keep them in ``settings.toml``."""
         self.settings = settings
+        self.editor.tab_indents = settings.app.tab_indents
         self.service.set_phrase_threshold(settings.suggest.phrase_threshold)
         if not settings.suggest.enabled:
             self.editor.hide_ghost()

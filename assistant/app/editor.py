@@ -3,6 +3,9 @@
 Textual's ``TextArea.suggestion`` already draws dim text at the cursor and keeps it while typed characters match
 it. This widget adds what the product needs on top: moving the cursor or selecting clears the ghost, Tab accepts
 all of it, Ctrl+Right one word of it, Esc hides it, and a counter of edits lets the app drop stale suggestions.
+
+An accept that finishes a word adds a space after it, as a phone keyboard does; that space gives way to
+punctuation typed next (``going`` + ``.`` is ``going.``, not ``going .``) and absorbs a space typed next.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from textual.widgets.text_area import Document, Edit, EditResult, Location, Sele
 
 from assistant.app.ghost import accept_all, first_word
 from assistant.app.keys import EDITOR_BINDINGS
-from assistant.text.words import is_word_char, words
+from assistant.text.words import CLOSING_PUNCTUATION, is_word_char, words
 
 
 class _CountedWrappedDocument(WrappedDocument):
@@ -80,8 +83,13 @@ class GhostEditor(TextArea):
         """Words finished in this editor (typed, accepted or pasted)."""
         self.candidates = 0
         """Candidates on the suggestion bar (set by the app): Alt+1..9 pick among them."""
+        self.tab_indents = False
+        """Tab with no ghost text indents (setting ``app.tab_indents``); by default it completes the word being
+        typed with the bar's first candidate, and does nothing after a separator."""
         self._editing = False
         self._ghost_at: tuple[int, int] | None = None
+        self._added_space_at: tuple[int, int] | None = None
+        """The cursor just after a space that an accept added (None when the last thing done was not that)."""
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     # -- ghost text -------------------------------------------------------------------------------------------
@@ -95,11 +103,16 @@ class GhostEditor(TextArea):
         self.show_ghost("")
 
     def action_accept_word(self) -> None:
-        """Insert the ghost text up to the end of its first word; without ghost text, move one word right."""
-        if self.suggestion and not self.read_only:
-            self.insert(first_word(self.suggestion), maintain_selection_offset=False)
-        else:
+        """Insert the ghost text up to the end of its first word (its last word: all of it, with the separator
+        Tab adds); without ghost text, move one word right."""
+        if not self.suggestion or self.read_only:
             self.action_cursor_word_right()
+            return
+        word = first_word(self.suggestion)
+        if self.suggestion[len(word) :].strip():
+            self.insert(word, maintain_selection_offset=False)
+        else:
+            self.accept_ghost()
 
     def action_cursor_document_start(self, select: bool = False) -> None:
         """Move the cursor to the start of the document (``select``: extend the selection)."""
@@ -114,7 +127,7 @@ class GhostEditor(TextArea):
         if not self.suggestion or self.read_only:
             return False
         row, col = self.cursor_location
-        self.insert(accept_all(self.suggestion, self.document[row][col:]), maintain_selection_offset=False)
+        self._insert_accepted(accept_all(self.suggestion, self.document[row][col:]), (row, col))
         return True
 
     def insert_word(self, prefix: str, word: str) -> None:
@@ -122,13 +135,33 @@ class GhostEditor(TextArea):
         if self.read_only:
             return
         row, col = self.cursor_location
-        start = (row, col - len(prefix))
         rest = self.document[row][col:]
         text = word if rest else word + " "  # the separator comes with the word, as in the KSR accounting
-        self.replace(text, start, (row, col), maintain_selection_offset=False)
+        self._insert_accepted(text, (row, col - len(prefix)))
+
+    def _insert_accepted(self, text: str, start: tuple[int, int]) -> None:
+        """Replace ``start``..cursor with accepted ``text``; remember a separator space it ends with."""
+        self.replace(text, start, self.cursor_location, maintain_selection_offset=False)
+        if text.endswith(" "):
+            self._added_space_at = self.cursor_location
+
+    def _after_added_space(self, character: str) -> bool:
+        """Apply the phone-keyboard rule to a key typed just after an accept's space; True when it was used."""
+        at, self._added_space_at = self._added_space_at, None
+        if at is None or at != self.cursor_location or not self.selection.is_empty or self.read_only:
+            return False
+        row, col = at
+        if col == 0 or self.document[row][col - 1] != " ":
+            return False
+        if character == " ":
+            return True  # the space is there already
+        if character in CLOSING_PUNCTUATION:
+            self.replace(character, (row, col - 1), at, maintain_selection_offset=False)
+            return True
+        return False
 
     async def _on_key(self, event: events.Key) -> None:
-        if event.key == "tab" and self.accept_ghost():
+        if event.key == "tab" and self._tab():
             event.stop()
             event.prevent_default()
             return
@@ -140,6 +173,10 @@ class GhostEditor(TextArea):
             return
         if event.key == "escape" and self.suggestion:
             self.hide_ghost()
+            event.stop()
+            event.prevent_default()
+            return
+        if self._added_space_at is not None and event.character and self._after_added_space(event.character):
             event.stop()
             event.prevent_default()
             return
@@ -169,6 +206,7 @@ class GhostEditor(TextArea):
             self._editing = False
         self.text_version += 1
         self._ghost_at = self.cursor_location if self.suggestion else None
+        self._added_space_at = None
         self.words_written += _words_finished(before, edit.text)
         return result
 
@@ -195,8 +233,27 @@ class GhostEditor(TextArea):
         super()._watch_selection(previous_selection, selection)
         if self._editing:
             return
+        if selection.end != self._added_space_at or not selection.is_empty:
+            self._added_space_at = None
         if self.suggestion and (not selection.is_empty or selection.end != self._ghost_at):
             self.hide_ghost()
+
+    def _tab(self) -> bool:
+        """Tab in prose: accept the ghost text, else complete the word being typed with the bar's first candidate
+        (as a shell completes), else nothing; never spaces, unless ``tab_indents``. False: let Tab indent."""
+        if self.accept_ghost():
+            return True
+        if self.tab_indents:
+            return False
+        if self.candidates and self._typing_a_word():
+            self.post_message(self.Pick(1))
+        return True
+
+    def _typing_a_word(self) -> bool:
+        """Whether the cursor ends a partial word (a word character before it, none after it)."""
+        row, col = self.cursor_location
+        line = self.document[row]
+        return col > 0 and is_word_char(line[col - 1]) and not (col < len(line) and is_word_char(line[col]))
 
     def _char_before(self, location: tuple[int, int]) -> str:
         row, col = location

@@ -136,4 +136,4 @@ class MainScreen(Screen[None]):
         if shown is None or number > len(shown.words) or self.writer.read_only:
             return
         before, _ = self.editor.text_around_cursor()
-        self.editor.insert_word(partial_word(before)[1], shown.words[number - 1].word)
+        self.editor.insert_word(partial_word(before)[1], shown.separator + shown.words[number - 1].word)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from assistant.decode.sampling import greedy_next, sample_next
+from assistant.decode.sampling import control_repetition, greedy_next, sample_next
 from assistant.lm.model import GRULanguageModel
 from assistant.text.tokenizer import Tokenizer
 from assistant.text.words import count_words
@@ -18,6 +18,9 @@ CONTEXT_START = "\n\n"
 """Text put before every context: the paragraph break that starts each unit of the training stream."""
 
 STRATEGIES = ("greedy", "sample", "beam")
+
+REPEAT_WINDOW = 64
+"""Pieces at the end of the seed that the repetition control counts as already written."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,12 @@ class GenerationConfig:
     """Seed for sampling (None = nondeterministic)."""
     stop_at_paragraph: bool = True
     """Stop at a blank line."""
+    no_repeat_ngram: int = 3
+    """Never write a piece that repeats a run of this many pieces of the continuation or of the seed's end
+    (greedy text otherwise loops: "the history of the history of"); 0 = off."""
+    repetition_penalty: float = 1.0
+    """Above 1, pieces already written (continuation and seed's end) are less likely: their log-probability is
+    multiplied by it; 1 = off."""
 
     def validate(self) -> None:
         """Raise ValueError on options that make no sense."""
@@ -51,6 +60,10 @@ class GenerationConfig:
             raise ValueError("temperature must be > 0")
         if not 0 < self.top_p <= 1:
             raise ValueError("top-p must be in (0, 1]")
+        if self.no_repeat_ngram < 0:
+            raise ValueError("no-repeat n-gram size must be >= 0 (0 = off)")
+        if self.repetition_penalty < 1:
+            raise ValueError("repetition penalty must be >= 1 (1 = off)")
         if self.top_k < 0 or self.beam_width < 1 or self.max_words < 1 or self.max_tokens < 1:
             raise ValueError("top-k must be >= 0; beam width, max words and max tokens >= 1")
 
@@ -133,8 +146,9 @@ def generate(model: GRULanguageModel, tokenizer: Tokenizer, seed_text: str, cfg:
     """Continue ``seed_text`` with the configured strategy and stop rules."""
     cfg.validate()
     logprobs, hidden = prime(model, tokenizer, seed_text)
+    written = tokenizer.encode(seed_text)[-REPEAT_WINDOW:]
     if cfg.strategy == "beam":
-        return _beam_generate(model, tokenizer, logprobs, hidden, cfg)
+        return _beam_generate(model, tokenizer, logprobs, hidden, cfg, written)
     rule = _StopRule(tokenizer, cfg)
     generator = None
     if cfg.strategy == "sample":
@@ -146,10 +160,11 @@ def generate(model: GRULanguageModel, tokenizer: Tokenizer, seed_text: str, cfg:
     ids: list[int] = []
     total = 0.0
     for _ in range(cfg.max_tokens):
+        allowed = control_repetition(logprobs, [*written, *ids], cfg.no_repeat_ngram, cfg.repetition_penalty)
         if cfg.strategy == "greedy":
-            nxt = greedy_next(logprobs)
+            nxt = greedy_next(allowed)
         else:
-            nxt = sample_next(logprobs, cfg.temperature, cfg.top_k, cfg.top_p, generator)
+            nxt = sample_next(allowed, cfg.temperature, cfg.top_k, cfg.top_p, generator)
         if rule.stops(ids, nxt):
             break
         total += float(logprobs[nxt])
@@ -165,8 +180,11 @@ def _beam_generate(
     logprobs: torch.Tensor,
     hidden: torch.Tensor,
     cfg: GenerationConfig,
+    written: list[int] | None = None,
 ) -> Generation:
-    """Beam search with the stop rules; finished hypotheses compete by mean log-probability per piece."""
+    """Beam search with the stop rules and the repetition control (after the seed's pieces ``written``);
+    finished hypotheses compete by mean log-probability per piece."""
+    written = written or []
     rule = _StopRule(tokenizer, cfg)
     device = logprobs.device
     width = cfg.beam_width
@@ -175,6 +193,13 @@ def _beam_generate(
     lp = logprobs[None]  # (K, V)
     finished: list[tuple[float, list[int], float]] = []
     for _ in range(cfg.max_tokens):
+        if cfg.no_repeat_ngram or cfg.repetition_penalty != 1.0:
+            lp = torch.stack(
+                [
+                    control_repetition(row, [*written, *b], cfg.no_repeat_ngram, cfg.repetition_penalty)
+                    for row, b in zip(lp, beams, strict=True)
+                ]
+            )
         total = torch.tensor(scores, device=device)[:, None] + lp  # (K, V)
         flat = total.reshape(-1)
         order = torch.topk(flat, min(flat.numel(), 4 * width)).indices.tolist()

@@ -1,6 +1,9 @@
-"""Choosing the next piece from a distribution: greedy, or sampling with temperature, top-k and top-p."""
+"""Choosing the next piece from a distribution: greedy, or sampling with temperature, top-k and top-p; and
+keeping a continuation from repeating itself (no-repeat n-grams, repetition penalty)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 
@@ -48,3 +51,32 @@ def sample_next(
 def greedy_next(logprobs: torch.Tensor) -> int:
     """The most likely piece id."""
     return int(torch.argmax(logprobs))
+
+
+def banned_by_ngrams(history: Sequence[int], n: int) -> list[int]:
+    """Pieces that would repeat an ``n``-gram of ``history`` (the ``n - 1`` last pieces followed by a piece
+    that followed them before); empty when ``n`` is 0 or the history is too short."""
+    if n <= 0 or len(history) < n:
+        return []
+    if n == 1:
+        return sorted(set(history))
+    key = list(history[len(history) - n + 1 :])
+    k = n - 1
+    return sorted({history[i + k] for i in range(len(history) - k) if list(history[i : i + k]) == key})
+
+
+def control_repetition(logprobs: torch.Tensor, history: Sequence[int], no_repeat: int, penalty: float) -> torch.Tensor:
+    """``logprobs`` ``(V,)`` with the pieces that would repeat an n-gram of ``history`` removed (``-inf``) and,
+    with ``penalty`` > 1, every piece of ``history`` made less likely (its log-probability times ``penalty``, as
+    CTRL divides a positive logit), renormalised. The most likely allowed piece survives: if every piece were
+    banned, nothing is."""
+    if no_repeat <= 0 and penalty == 1.0:
+        return logprobs
+    scores = logprobs.float().clone()
+    if penalty != 1.0 and history:
+        seen = torch.tensor(sorted(set(history)), dtype=torch.long, device=scores.device)
+        scores[seen] = scores[seen] * penalty
+    banned = banned_by_ngrams(history, no_repeat)
+    if banned and len(banned) < scores.numel():
+        scores[torch.tensor(banned, dtype=torch.long, device=scores.device)] = float("-inf")
+    return torch.log_softmax(scores, dim=-1)

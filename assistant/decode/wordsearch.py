@@ -27,6 +27,10 @@ MEMO_LIMIT = 512
 COVER_LIMIT = 4096
 """Memoised tail covers (tails repeat while typing a word)."""
 
+BYTE_CHAR_MIN = 0.01
+"""A two-byte character the tokenizer spells in byte pieces (an accented letter, Greek, Cyrillic without pieces)
+is tried as the next letter of a word when its lead byte is at least this likely (English text: never)."""
+
 
 @dataclass(frozen=True)
 class Cover:
@@ -71,6 +75,23 @@ class PieceIndex:
         self.break_mask = breaks.float()
         """1 for pieces starting with a non-word character (the word before them is complete), else 0."""
         self._covers: dict[str, Cover] = {}
+        self._tokenizer = tokenizer
+        self._byte_ids: dict[str, list[int] | None] = {}
+        value = {i: tokenizer.piece_bytes(i)[0] for i in range(len(tokenizer)) if tokenizer.is_byte(i)}
+        self.byte_value = value
+        """Byte piece id -> the byte it stands for."""
+        self.lead_ids = torch.tensor([i for i, v in value.items() if 0xC2 <= v <= 0xDF], dtype=torch.long)
+        """Byte pieces that start a two-byte UTF-8 character."""
+        self.tail_byte_ids = torch.tensor([i for i, v in value.items() if 0x80 <= v <= 0xBF], dtype=torch.long)
+        """Byte pieces that continue a UTF-8 character."""
+
+    def byte_ids(self, ch: str) -> list[int] | None:
+        """The byte pieces that spell ``ch`` when the tokenizer has no piece for it; None when it has one."""
+        if ch not in self._byte_ids:
+            ids = self._tokenizer.encode(ch)
+            spelled = bool(ids) and all(self._tokenizer.is_byte(i) for i in ids)
+            self._byte_ids[ch] = ids if spelled and len(ids) > 1 else None
+        return self._byte_ids[ch]
 
     def cover(self, rest: str) -> Cover:
         """The pieces that start with ``rest``, classified; memoised (tails repeat while typing)."""
@@ -210,6 +231,13 @@ class WordSearch:
                     pid = idx.by_text.get(rest[:k], -1)
                     if pid >= 0:
                         grow.append((node.logp + float(lp[pid]), rest[:k], pid, node))
+                spelled_in_bytes = self._byte_char(node, rest[0]) if rest[0] not in idx.by_prefix else None
+                if spelled_in_bytes is not None:  # a typed character with no piece: its bytes are one step
+                    mid, last = spelled_in_bytes
+                    logp = mid.logp + float(mid.logprobs[last])
+                    grow.append((logp, rest[0], last, mid))
+                    if len(rest) == 1:
+                        tail_mass += math.exp(logp)
             if not grow:
                 break
             # Paths that have spelled the whole tail wait for one batched step at the end of this phase.
@@ -271,6 +299,43 @@ class WordSearch:
                 sep_mass += math.exp(float(logprobs[pid]))
         return min(1.0, tail_mass / sep_mass) if sep_mass > 0 else 0.0
 
+    def _byte_char(self, node: _Node, ch: str) -> tuple[_Node, int] | None:
+        """For a character spelled in byte pieces: the path from ``node`` through all its bytes but the last, and
+        the last byte's id (so the character is one step of the search, like a piece)."""
+        ids = self.index.byte_ids(ch)
+        if ids is None:
+            return None
+        for b in ids[:-1]:
+            ((lp, h),) = self._advance([(node, b)])
+            node = _Node(node.text, node.logp + float(node.logprobs[b]), lp, h, (*node.path, b))
+        return node, ids[-1]
+
+    def _byte_extensions(self, frontier: list[_Node], lp: torch.Tensor) -> list[tuple[float, str, int, _Node]]:
+        """Word letters spelled in two byte pieces, as extensions of the paths of a level (one batched step for
+        the lead bytes that are likely at all)."""
+        idx = self.index
+        if not idx.lead_ids.numel() or not idx.tail_byte_ids.numel():
+            return []
+        top = torch.topk(lp[:, idx.lead_ids], min(2, idx.lead_ids.numel()), dim=1)
+        floor = math.log(BYTE_CHAR_MIN)
+        items = [
+            (node, int(idx.lead_ids[j]), node.logp + p)
+            for node, ps, js in zip(frontier, top.values.tolist(), top.indices.tolist(), strict=True)
+            for p, j in zip(ps, js, strict=True)
+            if p >= floor
+        ]
+        if not items:
+            return []
+        grow: list[tuple[float, str, int, _Node]] = []
+        children = self._advance([(node, lead) for node, lead, _ in items])
+        for (node, lead, logp), (lp_mid, h) in zip(items, children, strict=True):
+            mid = _Node(node.text, logp, lp_mid, h, (*node.path, lead))
+            for pid, p in _top(lp_mid, idx.tail_byte_ids, 3):
+                ch = bytes([idx.byte_value[lead], idx.byte_value[pid]]).decode("utf-8", errors="replace")
+                if continues_word(ch):
+                    grow.append((logp + p, ch, pid, mid))
+        return grow
+
     def state_after(self, hidden: torch.Tensor, path: list[int]) -> tuple[torch.Tensor, torch.Tensor] | None:
         """Next-piece log-probabilities ``(V,)`` and state ``(L, 1, H)`` after feeding ``path`` from the context
         state ``hidden``, if a search since that context computed them; else None."""
@@ -305,6 +370,7 @@ class WordSearch:
             for p, pid in zip(ext_p[k], ext_i[k], strict=True):
                 if p > -math.inf:
                     grow.append((node.logp + p, idx.texts[pid], pid, node))
+        grow.extend(self._byte_extensions(frontier, lp))
         return grow
 
     def _advance(self, items: list[tuple[_Node, int]]) -> list[tuple[torch.Tensor, torch.Tensor]]:

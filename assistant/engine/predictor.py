@@ -16,6 +16,7 @@ from assistant.decode.generate import Generation, GenerationConfig, generate
 from assistant.decode.wordsearch import SearchLimits, WordCandidate, WordSearch
 from assistant.engine.context import ContextCache, is_word_end
 from assistant.engine.docmemory import DocMemorySettings, DocumentMemory
+from assistant.engine.lookahead import MIN_PROBABILITY, above_floor, as_typed
 from assistant.engine.mixing import MixSettings, em_weights, mix
 from assistant.lm.io import LoadedModel
 from assistant.lm.model import GRULanguageModel
@@ -96,11 +97,14 @@ class Suggestions:
     """Whole-word candidates, best first, each with its probability."""
     phrase: Phrase | None = None
     """Ghost text, only when confident enough."""
+    separator: str = ""
+    """A space the prediction assumes but the writer has not typed yet (right after ``"approved."``): inserting
+    a candidate puts it first. The phrase's text starts with it already."""
 
     @property
     def completions(self) -> list[str]:
         """What each candidate adds after the typed prefix."""
-        return [c.word[len(self.prefix) :] for c in self.words]
+        return [self.separator + c.word[len(self.prefix) :] for c in self.words]
 
 
 class Predictor:
@@ -118,6 +122,7 @@ class Predictor:
         memory: DocMemorySettings | None = None,
         mixing: MixSettings | None = None,
         guard: Callable[[str, Suggestions], Suggestions] | None = None,
+        min_probability: float = MIN_PROBABILITY,
     ) -> None:
         """``model``: the network to run, e.g. one quantised copy shared by several predictors (it holds no
         state); default ``lm.model``, quantised for inference unless ``quantize`` is false.
@@ -126,8 +131,12 @@ class Predictor:
         (the user's memory, may be set later through :attr:`personal`); false gives the bare model.
 
         ``guard``: the last check on every :meth:`suggest` answer (the user's privacy controls: no secret,
-        nothing blocked or rejected); it may drop candidates, so a few more are searched for."""
+        nothing blocked or rejected); it may drop candidates, so a few more are searched for.
+
+        ``min_probability``: candidates less likely than this are never offered."""
         self.lm = lm
+        self.min_probability = min_probability
+        """Floor on a candidate's probability (``lookahead.MIN_PROBABILITY`` by default)."""
         if model is None:
             model = quantize_for_inference(lm.model) if quantize else lm.model
         self.model = model
@@ -154,16 +163,18 @@ class Predictor:
         """The ``n`` most probable words at the cursor: completions of the partial word, or next words.
 
         With a lexicon, a candidate is offered only if it is a known word, a word of the text itself, or one
-        the model is sure of (``UNKNOWN_WORD_MIN``).
+        the model is sure of (``UNKNOWN_WORD_MIN``); a prefix that starts no known word (another language or
+        script) is judged by the model alone.
         """
-        full = _valid(text_before_cursor)
-        return self._words(split_text(context_window(full)), n, full)
+        full, _ = as_typed(_valid(text_before_cursor))
+        return above_floor(self._words(split_text(context_window(full)), n, full), self.min_probability)
 
     def _words(self, split: Split, n: int, full: str) -> list[WordCandidate]:
         logprobs, hidden = self.cache.state(split.context)
+        foreign = self.lexicon is not None and bool(split.prefix) and not self.lexicon.knows_prefix(split.prefix)
         if not self.adaptive:
-            if self.lexicon is None:
-                return self.search.candidates(logprobs, hidden, split.tail, n)
+            if self.lexicon is None or foreign:
+                return self.search.candidates(logprobs, hidden, split.tail, n)  # no known word to judge by
             found = self.search.candidates(logprobs, hidden, split.tail, n, extra=2 * n)
             seen = self._context_words(split.context)
             known = [c for c in found if c.probability >= UNKNOWN_WORD_MIN or c.word in self.lexicon or c.word in seen]
@@ -176,6 +187,7 @@ class Predictor:
             c.word: c.probability
             for c in found
             if self.lexicon is None
+            or foreign
             or c.probability >= UNKNOWN_WORD_MIN
             or c.word in self.lexicon
             or c.word in self.document
@@ -231,16 +243,20 @@ class Predictor:
     @torch.no_grad()
     def suggest(self, text_before_cursor: str, n: int = 5, phrase: bool = True) -> Suggestions:
         """Word candidates and, when the model is confident, a phrase to show as ghost text."""
-        full = _valid(text_before_cursor)
+        full, separator = as_typed(_valid(text_before_cursor))
         text = context_window(full)
         split = split_text(text)
-        candidates = self._words(split, n + (GUARD_SPARE if self.guard else 0), full)
+        found = self._words(split, n + (GUARD_SPARE if self.guard else 0), full)
+        candidates = above_floor(found, self.min_probability)
         ghost = self._phrase(text, split, candidates) if phrase and candidates else None
-        answer = Suggestions(split.prefix, candidates, ghost)
-        if self.guard is None:
-            return answer
-        guarded = self.guard(text_before_cursor, answer)
-        return replace(guarded, words=guarded.words[:n]) if len(guarded.words) > n else guarded
+        answer = Suggestions(split.prefix, candidates, ghost, separator)
+        if self.guard is not None:
+            answer = self.guard(full, answer)
+            if len(answer.words) > n:
+                answer = replace(answer, words=answer.words[:n])
+        if answer.phrase is not None and separator:
+            answer = replace(answer, phrase=Phrase(separator + answer.phrase.text, answer.phrase.confidence))
+        return answer
 
     def reset(self) -> None:
         """Forget the cached states (another document)."""

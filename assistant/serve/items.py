@@ -39,7 +39,7 @@ def completion_list(text: str, offset: int, result: Suggestions, encoding: str =
             detail=percent(c.probability),
             sort_text=f"{rank:04d}",
             filter_text=c.word,
-            text_edit=types.TextEdit(range=where, new_text=c.word),
+            text_edit=types.TextEdit(range=where, new_text=result.separator + c.word),
             insert_text_format=types.InsertTextFormat.PlainText,
             preselect=rank == 0,
         )

@@ -61,6 +61,8 @@ class AppSettings:
 
     theme: str = "textual-dark"
     """Textual theme name (``textual-dark``, ``textual-light``, ...)."""
+    tab_indents: bool = False
+    """Tab with no ghost text to accept indents (as in a code editor) instead of completing the word being typed."""
 
 
 @dataclass

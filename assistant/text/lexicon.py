@@ -6,6 +6,7 @@ is sure of) keeps the suggestion slots for real ones.
 
 from __future__ import annotations
 
+import bisect
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -22,6 +23,7 @@ class Lexicon:
 
     def __init__(self, words: Iterable[str] = ()) -> None:
         self._words: set[str] = set(words)
+        self._sorted: list[str] | None = None
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Lexicon:
@@ -44,6 +46,7 @@ class Lexicon:
     def add(self, words: Iterable[str]) -> None:
         """Learn more words (e.g. from the user's documents)."""
         self._words.update(words)
+        self._sorted = None
 
     def __contains__(self, word: object) -> bool:
         if not isinstance(word, str):
@@ -53,6 +56,17 @@ class Lexicon:
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._words)
+
+    def knows_prefix(self, prefix: str) -> bool:
+        """Whether some known word starts with ``prefix`` (case-tolerant as membership is): if none does, the
+        lexicon cannot tell the words that complete it from junk (a word in another language or script)."""
+        if self._sorted is None:
+            self._sorted = sorted(self._words)
+        for p in {prefix, prefix.lower(), prefix.capitalize()}:
+            i = bisect.bisect_left(self._sorted, p)
+            if i < len(self._sorted) and self._sorted[i].startswith(p):
+                return True
+        return False
 
     def __len__(self) -> int:
         return len(self._words)

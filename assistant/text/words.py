@@ -10,6 +10,10 @@ WORD_RE = re.compile(r"\w+(?:['’]\w+)*")
 
 _WORD_CHAR_RE = re.compile(r"\w")
 
+CLOSING_PUNCTUATION = ".,;:!?)]}…"
+"""Punctuation written right after a word and followed by a space: an accepted word's added space gives way to it,
+and after it the next word is predicted as if the space had been typed."""
+
 
 def words(text: str) -> list[str]:
     """The words of ``text`` in order."""
