@@ -31,7 +31,7 @@ class Command:
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("Tab", "accept all of the ghost text; with none, complete the word with the first candidate"),
+    Command("Tab", "accept the ghost text, else the first candidate"),
     Command("Ctrl+Right", "accept one word of the ghost text"),
     Command("Esc", "hide the ghost text"),
     Command("Alt+1 … Alt+9", "insert that candidate of the suggestion bar"),
