@@ -122,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     text_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = args.out / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    names = {s["name"] for s in sources}
+    manifest = {k: v for k, v in manifest.items() if k in names}  # sources since removed
 
     seen: set[bytes] = set()
     for src in sources:
