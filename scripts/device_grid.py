@@ -96,8 +96,10 @@ def build_tokens(carry: Path, sources_file: Path, dest: Path, tokenizer: Path) -
     header, sources = unpack(carry.read_bytes())
     if header.get("tokenizer_sha256") != file_sha256(tokenizer):
         raise SystemExit(f"{carry} was made with another tokenizer than {tokenizer}")
+    weights = load_weights(sources_file)
+    weights.update({name: 1.0 for name in header.get("presampled", {})})  # already cut to their weight's share
     train, val, train_chars, val_chars, report = assemble(
-        sources, load_weights(sources_file), header["sep"], sep_chars=header.get("separator_chars", 2)
+        sources, weights, header["sep"], sep_chars=header.get("separator_chars", 2)
     )
     data = TokenData(
         train=torch.from_numpy(train),
@@ -107,7 +109,12 @@ def build_tokens(carry: Path, sources_file: Path, dest: Path, tokenizer: Path) -
         sources=report,
     )
     data.save(dest)
-    return {"train_tokens": int(train.size), "val_tokens": int(val.size), "train_chars": train_chars}
+    return {
+        "train_tokens": int(train.size),
+        "val_tokens": int(val.size),
+        "train_chars": train_chars,
+        "presampled": header.get("presampled", {}),
+    }
 
 
 def train_command(job: Job, args: argparse.Namespace, tokens: Path, steps: int, dropout: float, *, probe: bool) -> list:

@@ -10,6 +10,7 @@ keeps only the first N units of each source (toy runs and tests).
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import time
 from pathlib import Path
@@ -29,15 +30,25 @@ from assistant.train.data import PARAGRAPH_SEPARATOR, read_units  # noqa: E402
 SOURCES = ROOT / "scripts" / "mix_sources.json"
 
 
-def tokenise(text_dir: Path, tokenizer: Tokenizer, weights: dict[str, float], limit: int = 0) -> list[SourceUnits]:
-    """Encoded units of every source file in ``text_dir`` that the weights keep (weight > 0)."""
+def tokenise(
+    text_dir: Path, tokenizer: Tokenizer, weights: dict[str, float], limit: int = 0, presample: bool = False
+) -> list[SourceUnits]:
+    """Encoded units of every source file in ``text_dir`` that the weights keep (weight > 0).
+
+    ``presample``: a source weighted below 1 keeps only a seeded random share of its units equal to its weight
+    (it is then trained on with weight 1), which makes the file smaller at the same expected mix.
+    """
     out = []
     for path in sorted(text_dir.glob("*.txt")):
-        if weights.get(path.stem, 1.0) <= 0:
+        weight = weights.get(path.stem, 1.0)
+        if weight <= 0:
             continue
         units = read_units(path)
         if limit:
             units = units[:limit]
+        if presample and weight < 1:
+            keep = sorted(random.Random(f"presample:{path.stem}").sample(range(len(units)), round(len(units) * weight)))
+            units = [units[i] for i in keep]
         encoded = tokenizer.encode_batch(units)
         lengths = np.array([len(e) for e in encoded], dtype=np.int64)
         ids = np.fromiter((t for e in encoded for t in e), dtype=np.uint16, count=int(lengths.sum()))
@@ -54,15 +65,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=ROOT / "carry" / "mix_v2.npz.xz")
     p.add_argument("--limit", type=int, default=0, help="first N units of each source only")
     p.add_argument("--preset", type=int, default=9, help="xz preset (0-9)")
+    p.add_argument("--presample", action="store_true", help="store only the share of each source its weight uses")
     args = p.parse_args(argv)
     t0 = time.time()
     tokenizer = Tokenizer(args.tokenizer)
     if tokenizer.vocab_size > 65536:
         raise SystemExit("ids are stored as uint16: the vocabulary must have at most 65,536 pieces")
-    sources = tokenise(args.text, tokenizer, read_mix_file(args.sources), args.limit)
+    weights = read_mix_file(args.sources)
+    sources = tokenise(args.text, tokenizer, weights, args.limit, args.presample)
     if not sources:
         raise SystemExit(f"no .txt files in {args.text}")
-    meta = {"tokenizer_sha256": tokenizer.sha256, "separator_chars": len(PARAGRAPH_SEPARATOR)}
+    meta = {
+        "tokenizer_sha256": tokenizer.sha256,
+        "separator_chars": len(PARAGRAPH_SEPARATOR),
+        "presampled": {s.name: weights[s.name] for s in sources if args.presample and weights.get(s.name, 1.0) < 1},
+    }
     blob = pack(sources, tokenizer.encode(PARAGRAPH_SEPARATOR), meta, preset=args.preset)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(blob)

@@ -120,3 +120,18 @@ def test_man_and_pod_extractors_keep_the_prose(tmp_path: Path) -> None:
         "=head1 NAME\n\nUse B<bold> and C<code> in I<prose>.\n\n    verbatim code\n", encoding="utf-8"
     )
     assert list(pod(tmp_path, {"glob": "*.pod"})) == ["Use bold and code in prose."]
+
+
+def test_presampling_keeps_the_weighted_share_and_the_device_weighs_it_once(
+    tokenizer: Tokenizer, tmp_path: Path
+) -> None:
+    import tokenise_mix
+
+    (tmp_path / "half.txt").write_text(make_corpus(seed=3, paragraphs=100), encoding="utf-8")
+    (tmp_path / "whole.txt").write_text(make_corpus(seed=4, paragraphs=30), encoding="utf-8")
+    full = {s.name: s for s in tokenise_mix.tokenise(tmp_path, tokenizer, {"half": 0.5})}
+    cut = {s.name: s for s in tokenise_mix.tokenise(tmp_path, tokenizer, {"half": 0.5}, presample=True)}
+    assert len(cut["half"].lengths) == round(len(full["half"].lengths) * 0.5)
+    assert len(cut["whole"].lengths) == len(full["whole"].lengths)
+    again = {s.name: s for s in tokenise_mix.tokenise(tmp_path, tokenizer, {"half": 0.5}, presample=True)}
+    assert np.array_equal(again["half"].ids, cut["half"].ids)  # seeded: the same share every time

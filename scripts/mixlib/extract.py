@@ -6,10 +6,12 @@ Each takes the package root and the source's ``extract`` options from ``scripts/
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import struct
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +41,21 @@ def _read(path: Path) -> str:
     return data.decode("utf-8", errors="replace")
 
 
+def _html_file(path: Path) -> list[str]:
+    return list(html_paragraphs(_read(path)))
+
+
 def html(root: Path, opts: Options) -> Iterator[str]:
-    """Paragraph and list text of HTML pages."""
-    for path in _files(root, opts):
-        yield from html_paragraphs(_read(path))
+    """Paragraph and list text of HTML pages (parsed by ``MIX_JOBS`` processes, default 2, in file order)."""
+    files = _files(root, opts)
+    jobs = int(os.environ.get("MIX_JOBS", "2"))
+    if jobs <= 1 or len(files) < 50:
+        for path in files:
+            yield from _html_file(path)
+        return
+    with ProcessPoolExecutor(jobs) as pool:
+        for pars in pool.map(_html_file, files, chunksize=16):
+            yield from pars
 
 
 _POD_CODE = re.compile(r"[A-Z]<<+\s(.*?)\s>>+|[A-Z]<([^<>]*)>", re.S)

@@ -44,6 +44,11 @@ def split_blocks(text: str) -> Iterator[str]:
             yield line
 
 
+_CHROME = re.compile(
+    r"(?i)^(nav|navbar|navigation|menu|sidebar|sphinxsidebar|toc|toctree-wrapper|breadcrumbs?|footer|header|"
+    r"related|headerlink|wy-nav-side|bd-sidebar.*|bd-toc.*|sub-nav.*|top-nav.*|flex-box)$"
+)
+"""Classes of page chrome (navigation, sidebars, headers); matched per class name, not inside longer names."""
 _BLOCK_TAGS = ["p", "li", "dd", "dt", "blockquote", "td"]
 _SKIP_PARENTS = {"pre", "table", "nav", "header", "footer", "code", "script", "style", "form", "select"}
 
@@ -53,8 +58,8 @@ def html_paragraphs(markup: str) -> Iterator[str]:
     soup = BeautifulSoup(markup, "html.parser")
     for bad in soup(["script", "style", "pre", "table", "nav", "header", "footer", "head"]):
         bad.decompose()
-    for div in soup.find_all(["div", "ul"], class_=re.compile(r"(?i)nav|menu|sidebar|toc|breadcrumb|footer|header")):
-        if isinstance(div, Tag):
+    for div in soup.find_all(["div", "ul", "span", "a"], class_=_CHROME):
+        if isinstance(div, Tag) and not div.decomposed:
             div.decompose()
     for el in soup.find_all(_BLOCK_TAGS):
         if el.find(["p", "li", "dd", "ul", "ol", "div", "blockquote"]):
