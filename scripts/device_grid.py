@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--grid", choices=sorted(GRIDS), default="v2")
     p.add_argument("--only", nargs="*", help="these models of the grid only")
     p.add_argument("--device", default="cuda", choices=["cuda", "cpu", "auto"])
-    p.add_argument("--budget", type=float, default=500.0, help="seconds for the whole script")
+    p.add_argument("--budget", type=float, default=420.0, help="seconds for the whole script")
     p.add_argument("--probe", type=float, default=25.0, help="seconds of probe training per model")
     p.add_argument("--reserve", type=float, default=45.0, help="seconds kept for start-up, saving and packing")
     p.add_argument("--threads", type=int, default=2, help="CPU threads per training process")

@@ -135,3 +135,17 @@ def test_presampling_keeps_the_weighted_share_and_the_device_weighs_it_once(
     assert len(cut["whole"].lengths) == len(full["whole"].lengths)
     again = {s.name: s for s in tokenise_mix.tokenise(tmp_path, tokenizer, {"half": 0.5}, presample=True)}
     assert np.array_equal(again["half"].ids, cut["half"].ids)  # seeded: the same share every time
+
+
+def test_mix_file_weights_the_sources(tmp_path: Path) -> None:
+    from assistant.train.base import parse_mix
+
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.txt").write_text("Some words here.\n", encoding="utf-8")
+    mix = tmp_path / "mix.json"
+    mix.write_text(json.dumps({"sources": [{"name": "a", "weight": 0.5}, {"name": "b", "weight": 0}]}))
+    got = {s.name: s.weight for s in parse_mix(tmp_path, ["c=2"], mix)}
+    assert got == {"a": 0.5, "c": 2.0}
+    mix.write_text("{not json")
+    with pytest.raises(SystemExit, match="--mix-file"):
+        parse_mix(tmp_path, [], mix)
