@@ -267,7 +267,24 @@ def text(root: Path, opts: Options) -> Iterator[str]:
         body = _read(path)
         if opts.get("drop_key"):
             body = re.sub(r"(?m)^[A-Z][A-Z0-9_]+$", "", body)
+        if opts.get("rst"):
+            body = _rst_inline(body)
         yield from split_blocks(body)
+
+
+_RST_ROLE = re.compile(r":[\w:+-]+:`([^`<]*?)(?:\s*<[^>]*>)?`")
+_RST_LINK = re.compile(r"`([^`<]+?)\s*<[^>]*>`__?")
+
+
+def _rst_inline(body: str) -> str:
+    """reStructuredText inline markup reduced to its text; directive and literal blocks dropped."""
+    body = re.sub(r"(?m)^([^\n]*::)[ \t]*\n\n(?:[ \t]+[^\n]*\n|\n)+", r"\1\n\n", body)
+    body = _RST_ROLE.sub(lambda m: m.group(1).strip("~!"), body)
+    body = _RST_LINK.sub(r"\1", body)
+    body = re.sub(r"``([^`]+)``", r"\1", body)
+    body = re.sub(r"`([^`]+)`_{0,2}", r"\1", body)
+    body = re.sub(r"(?m)^\.\. .*$|^[=\-~^\"'`#*+]{3,}$", "", body)
+    return body
 
 
 def lyx(root: Path, opts: Options) -> Iterator[str]:

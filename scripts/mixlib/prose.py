@@ -46,7 +46,7 @@ def split_blocks(text: str) -> Iterator[str]:
 
 _CHROME = re.compile(
     r"(?i)^(nav|navbar|navigation|menu|sidebar|sphinxsidebar|toc|toctree-wrapper|breadcrumbs?|footer|header|"
-    r"related|headerlink|wy-nav-side|bd-sidebar.*|bd-toc.*|sub-nav.*|top-nav.*|flex-box)$"
+    r"related|headerlink|wy-nav-side|bd-sidebar.*|bd-toc.*|sub-nav.*|top-nav.*)$"
 )
 """Classes of page chrome (navigation, sidebars, headers); matched per class name, not inside longer names."""
 _BLOCK_TAGS = ["p", "li", "dd", "dt", "blockquote", "td"]
@@ -61,7 +61,7 @@ def html_paragraphs(markup: str) -> Iterator[str]:
     for div in soup.find_all(["div", "ul", "span", "a"], class_=_CHROME):
         if isinstance(div, Tag) and not div.decomposed:
             div.decompose()
-    for el in soup.find_all(_BLOCK_TAGS):
+    for el in soup.find_all(lambda t: t.name in _BLOCK_TAGS or (t.name == "div" and "block" in t.get("class", []))):
         if el.find(["p", "li", "dd", "ul", "ol", "div", "blockquote"]):
             continue  # its inner blocks are taken instead
         if any(getattr(p, "name", None) in _SKIP_PARENTS for p in el.parents):
