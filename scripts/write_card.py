@@ -15,6 +15,9 @@ from pathlib import Path
 
 from assistant.train.trainer import TrainConfig, lr_at
 
+MIX_SOURCES = Path(__file__).resolve().parent / "mix_sources.json"
+"""The v2 mix's sources (``scripts/build_mix.py``): rows for files of a model's mix that SOURCES lacks."""
+
 SOURCES = [
     ("chitchat.txt", "PyPI chitchat-dataset 0.9.0", "MIT", "real human chat"),
     ("chatterbot_en.txt", "PyPI chatterbot-corpus 1.3.3", "BSD-3", "short question/answer lines"),
@@ -131,13 +134,15 @@ def main() -> None:
     w("![training curve](training_curve.png)\n")
     w("## Data\n")
     w(
-        "Trained on `../shared/data/train/` only (extracted offline from public packages). Mix weights are copies "
+        "Trained on `../shared/data/train/`"
+        + (" and the v2 additions of `scripts/mix_sources.json`" if _extra_sources(mix) else " only")
+        + " (extracted offline from public packages). Mix weights are copies "
         "per epoch (a fraction takes that share of a file's paragraphs); 1% of each file's paragraphs (at most "
         "300) are held out for validation.\n"
     )
     w("| file | source | licence | genre | weight | training pieces |")
     w("|---|---|---|---|---|---|")
-    for fname, src, lic, genre in SOURCES:
+    for fname, src, lic, genre in SOURCES + _extra_sources(mix):
         m = mix.get(Path(fname).stem, {})
         w(f"| {fname} | {src} | {lic} | {genre} | {m.get('weight', '-')} | {int(m.get('train_tokens', 0)):,} |")
     w("")
@@ -145,6 +150,20 @@ def main() -> None:
         w("## Notes\n")
         w(args.notes.read_text().strip() + "\n")
     (args.model / "CARD.md").write_text("\n".join(out))
+
+
+def _extra_sources(mix: dict) -> list[tuple[str, str, str, str]]:
+    """Rows for the mix's files that are not in SOURCES, from ``mix_sources.json`` (package versions pinned)."""
+    known = {Path(f).stem for f, *_ in SOURCES}
+    rows = json.loads(MIX_SOURCES.read_text(encoding="utf-8"))["sources"] if MIX_SOURCES.is_file() else []
+    out = []
+    for r in rows:
+        if r["name"] in mix and r["name"] not in known:
+            pkgs = ", ".join(f"{p['name']} {p['version']}" for p in r.get("packages", []))
+            out.append(
+                (f"{r['name']}.txt", f"Debian {pkgs}" if r["origin"] == "debian" else pkgs, r["licence"], r["genre"])
+            )
+    return out
 
 
 def _command(tr: dict) -> str:

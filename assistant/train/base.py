@@ -53,6 +53,7 @@ def build_parser(prog: str = "assistant train-base") -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, help="folder of .txt training files")
     p.add_argument("--tokens", type=Path, help="prepared token streams (.safetensors) instead of --data")
     p.add_argument("--mix", action="append", default=[], metavar="NAME=WEIGHT", help="weight of one file")
+    p.add_argument("--mix-file", type=Path, help="JSON weights: {NAME: WEIGHT} or {'sources': [{name, weight}]}")
     p.add_argument("--out", type=Path, required=True, help="model folder to write")
     p.add_argument("--work", type=Path, default=Path("runs/base"), help="checkpoints and caches")
     p.add_argument("--tokenizer", type=Path, help="existing tokenizer.model (else one is trained)")
@@ -84,9 +85,21 @@ def build_parser(prog: str = "assistant train-base") -> argparse.ArgumentParser:
     return p
 
 
-def parse_mix(data_dir: Path, overrides: list[str]) -> list[MixSource]:
-    """Sources for every ``.txt`` in ``data_dir``, weighted by the default mix and ``NAME=WEIGHT`` overrides."""
-    weights = dict(DEFAULT_MIX)
+def read_mix_file(path: Path) -> dict[str, float]:
+    """Weights from a JSON file: ``{NAME: WEIGHT}`` or ``{"sources": [{"name": ..., "weight": ...}]}``."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        rows = doc["sources"] if isinstance(doc, dict) and "sources" in doc else None
+        if rows is not None:
+            return {str(r["name"]): float(r["weight"]) for r in rows}
+        return {str(k): float(v) for k, v in doc.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise SystemExit(f"--mix-file {path}: {exc}") from None
+
+
+def parse_mix(data_dir: Path, overrides: list[str], mix_file: Path | None = None) -> list[MixSource]:
+    """Sources for every ``.txt`` in ``data_dir``, weighted by the default mix (or ``mix_file``) and overrides."""
+    weights = read_mix_file(mix_file) if mix_file else dict(DEFAULT_MIX)
     for item in overrides:
         name, _, value = item.partition("=")
         try:
@@ -109,7 +122,7 @@ def prepare(args: argparse.Namespace) -> tuple[Path, TokenData]:
         return args.tokenizer, data
     if not args.data:
         raise SystemExit("give --data DIR (text files) or --tokens FILE")
-    sources = parse_mix(args.data, args.mix)
+    sources = parse_mix(args.data, args.mix, args.mix_file)
     tok_path = args.tokenizer
     if tok_path is None:
         tok_path = work / f"tokenizer-{args.tokenizer_type}{args.vocab_size}.model"
@@ -125,7 +138,9 @@ def write_lexicon(args: argparse.Namespace) -> int:
     """Write ``lexicon.txt`` (words of the training text seen at least ``--lexicon-min-count`` times)."""
     if not args.data:
         return 0
-    texts = (s.path.read_text(encoding="utf-8", errors="replace") for s in parse_mix(args.data, args.mix))
+    texts = (
+        s.path.read_text(encoding="utf-8", errors="replace") for s in parse_mix(args.data, args.mix, args.mix_file)
+    )
     lexicon = Lexicon.from_texts(texts, min_count=args.lexicon_min_count)
     lexicon.save(args.out / LEXICON_FILE)
     return len(lexicon)
