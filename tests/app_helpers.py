@@ -38,6 +38,20 @@ async def settle(pilot: Pilot, app: WriterApp, timeout: float = 20.0) -> None:
     await pilot.pause()
 
 
+def busy_workers(app: WriterApp) -> list[str]:
+    """Names of the app's workers still pending or running (suggestions, saves, the model)."""
+    return [w.name for w in app.workers if not w.is_finished]
+
+
+async def quiet(pilot: Pilot, app: WriterApp, timeout: float = 20.0) -> None:
+    """Settle, then wait until no worker is left and the screen has drawn everything: the moment to capture it."""
+    await settle(pilot, app, timeout)
+    await wait_until(pilot, lambda: not busy_workers(app), timeout, "the app's workers")
+    await wait_until(pilot, lambda: answered(app), timeout, "suggestions")
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+
+
 async def type_text(pilot: Pilot, text: str) -> None:
     """Press the key of each character."""
     for ch in text:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from textual.widgets import Input, TextArea
 
 from assistant.lm.io import save_model
 from assistant.lm.model import GRUConfig
@@ -15,6 +16,17 @@ from assistant.train.data import MixSource, TokenData, build_token_data
 from assistant.train.trainer import TrainConfig, train_model
 
 DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def frozen_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every TextArea and Input (and their subclasses) starts with a steady cursor: no blink timer toggles it.
+
+    A blinking cursor is drawn or not depending on when the screen is captured, so a busy machine changed the
+    snapshots; a steady one is drawn exactly when the widget has focus.
+    """
+    for widget in (TextArea, Input):
+        monkeypatch.setattr(widget.__dict__["cursor_blink"], "_default", False)
 
 
 def make_corpus(seed: int = 7, paragraphs: int = 300) -> str:
