@@ -20,7 +20,7 @@ from assistant.store.models import ModelRegistry, VersionInfo
 from assistant.store.paths import Paths
 from assistant.store.settings import Settings
 from assistant.train.finetune import GENERAL_SAMPLE, FinetuneConfig
-from tests.app_helpers import settle, type_text, wait_until
+from tests.app_helpers import busy_workers, settle, type_text, wait_until
 from tests.conftest import make_corpus
 from tests.test_finetune import user_text
 
@@ -347,8 +347,10 @@ async def test_help_screen_and_settings(home: Path) -> None:
         await pilot.click("#save")
         assert not app.settings.suggest.enabled
         assert not Settings.load(Paths.at(home).config).suggest.enabled
+        await wait_until(pilot, lambda: app.service.ready, what="the model")  # else nothing is asked anyway
         await type_text(pilot, "as soon as poss")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: not busy_workers(app), what="no suggestion worker")  # a wrong one answers
+        await pilot.pause()
         assert app.editor.suggestion == ""
         assert app.bar.suggestions is None or not app.bar.suggestions.words
         app.theme = "textual-light"  # as the palette's theme picker does
