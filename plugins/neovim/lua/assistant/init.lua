@@ -3,8 +3,10 @@
 --   require("assistant").setup({})   -- see README.md for every option
 --
 -- Word completion arrives through the LSP omnifunc (<C-x><C-o>) or any completion plugin; the phrase
--- continuation (textDocument/inlineCompletion) is shown as ghost text at the end of the line and accepted
--- with the accept key.
+-- continuation (textDocument/inlineCompletion) is shown as ghost text and accepted with the accept key:
+-- Neovim 0.12+ with vim.lsp.inline_completion draws it itself; 0.10+ draws it inline, right after the cursor;
+-- older versions cannot draw text inside a line (end-of-line virtual text starts one cell after the line, so
+-- "doing w" + "ell" looked like "doing w ell"), so there it is a dim hint after a marker: "doing w  → ell going".
 
 local M = {}
 
@@ -13,12 +15,32 @@ M.config = {
   filetypes = { "text", "markdown", "gitcommit", "mail" },
   init_options = { model = "personal", candidates = 5, learnOnSave = false },
   omnifunc = true, -- set 'omnifunc' to vim.lsp.omnifunc in attached buffers
-  ghost_text = true, -- ask for a phrase after each change in insert mode and show it at the end of the line
+  ghost_text = true, -- ask for a phrase after each change in insert mode and show it as ghost text
   accept_key = "<C-l>", -- insert-mode key that accepts the ghost text (false: no mapping)
   highlight = "Comment",
+  ghost_style = "auto", -- "auto" (the best this Neovim has), "builtin" (0.12+), "inline" (0.10+) or "eol"
+  eol_marker = "→ ", -- before the phrase in "eol" style, so it cannot be mistaken for text
 }
 
 local client_id = nil
+
+--- How ghost text is drawn here: "builtin" (vim.lsp.inline_completion, 0.12+), "inline" (0.10+) or "eol".
+function M.ghost_style()
+  local style = M.config.ghost_style
+  if style == "builtin" and not (vim.lsp.inline_completion and vim.lsp.inline_completion.enable) then
+    style = "auto"
+  end
+  if style ~= "auto" then
+    return style
+  end
+  if vim.fn.has("nvim-0.12") == 1 and vim.lsp.inline_completion and vim.lsp.inline_completion.enable then
+    return "builtin"
+  end
+  if vim.fn.has("nvim-0.10") == 1 then
+    return "inline"
+  end
+  return "eol"
+end
 local namespace = vim.api.nvim_create_namespace("assistant_ghost")
 local ghost = {} -- bufnr -> { row = , col = , text = } of the ghost text on show
 
@@ -48,7 +70,20 @@ function M.attach(bufnr)
   if M.config.omnifunc then
     vim.api.nvim_buf_set_option(bufnr, "omnifunc", "v:lua.vim.lsp.omnifunc")
   end
-  if M.config.ghost_text then
+  if M.config.ghost_text and M.ghost_style() == "builtin" then
+    vim.lsp.inline_completion.enable(true, { bufnr = bufnr })
+    if M.config.accept_key then
+      vim.api.nvim_buf_set_keymap(bufnr, "i", M.config.accept_key, "", {
+        callback = function()
+          if not vim.lsp.inline_completion.get({ bufnr = bufnr }) then
+            M.accept(bufnr)
+          end
+        end,
+        noremap = true,
+        desc = "accept the assistant's ghost text",
+      })
+    end
+  elseif M.config.ghost_text then
     local group = vim.api.nvim_create_augroup("assistant_ghost_" .. bufnr, { clear = true })
     vim.api.nvim_create_autocmd({ "TextChangedI", "TextChangedP" }, {
       group = group,
@@ -119,7 +154,19 @@ function M.clear_ghost(bufnr)
   ghost[bufnr] = nil
 end
 
---- Request a phrase in the background and show it as end-of-line virtual text when the cursor is at the end.
+--- Draw ``text`` as ghost text at the cursor (row 1-based, col a byte index): inline where Neovim can (0.10+),
+--- else after the line with the marker; the buffer's text is not changed.
+local function show(bufnr, row, col, text)
+  local opts
+  if M.ghost_style() == "eol" then
+    opts = { virt_text = { { M.config.eol_marker .. text, M.config.highlight } }, virt_text_pos = "eol" }
+  else
+    opts = { virt_text = { { text, M.config.highlight } }, virt_text_pos = "inline" }
+  end
+  vim.api.nvim_buf_set_extmark(bufnr, namespace, row - 1, col, opts)
+end
+
+--- Request a phrase in the background and show it as ghost text when the cursor is at the end of the line.
 function M.request_ghost(bufnr)
   M.clear_ghost(bufnr)
   local changedtick = vim.api.nvim_buf_get_changedtick(bufnr)
@@ -135,10 +182,7 @@ function M.request_ghost(bufnr)
     if not text or text == "" or col ~= #line then
       return
     end
-    vim.api.nvim_buf_set_extmark(bufnr, namespace, row - 1, col, {
-      virt_text = { { text, M.config.highlight } },
-      virt_text_pos = "eol",
-    })
+    show(bufnr, row, col, text)
     ghost[bufnr] = { row = row, col = col, text = text }
   end)
 end
