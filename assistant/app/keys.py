@@ -36,6 +36,13 @@ COMMANDS: tuple[Command, ...] = (
     Command("Esc", "hide the ghost text"),
     Command("Alt+1 … Alt+9", "insert that candidate of the suggestion bar"),
     Command(
+        "Ctrl+D",
+        "reject the suggestion (the ghost text, else the first candidate): not offered here again",
+        "ctrl+d",
+        "reject_suggestion",
+        priority=True,
+    ),
+    Command(
         "Ctrl+N",
         "new document",
         "ctrl+n",
@@ -109,6 +116,20 @@ COMMANDS: tuple[Command, ...] = (
         palette="Toggle phrase ghost text",
         palette_help="let ghost text run past the current word",
     ),
+    Command(
+        "",
+        "",
+        action="toggle_no_learn",
+        palette="Do not learn from this document",
+        palette_help="keep the open document out of your memory and model (again: learn from it)",
+    ),
+    Command(
+        "",
+        "",
+        action="toggle_private",
+        palette="Private mode",
+        palette_help="learn nothing while it is on (no memory, no fine-tune); the status line shows it",
+    ),
     Command("Ctrl+P", "command palette: every command, themes, model rollback and reset"),
     Command("F1", "this help", "f1", "help", "Help", "Help", "every key (F1)"),
     Command("Ctrl+Q", "quit (saves first)", "ctrl+q", "quit", "Quit", priority=True),
@@ -164,6 +185,8 @@ PALETTE_ORDER = (
     "Reset the model",
     "Toggle suggestions",
     "Toggle phrase ghost text",
+    "Do not learn from this document",
+    "Private mode",
     "Settings",
     "Help",
 )
