@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.widgets import OptionList, Static
 
 from assistant.app.app import WriterApp
+from assistant.app.vocab_screen import VocabScreen
 from assistant.store.blocklist import Controls
 from assistant.store.documents import DocumentStore
 from assistant.store.memory import FILE_NAME, PersonalMemory
@@ -102,3 +104,35 @@ async def test_do_not_learn_and_private_mode(home: Path) -> None:
         await settle(pilot, app)
         assert "quuxlet" in app.space.memory() and "zorblax" not in app.space.memory()
         assert "private" not in app.main.model_state
+
+
+async def test_the_vocabulary_screen_lists_blocked_and_learned_words_and_unblocks(home: Path) -> None:
+    paths = Paths.at(home)
+    DocumentStore(paths.documents).save("notes.txt", "The zorblax glows.\n\nA zorblax hums and the zorblax sings.\n")
+    controls = Controls.at(paths.data)
+    controls.block("synergy")
+    controls.block("moved")
+    app = new_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await app.run_action("vocabulary")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, VocabScreen)
+        learned = str(screen.query_one("#learned", Static).render())
+        assert "zorblax (3)" in learned
+        blocked = screen.query_one("#blocked", OptionList)
+        assert [str(blocked.get_option_at_index(i).prompt) for i in range(blocked.option_count)] == [
+            "moved",
+            "synergy",
+        ]
+        await pilot.press("u")  # the first one is highlighted
+        await pilot.pause()
+        assert controls.blocked() == ["synergy"] and blocked.option_count == 1
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, VocabScreen)
+        app.editor.load_text("")
+        await type_text(pilot, "The meeting has been mov")
+        await settle(pilot, app)
+        assert "moved" in candidates(app)  # unblocked: suggested again

@@ -25,6 +25,7 @@ from assistant.app.screens import ConfirmScreen, HelpScreen, PromptScreen, Setti
 from assistant.app.service import SuggestionService, load_active
 from assistant.app.session import DocumentSession
 from assistant.app.state import AppState
+from assistant.app.vocab_screen import VocabScreen
 from assistant.app.widgets import DocumentList, StatusLine, SuggestionBar
 from assistant.personal.finetune import FinetuneConfig, FinetuneOutcome
 from assistant.personal.models import BASE, ModelLoadError
@@ -609,6 +610,9 @@ class WriterApp(App[None]):
         self.space.sync_memory(save=True)
         state = "is kept out of learning" if no_learn else "is learned from again"
         self.notify(f"{name} {state}.", title="Learning")
+
+    def action_vocabulary(self) -> None:
+        self.push_screen(VocabScreen(self.space.controls(), self.space.memory()))
 
     def action_toggle_private(self) -> None:
         self.space.private = not self.space.private

@@ -126,6 +126,13 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "",
         "",
+        action="vocabulary",
+        palette="Vocabulary",
+        palette_help="the words you blocked (U unblocks) and the words learned from your documents",
+    ),
+    Command(
+        "",
+        "",
         action="toggle_private",
         palette="Private mode",
         palette_help="learn nothing while it is on (no memory, no fine-tune); the status line shows it",
@@ -187,6 +194,7 @@ PALETTE_ORDER = (
     "Toggle phrase ghost text",
     "Do not learn from this document",
     "Private mode",
+    "Vocabulary",
     "Settings",
     "Help",
 )
