@@ -263,3 +263,12 @@ def test_vocab_block_unblock_and_forget_a_word_affect_only_the_sender(testbot: T
     assert not (folder(home, "bob") / "controls.json").exists()
     assert "deleted" in say(testbot, "alice", "!forget")  # bare !forget still deletes everything
     assert not folder(home, "alice").exists()
+
+
+def test_a_secret_in_the_users_messages_is_never_suggested(testbot: TestBot) -> None:
+    secret = "AKIA" + "QZ7" * 5 + "X"  # an AWS access key id
+    say(testbot, "alice", "!learn on")
+    tell(testbot, "alice", *[f"The vault key {secret} opens the zorblax." for _ in range(3)])
+    assert "zorblax" in say(testbot, "alice", "!suggest It opens the zorb")  # alice's memory is used
+    assert "AKIAQ" not in say(testbot, "alice", "!suggest The vault key AKIA")
+    assert "AKIAQ" not in say(testbot, "alice", "!continue --words 4 The vault key")
