@@ -586,7 +586,7 @@ class WriterApp(App[None]):
     def action_reject_suggestion(self) -> None:
         """Reject the ghost text (else the first candidate) where it stands: not offered in this context again,
         and blocked after ``privacy.block_after_rejections`` rejections."""
-        rejected = self.main.rejectable()
+        rejected = self.main.rejectable() if self.screen is self.main else None
         if rejected is None:
             return
         before, suggestion = rejected
