@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import OptionList, Static
+from textual.widgets import Input, OptionList, Static
 
 from assistant.app.app import WriterApp
 from assistant.app.vocab_screen import VocabScreen
@@ -136,3 +136,16 @@ async def test_the_vocabulary_screen_lists_blocked_and_learned_words_and_unblock
         await type_text(pilot, "The meeting has been mov")
         await settle(pilot, app)
         assert "moved" in candidates(app)  # unblocked: suggested again
+
+
+async def test_ctrl_d_in_a_prompt_is_the_inputs_delete_key(home: Path) -> None:
+    app = new_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f2")  # rename: a prompt with the name in an input
+        await pilot.pause()
+        field = app.screen.query_one(Input)
+        field.value, field.cursor_position = "abcd", 0
+        await pilot.press("ctrl+d")
+        await pilot.pause()
+        assert field.value == "bcd" and Controls.at(Paths.at(home).data).rejections() == {}

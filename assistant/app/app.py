@@ -583,10 +583,16 @@ class WriterApp(App[None]):
 
         self.push_screen(ConfirmScreen("Go back to the base model? Your versions are kept.", yes="Reset"), confirmed)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Ctrl+D rejects only on the main screen; elsewhere (a prompt's input) the key is the widget's own."""
+        if action == "reject_suggestion":
+            return self.screen is self.main
+        return super().check_action(action, parameters)
+
     def action_reject_suggestion(self) -> None:
         """Reject the ghost text (else the first candidate) where it stands: not offered in this context again,
         and blocked after ``privacy.block_after_rejections`` rejections."""
-        rejected = self.main.rejectable() if self.screen is self.main else None
+        rejected = self.main.rejectable()
         if rejected is None:
             return
         before, suggestion = rejected
