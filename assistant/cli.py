@@ -311,11 +311,28 @@ def _docs_no_learn(store, name: str, no_learn: bool) -> int:
     return 0
 
 
+def _learned_words(top: int) -> list[dict]:
+    """The personal memory's ``top`` words: count, documents holding them, their newest modification time."""
+    space = _space()
+    memory = space.memory()
+    if memory is None:
+        return []
+    modified = {d.name: d.modified for d in space.store.list()}
+    learned = []
+    for word, count in memory.vocabulary(top):
+        docs = memory.word_documents(word)
+        last = max((modified[d] for d in docs if d in modified), default=None)
+        learned.append({"word": word, "count": count, "last_seen": last, "documents": docs})
+    return learned
+
+
 def cmd_vocab(args: argparse.Namespace) -> int:
     """Block or unblock words and phrases (never suggested), forget words (the paragraphs holding them are left
     out of later fine-tunes), or list what you blocked, forgot and rejected."""
     from assistant.store.blocklist import ControlsError
 
+    if args.top < 1:
+        raise CliError(f"--top must be at least 1 (got {args.top})")
     controls = _controls()
     try:
         if args.block:
@@ -324,10 +341,14 @@ def cmd_vocab(args: argparse.Namespace) -> int:
             item = args.unblock
             print(f"unblocked: {item}" if controls.unblock(item) else f"{item!r} was not blocked")
         elif args.forget:
-            print(f"forgotten: {controls.forget(args.forget)} (left out of later fine-tunes)")
+            forgotten = controls.forget(args.forget)
+            _space().sync_memory(save=True)  # the memory re-applies every document under the new controls
+            print(f"forgotten: {forgotten} (out of the personal memory now, left out of later fine-tunes)")
         elif args.unforget:
             item = args.unforget
-            print(f"learned again: {item}" if controls.unforget(item) else f"{item!r} was not forgotten")
+            again = controls.unforget(item)
+            _space().sync_memory(save=True)
+            print(f"learned again: {item}" if again else f"{item!r} was not forgotten")
         else:
             listing = {
                 "blocked": controls.blocked(),
@@ -335,12 +356,21 @@ def cmd_vocab(args: argparse.Namespace) -> int:
                 "rejected": controls.rejections(),
                 "no_learn": controls.no_learn(),
             }
+            learned = _learned_words(args.top)
             if args.json:
-                print(json.dumps(listing, ensure_ascii=False))
+                print(json.dumps({**listing, "learned": learned}, ensure_ascii=False))
                 return 0
             for key, values in listing.items():
                 shown = [f"{k} ({v}x)" for k, v in values.items()] if isinstance(values, dict) else values
                 print(f"{key}: " + (", ".join(shown) if shown else "-"))
+            import time as _time
+
+            print(f"learned (top {args.top}):" if learned else "learned: -")
+            for entry in learned:
+                seen = (
+                    _time.strftime("%Y-%m-%d %H:%M", _time.localtime(entry["last_seen"])) if entry["last_seen"] else "-"
+                )
+                print(f"  {entry['word']}\t{entry['count']}\t{seen}\t{', '.join(entry['documents'])}")
     except (ValueError, ControlsError) as exc:
         raise CliError(str(exc)) from exc
     return 0
@@ -481,6 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--forget", metavar="WORD", help="leave paragraphs holding it out of later fine-tunes")
     what.add_argument("--unforget", metavar="WORD")
     vo.add_argument("--json", action="store_true")
+    vo.add_argument("--top", type=int, default=50, metavar="N", help="learned words listed (default 50)")
     vo.set_defaults(handler=cmd_vocab)
 
     ex = sub.add_parser("export", help="write a backup archive of everything", description=cmd_export.__doc__)

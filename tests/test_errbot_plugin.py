@@ -234,3 +234,41 @@ def test_settings_merge_over_defaults(home: Path) -> None:
     assert s.finetune.epochs == 1.0 and s.finetune.threads == 1
     with pytest.raises(ValueError, match="unknown setting"):
         settings_from({"MAX_CHARS": 10})
+
+
+def test_vocab_block_unblock_and_forget_a_word_affect_only_the_sender(testbot: TestBot, home: Path) -> None:
+    say(testbot, "alice", "!learn on")
+    tell(testbot, "alice", "The zorblax glows at night.", "A zorblax hums and the zorblax sings.")
+    vocab = say(testbot, "alice", "!vocab 5")
+    assert "1. zorblax (3x)" in vocab and "Blocked: -" in vocab
+    assert "Nothing learned from you yet." in say(testbot, "bob", "!vocab")
+    assert "usage: !vocab" in say(testbot, "alice", "!vocab lots")
+    assert "zorblax" in say(testbot, "alice", "!suggest I saw the zorb")  # only alice's memory knows it
+
+    assert "1. moved" in say(testbot, "alice", "!suggest The meeting has been mov")
+    assert "Blocked for you: moved" in say(testbot, "alice", "!block Moved")
+    assert "moved" not in say(testbot, "alice", "!suggest The meeting has been mov")
+    assert "1. moved" in say(testbot, "bob", "!suggest The meeting has been mov")  # bob's space is untouched
+    assert "Blocked: moved" in say(testbot, "alice", "!vocab")
+    assert "usage: !block" in say(testbot, "alice", "!block , ,")
+    assert "Unblocked for you" in say(testbot, "alice", "!unblock moved")
+    assert "1. moved" in say(testbot, "alice", "!suggest The meeting has been mov")
+    assert "was not blocked" in say(testbot, "bob", "!unblock moved")
+
+    assert "Forgotten: zorblax" in say(testbot, "alice", "!forget Zorblax")
+    assert "zorblax" not in say(testbot, "alice", "!suggest I saw the zorb")
+    vocab = say(testbot, "alice", "!vocab 50")
+    assert "zorblax (" not in vocab and "Forgotten: zorblax" in vocab
+    assert "usage: !forget" in say(testbot, "alice", "!forget two words")
+    assert not (folder(home, "bob") / "controls.json").exists()
+    assert "deleted" in say(testbot, "alice", "!forget")  # bare !forget still deletes everything
+    assert not folder(home, "alice").exists()
+
+
+def test_a_secret_in_the_users_messages_is_never_suggested(testbot: TestBot) -> None:
+    secret = "AKIA" + "QZ7" * 5 + "X"  # an AWS access key id
+    say(testbot, "alice", "!learn on")
+    tell(testbot, "alice", *[f"The vault key {secret} opens the zorblax." for _ in range(3)])
+    assert "zorblax" in say(testbot, "alice", "!suggest It opens the zorb")  # alice's memory is used
+    assert "AKIAQ" not in say(testbot, "alice", "!suggest The vault key AKIA")
+    assert "AKIAQ" not in say(testbot, "alice", "!continue --words 4 The vault key")

@@ -25,10 +25,12 @@ from assistant.app.screens import ConfirmScreen, HelpScreen, PromptScreen, Setti
 from assistant.app.service import SuggestionService, load_active
 from assistant.app.session import DocumentSession
 from assistant.app.state import AppState
+from assistant.app.vocab_screen import VocabScreen
 from assistant.app.widgets import DocumentList, StatusLine, SuggestionBar
 from assistant.personal.finetune import FinetuneConfig, FinetuneOutcome
 from assistant.personal.models import BASE, ModelLoadError
 from assistant.personal.space import UserSpace
+from assistant.store.blocklist import ControlsError
 from assistant.store.documents import StoreError, safe_name
 from assistant.store.paths import Paths
 from assistant.store.settings import Settings
@@ -342,6 +344,10 @@ class WriterApp(App[None]):
             if not quiet:
                 self.notify("Learning is already running.")
             return
+        if self.space.private:
+            if not quiet:
+                self.notify("Private mode: nothing is learned until you turn it off.", title="Private")
+            return
         if not self._save_now():
             return
         self.state.words_since_learn = 0
@@ -377,6 +383,8 @@ class WriterApp(App[None]):
     def _update_status(self) -> None:
         self.main.document_state = self.session.describe(self.editor.text_version)
         model = self._model_label or "loading the model…"
+        if self.space.private:
+            model = f"private · {model}"
         if self.learner.running:
             model = f"learning… · {model}"
         elif not self.settings.suggest.enabled:
@@ -574,6 +582,52 @@ class WriterApp(App[None]):
                 self._load_model()
 
         self.push_screen(ConfirmScreen("Go back to the base model? Your versions are kept.", yes="Reset"), confirmed)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Ctrl+D rejects only on the main screen; elsewhere (a prompt's input) the key is the widget's own."""
+        if action == "reject_suggestion":
+            return self.screen is self.main
+        return super().check_action(action, parameters)
+
+    def action_reject_suggestion(self) -> None:
+        """Reject the ghost text (else the first candidate) where it stands: not offered in this context again,
+        and blocked after ``privacy.block_after_rejections`` rejections."""
+        rejected = self.main.rejectable()
+        if rejected is None:
+            return
+        before, suggestion = rejected
+        try:
+            blocked = self.space.controls().reject(before, suggestion, self.settings.privacy.block_after_rejections)
+        except (ValueError, ControlsError) as exc:
+            self.notify(str(exc), title="Reject", severity="warning")
+            return
+        self.editor.hide_ghost()
+        if blocked:
+            self.notify(f"{suggestion!r} is blocked now (rejected often).", title="Reject")
+        self.main.request_suggestions(force=True)
+
+    def action_toggle_no_learn(self) -> None:
+        name = self.document
+        if not name or not self._writable("learning settings"):
+            return
+        controls = self.space.controls()
+        no_learn = not controls.is_no_learn(name)
+        controls.set_no_learn(name, no_learn)
+        self.space.sync_memory(save=True)
+        state = "is kept out of learning" if no_learn else "is learned from again"
+        self.notify(f"{name} {state}.", title="Learning")
+
+    def action_vocabulary(self) -> None:
+        self.push_screen(VocabScreen(self.space.controls(), self.space.memory()))
+
+    def action_toggle_private(self) -> None:
+        self.space.private = not self.space.private
+        if self.space.private:
+            self.notify("Private mode: nothing you write is learned until you turn it off.", title="Private")
+        else:
+            self.space.sync_memory(save=True)
+            self.notify("Private mode is off: learning goes on.", title="Private")
+        self._update_status()
 
     def action_cancel_learning(self) -> None:
         if self.learner.running:

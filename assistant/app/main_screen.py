@@ -127,6 +127,21 @@ class MainScreen(Screen[None]):
         self.bar.show(None)
         self.editor.candidates = 0
 
+    def rejectable(self) -> tuple[str, str] | None:
+        """(text before the word being typed, suggestion) for the reject key: the ghost text from the start of
+        its word, else the first candidate; None when nothing is shown."""
+        shown = self.bar.suggestions
+        if shown is None or self.shown_key != (self.editor.text_version, self.editor.selection):
+            return None
+        before, _ = self.editor.text_around_cursor()
+        before = before[: len(before) - len(shown.prefix)]
+        ghost = self.editor.suggestion
+        if ghost:
+            return before, (shown.prefix + ghost).strip()
+        if shown.words:
+            return before, shown.words[0].word
+        return None
+
     def on_ghost_editor_pick(self, message: GhostEditor.Pick) -> None:
         self.pick(message.number)
 

@@ -79,6 +79,10 @@ class UserSpace:
         self.editing: str | None = None
         """The document open in an editor: its saves reach the personal memory once it is closed (while it is
         open, the document memory follows it keystroke by keystroke, so a half-typed word is never learned)."""
+        self.private = False
+        """Private mode: nothing is learned while it is on (no personal memory sync, no fine-tune); documents
+        are still saved, and what changed is learned once it is off (mark a document "do not learn" to keep it
+        out for good)."""
 
     @classmethod
     def at(cls, paths: Paths, base_dir: Path | None = None, provider: ModelProvider | None = None) -> UserSpace:
@@ -179,6 +183,8 @@ class UserSpace:
         """Bring the personal memory up to date with the documents (only changed paragraphs); its file is
         written when ``save``, or (None) when the last write is older than ``MEMORY_SAVE_INTERVAL_S``."""
         with self._lock:
+            if self.private:
+                return None
             fresh = self._memory is None
             memory = self.memory()
             if memory is None or fresh:
@@ -205,7 +211,7 @@ class UserSpace:
         """Write what is not yet on disk (the personal memory), counting the document that was open."""
         with self._lock:
             self.editing = None
-            if self._memory is not None and self._memory.path is not None:
+            if self._memory is not None and self._memory.path is not None and not self.private:
                 self._memory.sync(self.store, save=True, learn=self.learn_filter())
                 self._memory_saved = time.monotonic()
 
@@ -287,10 +293,10 @@ class UserSpace:
         on_progress: Callable[[FinetuneStep], None] | None = None,
         on_done: Callable[[FinetuneOutcome | BaseException], None] | None = None,
     ) -> FinetuneProcess | None:
-        """Fine-tune on every document in a child process; None if one is running already. The callbacks come
-        on a relay thread."""
+        """Fine-tune on every document in a child process; None if one is running already or in private mode.
+        The callbacks come on a relay thread."""
         with self._lock:
-            if self.finetuning:
+            if self.finetuning or self.private:
                 return None
             work = self.layout.work
             work.mkdir(parents=True, exist_ok=True, mode=0o700)

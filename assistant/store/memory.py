@@ -460,6 +460,19 @@ class PersonalMemory:
         top = sorted(probs.items(), key=lambda kv: kv[1], reverse=True)[:k]
         return MemoryAnswer({w: min(1.0, p / mass) for w, p in top}, min(1.0, mass))
 
+    @_locked
+    def vocabulary(self, limit: int | None = None) -> list[tuple[str, int]]:
+        """The learned words with their counts, most frequent first (then alphabetically); ``limit`` keeps the
+        first ones."""
+        ranked = sorted(self.unigrams.items(), key=lambda kv: (-kv[1], kv[0]))
+        return ranked if limit is None else ranked[:limit]
+
+    @_locked
+    def word_documents(self, word: str) -> list[str]:
+        """The documents (sorted names) whose learned paragraphs hold ``word`` (as counted: same case)."""
+        holding = {h for h, (text, _) in self._paragraphs.items() if word in words(text)}
+        return sorted(name for name, (_, hashes) in self.documents.items() if holding.intersection(hashes))
+
     def _ranked_followers(self, prev: str) -> _Ranked:
         ready = self._followers_ready.get(prev)
         if ready is None:

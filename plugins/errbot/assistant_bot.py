@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from assistant_options import DEFAULTS, Settings, UsageError, parse_continue, settings_from
@@ -11,6 +11,7 @@ from errbot import BotPlugin, CommandError, Message, ValidationException, botcmd
 
 from assistant.personal.outcome import chat_report
 from assistant.shipped import base_model_dir
+from assistant.store.blocklist import ControlsError
 
 NEXT_WORD_MARK = "_"
 """A last word of exactly this asks for the next word (chat clients trim the trailing space that would)."""
@@ -114,12 +115,60 @@ class WritingAssistant(BotPlugin):
 
     @botcmd
     def forget(self, msg: Message, args: str) -> str:
-        """Delete everything stored for you: your corpus and your models (learning is then off)."""
+        """Delete everything stored for you: your corpus and your models (learning is then off).
+
+        `!forget WORD` forgets one word instead: the messages holding it are no longer learned from."""
+        if args.strip():
+            return self._forget_word(msg, args.strip())
         uid = user_id(msg)
         stopped = " (your running fine-tune was stopped)" if self.users.finetuning(uid) else ""
         if self.users.forget(uid):
             return f"Done: your corpus and your personal models are deleted{stopped}, and learning is off."
         return "Nothing was stored for you; there is nothing to delete."
+
+    @botcmd
+    def vocab(self, msg: Message, args: str) -> str:
+        """Your learned words, most frequent first: `!vocab [N]` (default 20); also what you blocked and forgot."""
+        n = args.strip() or "20"
+        if not n.isdigit() or not 1 <= int(n) <= 200:
+            raise CommandError("usage: !vocab [N] (N from 1 to 200)")
+        space = self.users.space(user_id(msg))
+        memory = space.memory()
+        learned = memory.vocabulary(int(n)) if memory is not None else []
+        controls = space.controls()
+        lines = [f"Your {len(learned)} most used learned words:" if learned else "Nothing learned from you yet."]
+        lines += [f"{i}. {w} ({c}x)" for i, (w, c) in enumerate(learned, 1)]
+        lines.append("Blocked: " + (", ".join(controls.blocked()) or "-"))
+        lines.append("Forgotten: " + (", ".join(controls.forgotten()) or "-"))
+        return "\n".join(lines)
+
+    @botcmd
+    def block(self, msg: Message, args: str) -> str:
+        """Never suggest a word or phrase to you again: `!block WORD_OR_PHRASE`."""
+        space = self.users.space(user_id(msg))
+        item = self._control(lambda: space.controls().block(args), "usage: !block WORD_OR_PHRASE")
+        return f"Blocked for you: {item}. `!unblock {item}` allows it again."
+
+    @botcmd
+    def unblock(self, msg: Message, args: str) -> str:
+        """Allow a blocked word or phrase again: `!unblock WORD_OR_PHRASE`."""
+        space = self.users.space(user_id(msg))
+        done = self._control(lambda: space.controls().unblock(args), "usage: !unblock WORD_OR_PHRASE")
+        return f"Unblocked for you: {args.strip()}." if done else f"{args.strip()!r} was not blocked."
+
+    def _forget_word(self, msg: Message, word: str) -> str:
+        space = self.users.space(user_id(msg))
+        item = self._control(lambda: space.controls().forget(word), "usage: !forget [WORD] (one word)")
+        space.sync_memory(save=True)  # the memory re-applies your messages under the new controls
+        return f"Forgotten: {item}. Messages holding it are no longer learned from (`!forget` alone deletes all)."
+
+    @staticmethod
+    def _control(change: Callable[[], Any], usage: str) -> Any:
+        """Apply a change to the user's privacy controls; bad input gets ``usage`` and the reason."""
+        try:
+            return change()
+        except (ValueError, ControlsError) as exc:
+            raise CommandError(f"{usage}: {exc}") from None
 
     @botcmd
     def finetune(self, msg: Message, args: str) -> str:
