@@ -42,3 +42,18 @@ def test_private_mode_syncs_no_memory_and_starts_no_finetune(base_dir: Path, tmp
     space.private = False
     space.sync_memory(save=True)
     assert "wizard" in memory
+
+
+def test_a_damaged_controls_file_never_breaks_a_save_or_a_keystroke(base_dir: Path, tmp_path: Path) -> None:
+    space = UserSpace(Layout.inside(tmp_path / "user"), base_dir)
+    space.save("a.txt", "The zorblax glows. The zorblax hums.")
+    memory = space.memory()
+    assert memory is not None and "zorblax" in memory
+    predictor = space.predictor()
+    (space.data_dir / "controls.json").write_text("{ damaged", encoding="utf-8")
+    space.save("b.txt", "The quuxlet sings.")  # the document is saved; the memory waits
+    assert space.store.read("b.txt") == "The quuxlet sings."
+    assert "quuxlet" not in memory
+    assert any("controls.json" in n for n in space.notices)
+    answer = predictor.suggest("It is the zorb", 3)  # the guard still answers (secrets only)
+    assert answer.words and answer.words[0].word == "zorblax"

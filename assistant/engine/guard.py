@@ -8,12 +8,15 @@ while it still starts with the best remaining candidate.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 from assistant.engine.predictor import Phrase, Suggestions
-from assistant.store.blocklist import Controls
+from assistant.store.blocklist import Controls, ControlsError
 from assistant.text.secrets import find_secrets
 from assistant.text.words import is_word_char, word_spans
+
+log = logging.getLogger(__name__)
 
 SECRET_CONTEXT_CHARS = 256
 """Text before the word that the secret check reads (a label such as ``password:``, the start of a key)."""
@@ -25,6 +28,7 @@ class SuggestionGuard:
     def __init__(self, controls: Controls | None = None, filter_secrets: bool = True) -> None:
         self.controls = controls
         self.filter_secrets = filter_secrets
+        self._warned = False
 
     def allows(self, before: str, addition: str) -> bool:
         """Whether ``addition`` (a word, or a phrase from the start of its word) may be offered after ``before``
@@ -34,7 +38,17 @@ class SuggestionGuard:
         )
 
     def apply(self, text_before_cursor: str, suggestions: Suggestions) -> Suggestions:
-        """``suggestions`` without what may not be shown."""
+        """``suggestions`` without what may not be shown. A damaged controls file is reported once and, until it
+        is fixed, only secrets are filtered (a keystroke never fails on it)."""
+        try:
+            return self._apply(text_before_cursor, suggestions)
+        except ControlsError as exc:
+            if not self._warned:
+                log.warning("%s; until then only secrets are kept out of suggestions", exc)
+                self._warned = True
+            return SuggestionGuard(None, self.filter_secrets)._apply(text_before_cursor, suggestions)
+
+    def _apply(self, text_before_cursor: str, suggestions: Suggestions) -> Suggestions:
         prefix = suggestions.prefix
         if prefix and not text_before_cursor.endswith(prefix):
             raise ValueError("the suggestions' prefix does not end the text before the cursor")

@@ -7,6 +7,7 @@ documents (a personal memory, say) is kept up to date in one place. Reading neve
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 import time
@@ -21,7 +22,7 @@ from assistant.personal.finetune import FinetuneConfig, FinetuneOutcome, run_fin
 from assistant.personal.jobs import FinetuneProcess, FinetuneStep
 from assistant.personal.models import BASE, PERSONAL, Model, ModelLoadError, ModelProvider, make_predictor
 from assistant.shipped import base_model_dir
-from assistant.store.blocklist import Controls
+from assistant.store.blocklist import Controls, ControlsError
 from assistant.store.documents import Document, DocumentStore, ImportResult
 from assistant.store.memory import PersonalMemory, SyncReport
 from assistant.store.models import ModelRegistry
@@ -29,6 +30,8 @@ from assistant.store.paths import Paths
 from assistant.store.privacy import LearnFilter
 
 __all__ = ["Layout", "UserSpace"]
+
+log = logging.getLogger(__name__)
 
 MEMORY_SAVE_INTERVAL_S = 30.0
 """The personal memory's file is rewritten at most this often while documents change (and on :meth:`close`);
@@ -173,7 +176,13 @@ class UserSpace:
         """The personal memory of the user's documents (None while the user has none; nothing is created)."""
         with self._lock:
             if self._memory is None and self.layout.documents.is_dir():
-                self._memory = PersonalMemory.for_store(self.store, self.notices.append, self.learn_filter())
+                try:
+                    learn = self.learn_filter()
+                    learn.fingerprint()  # reads the controls: a damaged file is reported here
+                except ControlsError as exc:
+                    self._note(f"{exc}; the personal memory waits until it is fixed")
+                    return None
+                self._memory = PersonalMemory.for_store(self.store, self.notices.append, learn)
                 self._memory_saved = time.monotonic()
                 for predictor in self._predictors:
                     predictor.personal = self._memory
@@ -191,10 +200,21 @@ class UserSpace:
                 return None
             if save is None:
                 save = time.monotonic() - self._memory_saved >= MEMORY_SAVE_INTERVAL_S
-            report = memory.sync(self.store, save=save, learn=self.learn_filter(), hold=self._held())
+            try:
+                learn = self.learn_filter()
+                learn.fingerprint()
+            except ControlsError as exc:
+                self._note(f"{exc}; the personal memory waits until it is fixed")
+                return None
+            report = memory.sync(self.store, save=save, learn=learn, hold=self._held())
             if save:
                 self._memory_saved = time.monotonic()
             return report
+
+    def _note(self, message: str) -> None:
+        if message not in self.notices:
+            self.notices.append(message)
+            log.warning("%s", message)
 
     def _held(self) -> tuple[str, ...]:
         return (self.editing,) if self.editing else ()
@@ -211,9 +231,8 @@ class UserSpace:
         """Write what is not yet on disk (the personal memory), counting the document that was open."""
         with self._lock:
             self.editing = None
-            if self._memory is not None and self._memory.path is not None and not self.private:
-                self._memory.sync(self.store, save=True, learn=self.learn_filter())
-                self._memory_saved = time.monotonic()
+            if self._memory is not None and self._memory.path is not None:
+                self.sync_memory(save=True)
 
     # -- documents ------------------------------------------------------------------------------------------------
     def texts(self) -> dict[str, str]:
