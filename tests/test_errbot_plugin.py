@@ -234,3 +234,26 @@ def test_settings_merge_over_defaults(home: Path) -> None:
     assert s.finetune.epochs == 1.0 and s.finetune.threads == 1
     with pytest.raises(ValueError, match="unknown setting"):
         settings_from({"MAX_CHARS": 10})
+
+
+@pytest.mark.parametrize(
+    "generated",
+    [", he spent\n\t\t-- Cheers\n", " the **best** of times ", "ing *a* _b_ `c` [d](e) <f>\n\n# g\n- h", "\n\n"],
+)
+def test_a_continuation_cannot_break_the_markdown(generated: str) -> None:
+    from assistant_markdown import continued
+    from errbot.rendering import text as text_renderer
+    from errbot.rendering import xhtml
+
+    shown = continued("Once upon a *time", generated)
+    plain = text_renderer().convert(shown)
+    html = xhtml().convert(shown)
+    assert (
+        plain.count("**") == generated.count("**") and "<code>" not in html and "<h1>" not in html and "<a " not in html
+    )
+    assert plain.startswith("Once upon a *time")
+    for word in generated.replace("\t", " ").split():
+        if word.strip("*_`[]()<>#-"):
+            assert word.strip("*_`[]()<>#-,") in plain, (word, plain)
+    if generated.strip():
+        assert html.count("<strong>") == sum(bool(line.strip()) for line in generated.split("\n"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from assistant_markdown import continued
 from assistant_options import DEFAULTS, Settings, UsageError, parse_continue, settings_from
 from assistant_users import ChatUsers, FinetuneBusy, MessageTooLong, set_learning
 from errbot import BotPlugin, CommandError, Message, ValidationException, botcmd
@@ -85,7 +86,13 @@ class WritingAssistant(BotPlugin):
             raise CommandError(str(exc)) from None
         self._check_size(text)
         result = self.users.continue_text(user_id(msg), text, config)
-        return {"text": text, "continuation": result.text, "strategy": config.strategy, "words": config.max_words}
+        return {
+            "text": text,
+            "continuation": result.text,
+            "shown": continued(text, result.text),
+            "strategy": config.strategy,
+            "words": config.max_words,
+        }
 
     @botcmd(template="learn")
     def learn(self, msg: Message, args: str) -> dict[str, Any] | str:
