@@ -257,3 +257,13 @@ def test_a_continuation_cannot_break_the_markdown(generated: str) -> None:
             assert word.strip("*_`[]()<>#-,") in plain, (word, plain)
     if generated.strip():
         assert html.count("<strong>") == sum(bool(line.strip()) for line in generated.split("\n"))
+
+
+def test_a_chat_id_with_a_lone_surrogate_has_its_own_space(testbot: TestBot, home: Path) -> None:
+    from assistant.personal.users import user_key
+
+    odd = "zo\udce9"  # a chat network's id is any string, not always valid Unicode
+    assert user_key(odd) != user_key("zo\udce8") and user_key("zoé") == folder(home, "zoé").name
+    reply = say(testbot, odd, "!learn on")
+    assert "Learning is on" in reply, reply
+    assert (home / "data" / "errbot" / user_key(odd)).is_dir()
