@@ -267,3 +267,17 @@ def test_a_chat_id_with_a_lone_surrogate_has_its_own_space(testbot: TestBot, hom
     reply = say(testbot, odd, "!learn on")
     assert "Learning is on" in reply, reply
     assert (home / "data" / "errbot" / user_key(odd)).is_dir()
+
+
+def test_continue_in_a_room_answers_the_sender_privately(testbot: TestBot) -> None:
+    from errbot.backends.base import Message
+    from errbot.backends.test import TestOccupant, TestRoom
+
+    plugin = testbot.bot.plugin_manager.get_plugin_obj_by_name("WritingAssistant")
+    room = TestRoom("#team", bot=testbot.bot)
+    msg = Message("!continue --words 3 The meeting has been", frm=TestOccupant("alice", room), to=room)
+    assert msg.is_group
+    answer = plugin.continue_(msg, "--words 3 The meeting has been")
+    assert answer == "I sent you the continuation privately: it comes from your personal model."
+    private = testbot.pop_message()
+    assert private.startswith("The meeting has been") and "(greedy, at most 3 words)" in private

@@ -17,6 +17,10 @@ NEXT_WORD_MARK = "_"
 """A last word of exactly this asks for the next word (chat clients trim the trailing space that would)."""
 
 
+PRIVATE_REPLY = "I sent you the continuation privately: it comes from your personal model."
+"""The room's answer to `!continue`; the continuation itself goes to the sender alone."""
+
+
 def user_id(msg: Message) -> str:
     """The sender's chat id (the person, also when they write in a room)."""
     return str(msg.frm.person)
@@ -86,13 +90,17 @@ class WritingAssistant(BotPlugin):
             raise CommandError(str(exc)) from None
         self._check_size(text)
         result = self.users.continue_text(user_id(msg), text, config)
-        return {
+        reply = {
             "text": text,
             "continuation": result.text,
             "shown": continued(text, result.text),
             "strategy": config.strategy,
             "words": config.max_words,
         }
+        if msg.is_group:  # it comes from the sender's personal model, which is theirs alone: not for the room
+            self.send_templated(self.build_identifier(msg.frm.person), "continue", reply)
+            return PRIVATE_REPLY
+        return reply
 
     @botcmd(template="learn")
     def learn(self, msg: Message, args: str) -> dict[str, Any] | str:
