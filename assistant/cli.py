@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,6 +16,56 @@ Handler = Callable[[argparse.Namespace], int]
 
 class CliError(Exception):
     """A user-facing error: printed without a traceback, exit status 2."""
+
+
+MAX_SUGGESTIONS = 10
+"""The most words ``suggest --n`` can list (the word search keeps no more)."""
+
+SEED_TAIL_CHARS = 8192
+"""What a seed or text read from standard input keeps: its end, as much as the model reads (the predictor's
+window), so a large input costs neither its size in memory nor its length in model time."""
+
+
+def _count(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number in ``[low, high]``; argparse names the option in its message."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, not {value}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high}, not {value}")
+        return value
+
+    return parse
+
+
+def _number(check: Callable[[float], bool], rule: str) -> Callable[[str], float]:
+    """An argparse type: a number for which ``check`` holds (``rule`` says which)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not check(value):
+            raise argparse.ArgumentTypeError(f"must be {rule}, not {text}")
+        return value
+
+    return parse
+
+
+def read_tail(stream, limit: int = SEED_TAIL_CHARS, echo=None) -> str:
+    """The last ``limit`` characters of ``stream``, read in chunks (each written to ``echo`` when given)."""
+    tail = ""
+    while chunk := stream.read(65536):
+        if echo is not None:
+            echo.write(chunk)
+        tail = (tail + chunk)[-limit:]
+    return tail
 
 
 def _space():
@@ -52,6 +103,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         beam_width=args.beam_width,
         max_words=args.max_words,
         seed=args.seed,
+        max_tokens=args.max_tokens,
         no_repeat_ngram=args.no_repeat,
         repetition_penalty=args.repetition_penalty,
     )
@@ -60,12 +112,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     lm = _load(args.model)[1].lm
-    seed_text = args.seed_text if args.seed_text != "-" else sys.stdin.read()
+    if args.seed_text == "-":  # only the end is kept; the plain output passes the whole input through
+        seed_text = read_tail(sys.stdin, echo=None if args.json else sys.stdout)
+        shown = ""
+    else:
+        seed_text = shown = args.seed_text
     result = generate(lm.model, lm.tokenizer, seed_text, cfg)
     if args.json:
         print(json.dumps({"seed": seed_text, "continuation": result.text, "logprob": result.logprob}))
     else:
-        print(seed_text + result.text)
+        print(shown + result.text)
     return 0
 
 
@@ -75,9 +131,9 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
     settings = _settings()
     n = settings.suggest.words if args.n is None else args.n
-    text = args.text if args.text != "-" else sys.stdin.read()
-    if n < 1:
-        raise CliError("--n must be at least 1")
+    text = args.text if args.text != "-" else read_tail(sys.stdin)
+    if not 1 <= n <= MAX_SUGGESTIONS:  # the setting is checked here, --n by its parser
+        raise CliError(f"suggest.words must be between 1 and {MAX_SUGGESTIONS}, not {n}")
     phrase = PhraseSettings(phrase_threshold=settings.suggest.phrase_threshold)
     space, model = _load(args.model)
     predictor = space.predictor(model, phrase)
@@ -104,6 +160,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     """Measure keystroke savings, next-word accuracy, bits per character and latency on text files."""
     from assistant.personal.evaluation import run_eval
+    from assistant.personal.models import ModelLoadError
 
     try:
         report = run_eval(
@@ -118,7 +175,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             static=args.static,
             personal=[Path(p) for p in args.personal] or None,
         )
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError, UnicodeDecodeError, ModelLoadError) as exc:
         raise CliError(str(exc)) from exc
     if args.json:
         print(json.dumps(report))
@@ -245,6 +302,13 @@ def cmd_finetune(args: argparse.Namespace) -> int:
             outcome = space.run_finetune(cfg, on_step=on_step, log=bar.console.print)
         except FinetuneError as exc:
             raise CliError(str(exc)) from exc
+        except KeyboardInterrupt:
+            bar.stop()
+            print(
+                "assistant: fine-tuning interrupted; 'assistant finetune' again resumes where it stopped",
+                file=sys.stderr,
+            )
+            return 130
     for line in summary_lines(outcome):
         print(line)
     return 0 if outcome.status in OK_STATUSES else 1
@@ -254,6 +318,8 @@ def cmd_model(args: argparse.Namespace) -> int:
     """Manage personal model versions: list, use VERSION, rollback, reset."""
     from assistant.personal.models import ModelLoadError
 
+    if args.version and args.action != "use":
+        raise CliError(f"'model {args.action}' takes no VERSION (got {args.version!r})")
     reg = _space().registry
     try:
         if args.action == "use":
@@ -421,14 +487,24 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("generate", help="continue a text with the model", description=cmd_generate.__doc__)
     g.add_argument("seed_text", metavar="SEED", help="text to continue ('-' reads standard input)")
     g.add_argument("--strategy", choices=["greedy", "sample", "beam"], default="greedy")
-    g.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (> 0)")
-    g.add_argument("--top-k", type=int, default=0, help="sample among the k most likely pieces (0 = all)")
-    g.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling mass (0 < p <= 1)")
-    g.add_argument("--beam-width", type=int, default=4)
-    g.add_argument("--max-words", type=int, default=20)
+    g.add_argument(
+        "--temperature", type=_number(lambda v: v > 0, "> 0"), default=0.8, help="sampling temperature (> 0)"
+    )
+    g.add_argument("--top-k", type=_count(0), default=0, help="sample among the k most likely pieces (0 = all)")
+    g.add_argument(
+        "--top-p", type=_number(lambda v: 0 < v <= 1, "in (0, 1]"), default=0.95, help="nucleus sampling mass"
+    )
+    g.add_argument("--beam-width", type=_count(1), default=4)
+    g.add_argument("--max-words", type=_count(1), default=20)
+    g.add_argument("--max-tokens", type=_count(1), default=200, help="hard cap on generated pieces (default 200)")
     g.add_argument("--seed", type=int, default=None, help="random seed for sampling")
-    g.add_argument("--no-repeat", type=int, default=3, help="never repeat a run of N pieces (0 = off; default 3)")
-    g.add_argument("--repetition-penalty", type=float, default=1.0, help="above 1, written pieces are less likely")
+    g.add_argument("--no-repeat", type=_count(0), default=3, help="never repeat a run of N pieces (0 = off; default 3)")
+    g.add_argument(
+        "--repetition-penalty",
+        type=_number(lambda v: v >= 1, ">= 1"),
+        default=1.0,
+        help="above 1, written pieces are less likely",
+    )
     g.add_argument(
         "--model", type=Path, help="model folder (default: your active personal model, else the shipped base model)"
     )
@@ -439,7 +515,12 @@ def build_parser() -> argparse.ArgumentParser:
         "suggest", help="complete the word being typed, or predict the next words", description=cmd_suggest.__doc__
     )
     s.add_argument("text", metavar="TEXT", help="text before the cursor ('-' reads standard input)")
-    s.add_argument("--n", type=int, default=None, help="how many words (default: setting suggest.words, 5)")
+    s.add_argument(
+        "--n",
+        type=_count(1, MAX_SUGGESTIONS),
+        default=None,
+        help=f"how many words, 1 to {MAX_SUGGESTIONS} (default: setting suggest.words, 5)",
+    )
     s.add_argument(
         "--model", type=Path, help="model folder (default: your active personal model, else the shipped base model)"
     )
@@ -547,12 +628,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run()
     try:
-        return handler(args)
+        status = handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return status
     except CliError as exc:
         print(f"assistant: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _broken_pipe()
+
+
+def _broken_pipe() -> int:
+    """The reader of standard output went away (``| head``): stop quietly, as tools killed by SIGPIPE do.
+
+    Python's documented way: point standard output at devnull so the flush at exit cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 128 + 13  # SIGPIPE
 
 
 if __name__ == "__main__":

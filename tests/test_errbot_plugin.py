@@ -272,3 +272,50 @@ def test_a_secret_in_the_users_messages_is_never_suggested(testbot: TestBot) -> 
     assert "zorblax" in say(testbot, "alice", "!suggest It opens the zorb")  # alice's memory is used
     assert "AKIAQ" not in say(testbot, "alice", "!suggest The vault key AKIA")
     assert "AKIAQ" not in say(testbot, "alice", "!continue --words 4 The vault key")
+
+
+@pytest.mark.parametrize(
+    "generated",
+    [", he spent\n\t\t-- Cheers\n", " the **best** of times ", "ing *a* _b_ `c` [d](e) <f>\n\n# g\n- h", "\n\n"],
+)
+def test_a_continuation_cannot_break_the_markdown(generated: str) -> None:
+    from assistant_markdown import continued
+    from errbot.rendering import text as text_renderer
+    from errbot.rendering import xhtml
+
+    shown = continued("Once upon a *time", generated)
+    plain = text_renderer().convert(shown)
+    html = xhtml().convert(shown)
+    assert (
+        plain.count("**") == generated.count("**") and "<code>" not in html and "<h1>" not in html and "<a " not in html
+    )
+    assert plain.startswith("Once upon a *time")
+    for word in generated.replace("\t", " ").split():
+        if word.strip("*_`[]()<>#-"):
+            assert word.strip("*_`[]()<>#-,") in plain, (word, plain)
+    if generated.strip():
+        assert html.count("<strong>") == sum(bool(line.strip()) for line in generated.split("\n"))
+
+
+def test_a_chat_id_with_a_lone_surrogate_has_its_own_space(testbot: TestBot, home: Path) -> None:
+    from assistant.personal.users import user_key
+
+    odd = "zo\udce9"  # a chat network's id is any string, not always valid Unicode
+    assert user_key(odd) != user_key("zo\udce8") and user_key("zoé") == folder(home, "zoé").name
+    reply = say(testbot, odd, "!learn on")
+    assert "Learning is on" in reply, reply
+    assert (home / "data" / "errbot" / user_key(odd)).is_dir()
+
+
+def test_continue_in_a_room_answers_the_sender_privately(testbot: TestBot) -> None:
+    from errbot.backends.base import Message
+    from errbot.backends.test import TestOccupant, TestRoom
+
+    plugin = testbot.bot.plugin_manager.get_plugin_obj_by_name("WritingAssistant")
+    room = TestRoom("#team", bot=testbot.bot)
+    msg = Message("!continue --words 3 The meeting has been", frm=TestOccupant("alice", room), to=room)
+    assert msg.is_group
+    answer = plugin.continue_(msg, "--words 3 The meeting has been")
+    assert answer == "I sent you the continuation privately: it comes from your personal model."
+    private = testbot.pop_message()
+    assert private.startswith("The meeting has been") and "(greedy, at most 3 words)" in private

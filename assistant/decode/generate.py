@@ -64,8 +64,13 @@ class GenerationConfig:
             raise ValueError("no-repeat n-gram size must be >= 0 (0 = off)")
         if self.repetition_penalty < 1:
             raise ValueError("repetition penalty must be >= 1 (1 = off)")
-        if self.top_k < 0 or self.beam_width < 1 or self.max_words < 1 or self.max_tokens < 1:
-            raise ValueError("top-k must be >= 0; beam width, max words and max tokens >= 1")
+        if self.top_k < 0:
+            raise ValueError(f"top-k must be >= 0 (0 = all), not {self.top_k}")
+        for name, value in (("beam width", self.beam_width), ("max words", self.max_words)):
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1, not {value}")
+        if self.max_tokens < 1:
+            raise ValueError(f"max tokens must be >= 1, not {self.max_tokens}")
 
 
 @dataclass

@@ -73,6 +73,9 @@ def run_eval(
     The GRU predictor adapts as the replay types (document memory, and a personal memory of the ``personal``
     files and folders when given); ``static`` measures the bare model."""
     texts = [(f, read_text(f)) for f in files]
+    for f, text in texts:
+        if not text.split():  # nothing to type: savings and bits per character would be meaningless
+            raise ValueError(f"{f}: no words to evaluate (the text is empty)")
     if baseline == "ngram":
         predictor: WordPredictor = load_ngram(ngram_data, ngram_order)
         return evaluate_texts(texts, predictor, None, max_words, progress)

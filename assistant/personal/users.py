@@ -32,8 +32,9 @@ KEY_CHARS = 20
 
 
 def user_key(user_id: str) -> str:
-    """The folder name for a user id: a hash, so the id itself is stored nowhere."""
-    return hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:KEY_CHARS]
+    """The folder name for a user id: a hash, so the id itself is stored nowhere. Any string hashes (a chat
+    network's id may hold a lone surrogate); a valid id's key is that of its UTF-8 bytes."""
+    return hashlib.sha256(user_id.encode("utf-8", "surrogatepass")).hexdigest()[:KEY_CHARS]
 
 
 class FinetuneBusy(RuntimeError):

@@ -48,9 +48,44 @@ def line_end(text: str, start: int) -> int:
     return m.start() if m else len(text)
 
 
-def to_offset(text: str, position: types.Position, encoding: str = UTF16) -> int:
-    """The offset of an LSP position."""
-    start = line_start(text, position.line)
+class LineIndex:
+    """One remembered line start, moved along from line to line, so finding the line being typed on costs the
+    distance from the last one, not the document's size (a keystroke in a 5 MB document stays cheap)."""
+
+    def __init__(self) -> None:
+        self.line = 0
+        self.start = 0
+
+    def forget_after(self, offset: int) -> None:
+        """An edit at ``offset``: a remembered line start after it may have moved."""
+        if offset < self.start:
+            self.line, self.start = 0, 0
+
+    def start_of(self, text: str, line: int) -> int:
+        """Offset where 0-based ``line`` starts (``len(text)`` for a line beyond the last)."""
+        if line <= 0:
+            return 0
+        at, start = self.line, min(self.start, len(text))
+        while at > line:  # back one line: from the break before ``start`` to the break before that
+            end = start - 1
+            if end > 0 and text[end] == "\n" and text[end - 1] == "\r":
+                end -= 1
+            newline = text.rfind("\n", 0, end)
+            start = max(newline, text.rfind("\r", newline + 1, end)) + 1
+            at -= 1
+        while at < line:
+            m = _NEWLINE.search(text, start)
+            if m is None:
+                return len(text)
+            start = m.end()
+            at += 1
+        self.line, self.start = at, start
+        return start
+
+
+def to_offset(text: str, position: types.Position, encoding: str = UTF16, index: LineIndex | None = None) -> int:
+    """The offset of an LSP position (``index`` remembers where the last one's line started)."""
+    start = line_start(text, position.line) if index is None else index.start_of(text, position.line)
     end = line_end(text, start)
     line = text[start:end]
     if encoding == UTF32 or line.isascii():
@@ -71,10 +106,16 @@ def to_position(text: str, offset: int, encoding: str = UTF16) -> types.Position
     return types.Position(line=line, character=units(before[start:], encoding))
 
 
-def apply_change(text: str, change: types.TextDocumentContentChangeEvent, encoding: str = UTF16) -> str:
+def apply_change(
+    text: str, change: types.TextDocumentContentChangeEvent, encoding: str = UTF16, index: LineIndex | None = None
+) -> str:
     """``text`` after one ``didChange`` content change (a ranged edit, or the whole new text)."""
     if isinstance(change, types.TextDocumentContentChangePartial):
-        start = to_offset(text, change.range.start, encoding)
-        end = to_offset(text, change.range.end, encoding)
+        start = to_offset(text, change.range.start, encoding, index)
+        end = to_offset(text, change.range.end, encoding, index)
+        if index is not None:
+            index.forget_after(start)
         return text[:start] + change.text + text[max(start, end) :]
+    if index is not None:
+        index.forget_after(0)
     return change.text

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 
@@ -34,6 +35,17 @@ class _Protocol(LanguageServerProtocol):
     The server keeps the text itself (:class:`OpenDocument`, LSP line breaks only); pygls's copy would cost a
     per-character conversion of the edited line on every keystroke for nothing.
     """
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        """pygls's, plus an error reply to a request whose params do not fit its method (``line: -1``,
+        ``character: 2**31``, ``params: null``): pygls raises before it knows the id, so the client waited."""
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if isinstance(data, dict) and "id" in data and "method" in data:
+                detail = f"invalid params for {data['method']}: {exc.__cause__ or exc}"
+                self._send_response(data["id"], error=types.ResponseError(code=exc.code, message=detail))
+            raise
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> Iterator[Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from assistant_markdown import continued
 from assistant_options import DEFAULTS, Settings, UsageError, parse_continue, settings_from
 from assistant_users import ChatUsers, FinetuneBusy, MessageTooLong, set_learning
 from errbot import BotPlugin, CommandError, Message, ValidationException, botcmd
@@ -15,6 +16,10 @@ from assistant.store.blocklist import ControlsError
 
 NEXT_WORD_MARK = "_"
 """A last word of exactly this asks for the next word (chat clients trim the trailing space that would)."""
+
+
+PRIVATE_REPLY = "I sent you the continuation privately: it comes from your personal model."
+"""The room's answer to `!continue`; the continuation itself goes to the sender alone."""
 
 
 def user_id(msg: Message) -> str:
@@ -86,7 +91,17 @@ class WritingAssistant(BotPlugin):
             raise CommandError(str(exc)) from None
         self._check_size(text)
         result = self.users.continue_text(user_id(msg), text, config)
-        return {"text": text, "continuation": result.text, "strategy": config.strategy, "words": config.max_words}
+        reply = {
+            "text": text,
+            "continuation": result.text,
+            "shown": continued(text, result.text),
+            "strategy": config.strategy,
+            "words": config.max_words,
+        }
+        if msg.is_group:  # it comes from the sender's personal model, which is theirs alone: not for the room
+            self.send_templated(self.build_identifier(msg.frm.person), "continue", reply)
+            return PRIVATE_REPLY
+        return reply
 
     @botcmd(template="learn")
     def learn(self, msg: Message, args: str) -> dict[str, Any] | str:
