@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parents[1]
 
 
@@ -76,3 +78,14 @@ def test_the_shipped_base_model_continues_text() -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("The meeting has been moved to")
     assert len(proc.stdout.split()) > 6
+
+
+@pytest.mark.parametrize("command", ["suggest", "generate", "eval"])
+def test_model_help_names_the_real_default(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from assistant.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "your active personal model, else the shipped base model" in text
+    assert "default: the shipped base model" not in text
