@@ -176,11 +176,8 @@ class UserSpace:
         """The personal memory of the user's documents (None while the user has none; nothing is created)."""
         with self._lock:
             if self._memory is None and self.layout.documents.is_dir():
-                try:
-                    learn = self.learn_filter()
-                    learn.fingerprint()  # reads the controls: a damaged file is reported here
-                except ControlsError as exc:
-                    self._note(f"{exc}; the personal memory waits until it is fixed")
+                learn = self._readable_learn_filter()
+                if learn is None:
                     return None
                 self._memory = PersonalMemory.for_store(self.store, self.notices.append, learn)
                 self._memory_saved = time.monotonic()
@@ -200,16 +197,23 @@ class UserSpace:
                 return None
             if save is None:
                 save = time.monotonic() - self._memory_saved >= MEMORY_SAVE_INTERVAL_S
-            try:
-                learn = self.learn_filter()
-                learn.fingerprint()
-            except ControlsError as exc:
-                self._note(f"{exc}; the personal memory waits until it is fixed")
+            learn = self._readable_learn_filter()
+            if learn is None:
                 return None
             report = memory.sync(self.store, save=save, learn=learn, hold=self._held())
             if save:
                 self._memory_saved = time.monotonic()
             return report
+
+    def _readable_learn_filter(self) -> LearnFilter | None:
+        """The learn filter, or None (with a notice) while the controls file is damaged."""
+        learn = self.learn_filter()
+        try:
+            learn.fingerprint()  # reads the controls: a damaged file shows here
+        except ControlsError as exc:
+            self._note(f"{exc}; the personal memory waits until it is fixed")
+            return None
+        return learn
 
     def _note(self, message: str) -> None:
         if message not in self.notices:
