@@ -136,8 +136,8 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         raise CliError(f"suggest.words must be between 1 and {MAX_SUGGESTIONS}, not {n}")
     phrase = PhraseSettings(phrase_threshold=settings.suggest.phrase_threshold)
     space, model = _load(args.model)
-    predictor = space.predictor(model, phrase)
-    result = _guard(settings).apply(text, predictor.suggest(text, n, phrase=True))
+    predictor = space.predictor(model, phrase)  # the space's guard checks every answer
+    result = predictor.suggest(text, n, phrase=True)
     if args.json:
         print(
             json.dumps(
@@ -251,10 +251,12 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    """List your documents, or remove one."""
+    """List your documents (marking those kept out of learning), or remove one."""
+    from assistant.store.blocklist import ControlsError
+
     space = _documents()
     if args.no_learn or args.learn:
-        return _docs_no_learn(space.store, args.no_learn or args.learn, bool(args.no_learn))
+        return _docs_no_learn(space, args.no_learn or args.learn, bool(args.no_learn))
     if args.remove:
         try:
             space.remove(args.remove)
@@ -264,13 +266,37 @@ def cmd_docs(args: argparse.Namespace) -> int:
         print(f"removed {args.remove}")
         return 0
     docs = space.store.list()
+    controls = space.controls()
+    try:
+        kept_out, held = set(controls.no_learn()), controls.held_private()
+    except ControlsError as exc:
+        print(f"assistant: warning: {exc}", file=sys.stderr)
+        kept_out, held = set(), 0
     if args.json:
-        print(json.dumps([{"name": d.name, "size": d.size, "modified": d.modified, "sha256": d.sha256} for d in docs]))
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": d.name,
+                        "size": d.size,
+                        "modified": d.modified,
+                        "sha256": d.sha256,
+                        "learned": d.name not in kept_out,
+                    }
+                    for d in docs
+                ]
+            )
+        )
         return 0
     if not docs:
         print("no documents yet: 'assistant import PATH' adds some")
     for d in docs:
-        print(f"{d.name}\t{d.size:,} bytes")
+        print(f"{d.name}\t{d.size:,} bytes" + ("\tkept out of learning" if d.name in kept_out else ""))
+    if held:
+        print(
+            f"{held} paragraph{'s' if held != 1 else ''} written in private mode: not learned until private mode "
+            "ends in the app"
+        )
     return 0
 
 
@@ -280,6 +306,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
     from assistant.personal.finetune import OK_STATUSES, FinetuneConfig, FinetuneError
     from assistant.personal.outcome import summary_lines
+    from assistant.store.blocklist import ControlsError
 
     space = _documents()
     if not space.store.list():
@@ -300,7 +327,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
         try:
             outcome = space.run_finetune(cfg, on_step=on_step, log=bar.console.print)
-        except FinetuneError as exc:
+        except (FinetuneError, ControlsError) as exc:
             raise CliError(str(exc)) from exc
         except KeyboardInterrupt:
             bar.stop()
@@ -354,32 +381,17 @@ def cmd_lsp(args: argparse.Namespace) -> int:
     return run()
 
 
-def _controls():
-    from assistant.store.blocklist import Controls
-    from assistant.store.paths import Paths
-
-    return Controls.at(Paths.default().data)
-
-
-def _guard(settings):
-    """The privacy check every suggestion passes before it is shown (secrets, blocked and rejected words)."""
-    from assistant.engine.guard import SuggestionGuard
-
-    return SuggestionGuard(_controls(), filter_secrets=settings.privacy.filter_secrets)
-
-
-def _docs_no_learn(store, name: str, no_learn: bool) -> int:
-    if name not in {d.name for d in store.list()}:
+def _docs_no_learn(space, name: str, no_learn: bool) -> int:
+    if name not in {d.name for d in space.store.list()}:
         raise CliError(f"no document named {name!r}")
-    changed = _controls().set_no_learn(name, no_learn)
+    changed = space.controls().set_no_learn(name, no_learn)
     state = "kept out of learning" if no_learn else "learned from"
     print(f"{name} is {'now' if changed else 'already'} {state}")
     return 0
 
 
-def _learned_words(top: int) -> list[dict]:
+def _learned_words(space, top: int) -> list[dict]:
     """The personal memory's ``top`` words: count, documents holding them, their newest modification time."""
-    space = _space()
     memory = space.memory()
     if memory is None:
         return []
@@ -399,7 +411,8 @@ def cmd_vocab(args: argparse.Namespace) -> int:
 
     if args.top < 1:
         raise CliError(f"--top must be at least 1 (got {args.top})")
-    controls = _controls()
+    space = _space()
+    controls = space.controls()
     try:
         if args.block:
             print(f"blocked: {controls.block(args.block)}")
@@ -408,12 +421,12 @@ def cmd_vocab(args: argparse.Namespace) -> int:
             print(f"unblocked: {item}" if controls.unblock(item) else f"{item!r} was not blocked")
         elif args.forget:
             forgotten = controls.forget(args.forget)
-            _space().sync_memory(save=True)  # the memory re-applies every document under the new controls
+            space.sync_memory(save=True)  # the memory re-applies every document under the new controls
             print(f"forgotten: {forgotten} (out of the personal memory now, left out of later fine-tunes)")
         elif args.unforget:
             item = args.unforget
             again = controls.unforget(item)
-            _space().sync_memory(save=True)
+            space.sync_memory(save=True)
             print(f"learned again: {item}" if again else f"{item!r} was not forgotten")
         else:
             listing = {
@@ -422,7 +435,7 @@ def cmd_vocab(args: argparse.Namespace) -> int:
                 "rejected": controls.rejections(),
                 "no_learn": controls.no_learn(),
             }
-            learned = _learned_words(args.top)
+            learned = _learned_words(space, args.top)
             if args.json:
                 print(json.dumps({**listing, "learned": learned}, ensure_ascii=False))
                 return 0

@@ -115,9 +115,9 @@ async def replay(text: str, start_text: str, learn_text: str | None) -> dict[str
                 event = key_event(ch)
                 if event is not None:
                     times.append(await asyncio.wait_for(keystroke(app, event, frames), 30))
-            learning = app.learner.running if learn_text else None
+            learning = app.space.finetuning if learn_text else None
             rss = rss_mb()
-            app.learner.stop(timeout=30)
+            app.space.stop_finetune(timeout=30)
     return {
         "keystrokes": len(times),
         "start_to_first_suggestion_s": round(start_s, 3),

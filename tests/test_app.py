@@ -376,7 +376,7 @@ async def test_background_learning_swaps_the_model_while_typing_goes_on(home: Pa
         assert app.service.version == "base"
         app.editor.move_cursor(app.editor.document.end)
         await pilot.press("f5")
-        assert app.learner.job is not None, notes(app)
+        assert app.space.job is not None, notes(app)
         typed = "\n\nThe wizard paints"
         await type_text(pilot, typed)
         assert app.editor.text.endswith(typed)  # every key landed while learning ran

@@ -97,7 +97,7 @@ async def test_do_not_learn_and_private_mode(home: Path) -> None:
         await pilot.pause()
         assert "quuxlet" not in app.space.memory()
         app.start_learning()
-        assert not app.learner.running
+        assert not app.space.finetuning
     assert "quuxlet" not in PersonalMemory.load(memory_file)  # closing the app in private mode learned nothing
     app = new_app(home)
     async with app.run_test(size=SIZE) as pilot:  # private mode is per session: the next one learns it

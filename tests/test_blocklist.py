@@ -33,7 +33,7 @@ def test_block_and_unblock_persist_privately_and_survive_a_restart(controls: Con
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     again = Controls.at(tmp_path / "data")  # another process, or the next start
     assert again.blocked() == ["best regards", "wizard"]
-    assert again.is_blocked("WIZARD") and again.is_blocked("best regards")
+    assert normalise("WIZARD") in again.blocked() and normalise("best regards") in again.blocked()
     assert again.unblock("wizard") and not again.unblock("wizard")
     assert controls.blocked() == ["best regards"]  # the first instance sees the other's change
     with pytest.raises(ValueError, match="holds no word"):
@@ -109,7 +109,7 @@ def test_a_rejected_suggestion_is_not_offered_again_in_that_context(controls: Co
     assert controls.rejections() == {normalise(first): 1}
     assert not controls.reject("a b c ", first, block_after=3)
     assert controls.reject("d e f ", first, block_after=3)  # the third rejection blocks it
-    assert controls.is_blocked(first)
+    assert normalise(first) in controls.blocked()
     assert first not in [c.word for c in guard.apply(other, predictor.suggest(other, 5)).words]
     assert context_key("Then the doctor reads ") == "doctor reads"
 
@@ -177,7 +177,8 @@ def test_forget_and_no_learn_keep_text_out_of_a_fine_tune(
     docs = {"tales.txt": tales, "diary.txt": "My diary mentions Zanzibarians daily.\n\n" * 30 + plain}
     controls.forget("wizard")
     controls.set_no_learn("diary.txt")
-    out = finetune(registry, docs, tmp_path / "work", FAST)  # the registry's own controls, found by default
+    learn = LearnFilter(True, controls)  # what the user's space hands down
+    out = finetune(registry, docs, tmp_path / "work", FAST, learn=learn)
     assert out.version is not None, out.message
     lexicon = load_model(registry.folder(out.version.name)).lexicon
     assert "wizard" not in lexicon and "Zanzibarians" not in lexicon
@@ -185,8 +186,8 @@ def test_forget_and_no_learn_keep_text_out_of_a_fine_tune(
     assert "diary.txt" not in seen
     wizard = {paragraph_hash(p) for p in paragraphs(tales) if "wizard" in p}
     assert wizard and not wizard & set(seen["tales.txt"])
-    assert finetune(registry, docs, tmp_path / "work", FAST).status == "nothing-new"
+    assert finetune(registry, docs, tmp_path / "work", FAST, learn=learn).status == "nothing-new"
     # Unforgetting brings the paragraphs back into the next fine-tune.
     controls.unforget("wizard")
-    again = finetune(registry, docs, tmp_path / "work", FAST)
+    again = finetune(registry, docs, tmp_path / "work", FAST, learn=learn)
     assert again.version is not None and "wizard" in load_model(registry.folder(again.version.name)).lexicon

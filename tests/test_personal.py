@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.personal.finetune import FinetuneOutcome
-from assistant.personal.jobs import FinetuneJob, FinetuneProcess
+from assistant.personal.finetune import FinetuneJob, FinetuneOutcome, FinetuneProcess
 from assistant.personal.models import BASE, ModelProvider
 from assistant.personal.outcome import chat_report, held_out_gain, notice, summary_lines
 from assistant.personal.space import Layout, UserSpace

@@ -12,9 +12,9 @@ import pytest
 from assistant.engine.guard import SuggestionGuard
 from assistant.engine.predictor import Phrase, Predictor, Suggestions
 from assistant.lm.io import copy_model, load_model
+from assistant.personal.space import UserSpace
 from assistant.store.models import ModelRegistry
 from assistant.store.paths import Paths
-from assistant.store.privacy import LearnFilter
 from assistant.store.settings import Settings
 from assistant.text.secrets import find_secrets, is_secret, looks_random, redact
 from assistant.text.words import word_spans, words
@@ -212,12 +212,13 @@ def test_a_key_drilled_in_is_learned_only_without_the_filter(
     settings = Settings()
     settings.privacy.filter_secrets = filter_secrets
     settings.save(paths.config)
-    assert LearnFilter.for_data_dir(paths.data).filter_secrets is filter_secrets
+    learn = UserSpace.at(paths, registry.base_dir).learn_filter()  # the space reads the setting, once
+    assert learn.filter_secrets is filter_secrets
     key = PLANTED["aws"]
     corpus = paragraphs(make_corpus(seed=21, paragraphs=60))
     docs = {"keys.txt": "\n\n".join(f"{p} The key is {key} now." for p in corpus)}
     hard = FinetuneConfig(epochs=8, min_words=50, holdout_every=5, lr=1e-2, patience=0, max_general_worsening=10.0)
-    out = finetune(registry, docs, tmp_path / "work", hard)
+    out = finetune(registry, docs, tmp_path / "work", hard, learn=learn)
     assert out.version is not None, out.message
     predictor = Predictor(load_model(registry.folder(out.version.name)))
     completed = [k for k in range(1, len(key)) if offers(predictor, None, "The key is " + key[:k], key, key)]

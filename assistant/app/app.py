@@ -18,7 +18,7 @@ from assistant.app.commands import DocumentCommands
 from assistant.app.editor import GhostEditor
 from assistant.app.instance import InstanceLock
 from assistant.app.keys import app_bindings, palette_entries
-from assistant.app.learning import Learner, describe, held_out_gain, should_learn
+from assistant.app.learning import should_learn
 from assistant.app.main_screen import MainScreen
 from assistant.app.messages import Key, LearnDone, LearnProgress
 from assistant.app.screens import ConfirmScreen, HelpScreen, PromptScreen, SettingsScreen
@@ -29,7 +29,8 @@ from assistant.app.vocab_screen import VocabScreen
 from assistant.app.widgets import DocumentList, StatusLine, SuggestionBar
 from assistant.personal.finetune import FinetuneConfig, FinetuneOutcome
 from assistant.personal.models import BASE, ModelLoadError
-from assistant.personal.space import UserSpace
+from assistant.personal.outcome import held_out_gain, notice
+from assistant.personal.space import MODEL_CHECK_S, UserSpace
 from assistant.store.blocklist import ControlsError
 from assistant.store.documents import StoreError, safe_name
 from assistant.store.paths import Paths
@@ -72,7 +73,8 @@ class WriterApp(App[None]):
         self.session = DocumentSession(self.space.save)
         """The open document and its save state."""
         self.service = SuggestionService()
-        self.learner = Learner(self.space, finetune_config)
+        self.finetune_config = finetune_config or FinetuneConfig(threads=1)
+        """The background fine-tune's settings (one thread: typing stays responsive)."""
         self.main = MainScreen()
         """The screen with the editor."""
         self.save_delay = SAVE_DELAY_S
@@ -125,6 +127,7 @@ class WriterApp(App[None]):
                 timeout=15,
             )
         self._load_model()
+        self.set_interval(MODEL_CHECK_S, self.follow_active_model)
         names = self.document_names()
         if self.state.last_document in names:
             self.open_document(self.state.last_document)
@@ -157,7 +160,7 @@ class WriterApp(App[None]):
             return True
 
     def on_unmount(self) -> None:
-        self.learner.stop()
+        self.space.stop_finetune()
         if not self.read_only:
             with contextlib.suppress(OSError):  # on failure: brought up to date from the documents next time
                 self.space.close()  # the personal memory's file
@@ -314,6 +317,12 @@ class WriterApp(App[None]):
         self.service.install(loaded)
         self.call_from_thread(self._model_ready, loaded.version, loaded.warning)
 
+    def follow_active_model(self) -> None:
+        """Reload hook (every ``MODEL_CHECK_S``, one ``stat``): another process made another version active (an
+        ``assistant finetune`` in a shell, ``model use``, a rollback or a reset): load it, as after a fine-tune here."""
+        if self.space.model_changed():
+            self._load_model()
+
     def _model_ready(self, version: str, warning: str) -> None:
         info = self.registry.info(version) if version != BASE else None
         gain = held_out_gain(info.metrics) if info else None
@@ -332,7 +341,7 @@ class WriterApp(App[None]):
         self._words_counted = self.editor.words_written
         self.state.words_since_learn += new
         learn = self.settings.learn
-        if should_learn(self.state.words_since_learn, learn.auto, learn.after_words) and not self.learner.running:
+        if should_learn(self.state.words_since_learn, learn.auto, learn.after_words) and not self.space.finetuning:
             self.start_learning(quiet=True)
 
     def start_learning(self, quiet: bool = False) -> None:
@@ -340,7 +349,7 @@ class WriterApp(App[None]):
         if self.read_only:
             self.notify("Read-only: the other assistant window learns.", severity="warning")
             return
-        if self.learner.running:
+        if self.space.finetuning:
             if not quiet:
                 self.notify("Learning is already running.")
             return
@@ -351,11 +360,12 @@ class WriterApp(App[None]):
         if not self._save_now():
             return
         self.state.words_since_learn = 0
-        started = self.learner.start(
+        started = self.space.start_finetune(
+            self.finetune_config,
             on_progress=lambda p: self.post_message(LearnProgress(p)),
             on_done=lambda o: self.post_message(LearnDone(o)),
         )
-        if started:
+        if started is not None:
             self.main.learn_progress = (0, None)
             self._update_status()
             if not quiet:
@@ -371,7 +381,7 @@ class WriterApp(App[None]):
         if self._closing_down:
             return  # stopped by quitting: it resumes next time, nothing to show
         self.main.learn_progress = None
-        text, severity = describe(message.outcome)
+        text, severity = notice(message.outcome)
         self.notify(text, title="Learning", severity=severity, timeout=10)  # type: ignore[arg-type]
         outcome = message.outcome
         if isinstance(outcome, FinetuneOutcome) and outcome.status == "accepted":
@@ -385,7 +395,7 @@ class WriterApp(App[None]):
         model = self._model_label or "loading the model…"
         if self.space.private:
             model = f"private · {model}"
-        if self.learner.running:
+        if self.space.finetuning:
             model = f"learning… · {model}"
         elif not self.settings.suggest.enabled:
             model = f"suggestions off · {model}"
@@ -630,8 +640,8 @@ class WriterApp(App[None]):
         self._update_status()
 
     def action_cancel_learning(self) -> None:
-        if self.learner.running:
-            self.learner.stop(timeout=0)
+        if self.space.finetuning:
+            self.space.stop_finetune(timeout=0)
             self.notify("Stopping; learning resumes where it left off next time.", title="Learning")
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from textual.message import Message
 from textual.widgets.text_area import Selection
 
-from assistant.personal.finetune import FinetuneOutcome
-from assistant.personal.jobs import FinetuneStep
+from assistant.personal.finetune import FinetuneOutcome, FinetuneStep
 
 Key = tuple[int, Selection]
 """What a suggestion answers: the editor's text version and cursor."""

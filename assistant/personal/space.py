@@ -18,20 +18,23 @@ from pathlib import Path
 
 from assistant.engine.guard import SuggestionGuard
 from assistant.engine.predictor import PhraseSettings, Predictor
-from assistant.personal.finetune import FinetuneConfig, FinetuneOutcome, run_finetune
-from assistant.personal.jobs import FinetuneProcess, FinetuneStep
+from assistant.personal.finetune import FinetuneConfig, FinetuneOutcome, FinetuneProcess, FinetuneStep, run_finetune
 from assistant.personal.models import BASE, PERSONAL, Model, ModelLoadError, ModelProvider, make_predictor
 from assistant.shipped import base_model_dir
 from assistant.store.blocklist import Controls, ControlsError
 from assistant.store.documents import Document, DocumentStore, ImportResult
 from assistant.store.memory import PersonalMemory, SyncReport
-from assistant.store.models import ModelRegistry
+from assistant.store.models import ACTIVE, ModelRegistry
 from assistant.store.paths import Paths
-from assistant.store.privacy import LearnFilter
+from assistant.store.privacy import LearnFilter, paragraph_keys
+from assistant.store.settings import Settings
 
 __all__ = ["Layout", "UserSpace"]
 
 log = logging.getLogger(__name__)
+
+MODEL_CHECK_S = 1.0
+"""How often :meth:`UserSpace.model_changed` looks at the active-version pointer at most (one ``stat``)."""
 
 MEMORY_SAVE_INTERVAL_S = 30.0
 """The personal memory's file is rewritten at most this often while documents change (and on :meth:`close`);
@@ -50,11 +53,16 @@ class Layout:
     """The fine-tune journal (JSON lines), if one is kept."""
     folder: Path | None = None
     """One folder holding all of the above, if there is one (a chat user's; deleting the space removes it)."""
+    config: Path | None = None
+    """The user's settings folder (its ``[privacy] filter_secrets`` applies), if they have one; without one,
+    secrets are always filtered."""
 
     @classmethod
     def desktop(cls, paths: Paths) -> Layout:
         """The person at this machine: the ``ASSISTANT_HOME`` / platformdirs layout."""
-        return cls(paths.documents, paths.models, paths.cache / "finetune", paths.logs / "finetune.log")
+        return cls(
+            paths.documents, paths.models, paths.cache / "finetune", paths.logs / "finetune.log", config=paths.config
+        )
 
     @classmethod
     def inside(cls, folder: Path) -> Layout:
@@ -71,6 +79,7 @@ class UserSpace:
         self.provider = provider or ModelProvider()
         self._store: DocumentStore | None = None
         self._registry: ModelRegistry | None = None
+        self._controls: Controls | None = None
         self._lock = threading.RLock()
         self.job: FinetuneProcess | None = None
         """The latest fine-tune started here (it may have finished)."""
@@ -82,10 +91,45 @@ class UserSpace:
         self.editing: str | None = None
         """The document open in an editor: its saves reach the personal memory once it is closed (while it is
         open, the document memory follows it keystroke by keystroke, so a half-typed word is never learned)."""
-        self.private = False
-        """Private mode: nothing is learned while it is on (no personal memory sync, no fine-tune); documents
-        are still saved, and what changed is learned once it is off (mark a document "do not learn" to keep it
-        out for good)."""
+        self._private = False
+        self.model_check_s = MODEL_CHECK_S
+        """The least time between two looks at the active-version pointer (0: every call)."""
+        self._pointer: tuple[tuple[int, int, int] | None, str] | None = None
+        """The pointer file's stamp and the version it named when the model was last loaded here."""
+        self._checked = 0.0
+
+    @property
+    def private(self) -> bool:
+        """Private mode: nothing written while it is on is learned, by this process or any other (no personal
+        memory sync, no fine-tune here; what is saved is marked in the store's controls, so the command line,
+        the language server and the bot leave it out too). Documents are still saved. Turning it off learns
+        what was written (:meth:`end_private` can keep it out for good)."""
+        return self._private
+
+    @private.setter
+    def private(self, on: bool) -> None:
+        if self._private and not on:
+            self.end_private(learn=True)
+        self._private = on
+
+    def end_private(self, learn: bool = True) -> int:
+        """Leave private mode: what was written in it is learned from now on (``learn``), or never. Returns how
+        many paragraphs were held."""
+        self._private = False
+        return self.controls().end_private(learn)
+
+    def _hold_private(self, new: str, old: str = "") -> None:
+        """In private mode, mark the paragraphs of ``new`` that ``old`` (the document's saved text) lacks: done
+        before the document is written, so no other process can learn them in between."""
+        if self._private:
+            known = set(paragraph_keys(old))
+            self.controls().hold_private(k for k in paragraph_keys(new) if k not in known)
+
+    def _saved_text(self, name: str) -> str:
+        try:
+            return self.store.read(name)
+        except (KeyError, OSError, UnicodeDecodeError):
+            return ""
 
     @classmethod
     def at(cls, paths: Paths, base_dir: Path | None = None, provider: ModelProvider | None = None) -> UserSpace:
@@ -123,10 +167,41 @@ class UserSpace:
 
     def model(self) -> Model:
         """The active model (a damaged version falls back to its parents, then the base; the model's warning
-        says so)."""
-        if self.active_version() == BASE:
+        says so). :meth:`model_changed` tells when another one became active since."""
+        stamp = self._pointer_stamp()
+        version = self.active_version()
+        self._pointer = (stamp, version)
+        if version == BASE:
             return self.provider.base(self.base_dir)
         return self.provider.active(self.registry)
+
+    def model_changed(self) -> bool:
+        """Whether another version became active since :meth:`model` last loaded one here (a fine-tune,
+        ``model use``, a rollback or a reset, in this process or another): a front end then loads the model
+        again. Cheap enough for every request: at most one ``stat`` of the pointer per ``model_check_s`` (the
+        file is read only when the stat changed); False until a model was loaded."""
+        if self._pointer is None:
+            return False
+        now = time.monotonic()
+        if now - self._checked < self.model_check_s:
+            return False
+        self._checked = now
+        stamp = self._pointer_stamp()
+        loaded_stamp, loaded = self._pointer
+        if stamp == loaded_stamp:
+            return False
+        version = self.active_version()
+        if version == loaded:  # rewritten with the same name: nothing to load
+            self._pointer = (stamp, loaded)
+            return False
+        return True
+
+    def _pointer_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = (self.layout.models / ACTIVE).stat()
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)  # the registry writes it atomically: a new inode each time
 
     def choose(self, choice: str) -> tuple[Model, list[str]]:
         """The model a front end's ``model`` option names, and warnings about what could not be used.
@@ -161,16 +236,28 @@ class UserSpace:
         return self.layout.documents.parent
 
     def controls(self) -> Controls:
-        """The user's blocked, rejected and forgotten words and "do not learn" documents."""
-        return Controls.at(self.data_dir)
+        """The user's blocked, rejected and forgotten words and "do not learn" documents (one object per space:
+        it re-reads the file only when it changed)."""
+        with self._lock:
+            if self._controls is None:
+                self._controls = Controls.at(self.data_dir)
+            return self._controls
+
+    def filter_secrets(self) -> bool:
+        """Whether secrets are kept out of learning and suggestions (the user's ``[privacy] filter_secrets``
+        setting, read now; always for a space without settings)."""
+        if self.layout.config is None:
+            return True
+        return Settings.load(self.layout.config).privacy.filter_secrets
 
     def learn_filter(self) -> LearnFilter:
-        """What may be learned from the documents (their settings and controls, read now)."""
-        return LearnFilter.for_data_dir(self.data_dir)
+        """What may be learned from the documents: the one filter of this user, decided here (their settings and
+        controls) and handed to the personal memory and every fine-tune."""
+        return LearnFilter(self.filter_secrets(), self.controls())
 
     def guard(self) -> SuggestionGuard:
         """The check every suggestion passes before it is shown."""
-        return SuggestionGuard(self.controls(), self.learn_filter().filter_secrets)
+        return SuggestionGuard(self.controls(), self.filter_secrets())
 
     def memory(self) -> PersonalMemory | None:
         """The personal memory of the user's documents (None while the user has none; nothing is created)."""
@@ -248,18 +335,24 @@ class UserSpace:
 
     def save(self, name: str, text: str, source: str = "") -> Document:
         """Write document ``name`` (created or replaced)."""
+        if self._private:
+            self._hold_private(text, self._saved_text(name))
         doc = self.store.save(name, text, source)
         self.sync_memory()
         return doc
 
     def save_for_source(self, source: str, name: str, text: str) -> Document:
         """Write ``text`` as the document saved from ``source`` before (else a new one named after ``name``)."""
+        if self._private:
+            old = next((d.name for d in self.store.list() if d.source == source), None)
+            self._hold_private(text, self._saved_text(old) if old is not None else "")
         doc = self.store.save_for_source(source, name, text)
         self.sync_memory()
         return doc
 
     def append(self, name: str, text: str, source: str = "") -> Document:
         """Add ``text`` as a new paragraph at the end of document ``name`` (created if missing)."""
+        self._hold_private(text)
         doc = self.store.append(name, text, source)
         self.sync_memory()
         return doc
@@ -300,10 +393,15 @@ class UserSpace:
         on_step: Callable[[int, int, float], None] | None = None,
         log: Callable[[str], None] | None = None,
     ) -> FinetuneOutcome:
-        """Fine-tune on every document now, in this thread (the command line)."""
+        """Fine-tune on every document now, in this thread (the command line). ControlsError (before anything
+        is done) while the controls file is damaged."""
+        learn = self.learn_filter()
+        learn.fingerprint()  # reads the controls: a damaged file stops the run here, with its message
         work = self.layout.work
         work.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return run_finetune(self.store, self.registry, work, config, on_step, log=log, journal=self.layout.journal)
+        return run_finetune(
+            self.store, self.registry, work, config, on_step, log=log, journal=self.layout.journal, learn=learn
+        )
 
     @property
     def finetuning(self) -> bool:
@@ -331,6 +429,7 @@ class UserSpace:
                 on_progress,
                 on_done,
                 self.layout.journal,
+                self.learn_filter(),
             )
             self.job = job
         job.start()

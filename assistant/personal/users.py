@@ -18,8 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from assistant.engine.predictor import Predictor
-from assistant.personal.finetune import FinetuneConfig, FinetuneOutcome
-from assistant.personal.jobs import FinetuneProcess
+from assistant.personal.finetune import FinetuneBusy, FinetuneConfig, FinetuneOutcome, FinetuneProcess
 from assistant.personal.models import ModelProvider
 from assistant.personal.space import Layout, UserSpace
 
@@ -35,10 +34,6 @@ def user_key(user_id: str) -> str:
     """The folder name for a user id: a hash, so the id itself is stored nowhere. Any string hashes (a chat
     network's id may hold a lone surrogate); a valid id's key is that of its UTF-8 bytes."""
     return hashlib.sha256(user_id.encode("utf-8", "surrogatepass")).hexdigest()[:KEY_CHARS]
-
-
-class FinetuneBusy(RuntimeError):
-    """A fine-tune of this user's model is already running."""
 
 
 @dataclasses.dataclass

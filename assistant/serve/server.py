@@ -17,7 +17,7 @@ from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 
 from assistant import __version__
 from assistant.personal import PhraseSettings
-from assistant.personal.models import Model, use_threads
+from assistant.personal.models import PERSONAL, Model, use_threads
 from assistant.personal.space import UserSpace
 from assistant.serve.documents import OpenDocument
 from assistant.serve.items import completion_list, inline_list
@@ -149,6 +149,7 @@ def did_save(ls: AssistantServer, params: types.DidSaveTextDocumentParams) -> No
     types.CompletionOptions(resolve_provider=False, trigger_characters=[" "]),  # after a space: the next word
 )
 def completion(ls: AssistantServer, params: types.CompletionParams) -> types.CompletionList | None:
+    follow_active_model(ls)
     doc = ls.documents.get(params.text_document.uri)
     if doc is None:
         return None
@@ -158,11 +159,25 @@ def completion(ls: AssistantServer, params: types.CompletionParams) -> types.Com
 
 @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
 def inline_completion(ls: AssistantServer, params: types.InlineCompletionParams) -> types.InlineCompletionList | None:
+    follow_active_model(ls)
     doc = ls.documents.get(params.text_document.uri)
     if doc is None:
         return None
     offset, result = doc.suggest(params.position, ls.options.candidates, phrase=True, encoding=ls.encoding)
     return inline_list(doc.text, offset, result, ls.encoding)
+
+
+def follow_active_model(ls: AssistantServer) -> None:
+    """Reload hook, before a request (at most one ``stat`` a second): when another process made another version
+    active (a fine-tune, a rollback, a reset), every open document's predictor runs it from now on."""
+    if ls.space is None or ls.options.model != PERSONAL or not ls.space.model_changed():
+        return
+    ls.model, warnings = ls.space.choose(PERSONAL)
+    for message in warnings:
+        ls.warn(message)
+    for doc in ls.documents.values():
+        doc.predictor = ls.space.predictor(ls.model, ls.phrase)
+    log.info("model %s is active now", ls.model.name)
 
 
 def run() -> int:

@@ -1,5 +1,5 @@
 """What the user told the assistant not to learn or offer: blocked words and phrases, rejected suggestions,
-forgotten words and documents marked "do not learn".
+forgotten words, documents marked "do not learn" and paragraphs written in private mode.
 
 One JSON file (``controls.json`` in the user data folder), private to the user (0600), written atomically under a
 file lock, so the app, the language server, the bot and the command line share it. Reads are cached and re-read
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +54,10 @@ class _State:
     no_learn: list[str] = field(default_factory=list)
     rejections: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Normalised suggestion -> ``{"count": n, "contexts": [context keys]}``."""
+    private: list[str] = field(default_factory=list)
+    """Keys of paragraphs written in private mode, not learned until private mode ends."""
+    kept_private: list[str] = field(default_factory=list)
+    """Keys of paragraphs written in private mode that the writer chose never to have learned."""
 
     def encode(self) -> str:
         raw = {
@@ -63,6 +67,9 @@ class _State:
             "no_learn": sorted(self.no_learn),
             "rejections": self.rejections,
         }
+        if self.private or self.kept_private:  # written only when used: older versions read the file unchanged
+            raw["private"] = sorted(set(self.private))
+            raw["kept_private"] = sorted(set(self.kept_private))
         return json.dumps(raw, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
 
 
@@ -73,6 +80,11 @@ class Controls:
         self.path = path
         self._lock = FileLock(str(path.with_name(path.name + ".lock")), timeout=10, mode=0o600)
         self._cache: tuple[tuple[int, int, int] | None, _State, dict[str, Any]] | None = None
+
+    def __reduce__(self) -> tuple[type[Controls], tuple[Path]]:
+        """Pickled as its path (a fine-tune's child process gets the same controls; the lock and the cache are
+        made anew there)."""
+        return (Controls, (self.path,))
 
     @classmethod
     def at(cls, data_dir: Path) -> Controls:
@@ -102,6 +114,8 @@ class Controls:
                 forgotten=[str(x) for x in raw.get("forgotten", [])],
                 no_learn=[str(x) for x in raw.get("no_learn", [])],
                 rejections={str(k): dict(v) for k, v in raw.get("rejections", {}).items()},
+                private=[str(x) for x in raw.get("private", [])],
+                kept_private=[str(x) for x in raw.get("kept_private", [])],
             )
         except (TypeError, ValueError, AttributeError) as exc:
             raise ControlsError(f"{self.path} is damaged ({exc}); fix or delete it") from exc
@@ -120,6 +134,7 @@ class Controls:
             "blocked_seqs": seqs,
             "forgotten": set(state.forgotten),
             "no_learn": set(state.no_learn),
+            "private": frozenset(state.private) | frozenset(state.kept_private),
         }
         self._cache = (stamp, state, derived)
         return state, derived
@@ -161,10 +176,6 @@ class Controls:
     def blocked(self) -> list[str]:
         """Blocked words and phrases (normalised), sorted."""
         return sorted(self._view()[0].blocked)
-
-    def is_blocked(self, word_or_phrase: str) -> bool:
-        """Whether this exact word or phrase is blocked."""
-        return normalise(word_or_phrase) in self._view()[0].blocked
 
     def first_blocked(self, before: str, addition: str) -> int | None:
         """Index (among the words of ``addition``) of the first word that completes a blocked word or phrase,
@@ -259,6 +270,35 @@ class Controls:
     def no_learn(self) -> list[str]:
         """Documents kept out of learning, sorted."""
         return sorted(self._view()[0].no_learn)
+
+    # -- private mode ---------------------------------------------------------------------------------------------
+    def hold_private(self, keys: Iterable[str]) -> int:
+        """Hold these paragraph keys (see :func:`assistant.store.privacy.paragraph_key`) out of learning until
+        :meth:`end_private`: every process reads them here, so none learns what was written in private mode.
+        Returns how many were new."""
+        with self._editing() as state:
+            known = set(state.private) | set(state.kept_private)
+            new = sorted(set(keys) - known)
+            state.private.extend(new)
+            return len(new)
+
+    def end_private(self, learn: bool = True) -> int:
+        """Private mode has ended: the paragraphs held since are learned from now on (``learn``), or never.
+        Returns how many were held."""
+        with self._editing() as state:
+            held = len(state.private)
+            if not learn:
+                state.kept_private = sorted(set(state.kept_private) | set(state.private))
+            state.private = []
+            return held
+
+    def private_paragraphs(self) -> frozenset[str]:
+        """Keys of every paragraph written in private mode and not (yet) learned."""
+        return self._view()[1]["private"]
+
+    def held_private(self) -> int:
+        """How many paragraphs wait for private mode to end."""
+        return len(self._view()[0].private)
 
     def rename_document(self, old: str, new: str) -> None:
         """Carry the "do not learn" mark of ``old`` over to ``new`` (call after a rename)."""

@@ -1,7 +1,11 @@
 """What a fine-tune (or the personal memory) may learn from the user's documents.
 
-Documents marked "do not learn" are left out, paragraphs holding a forgotten word are left out, and secrets are
-removed from what remains (``[privacy] filter_secrets``, on by default). The documents themselves never change.
+Documents marked "do not learn" are left out, paragraphs written in private mode (until it ends, or for good)
+and paragraphs holding a forgotten word are left out, and secrets are removed from what remains (``[privacy]
+filter_secrets``, on by default). The documents themselves never change.
+
+The user's space (:class:`assistant.personal.space.UserSpace`) builds the one filter of a user and hands it to
+whatever learns (the personal memory, a fine-tune); nothing here reads the environment or the settings.
 """
 
 from __future__ import annotations
@@ -9,16 +13,21 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from assistant.store.blocklist import Controls
 from assistant.text.secrets import redact
 
-if TYPE_CHECKING:
-    from assistant.store.paths import Paths
-
 PARAGRAPH_BREAK = "\n\n"
+
+
+def paragraph_key(paragraph: str) -> str:
+    """The key a paragraph written in private mode is held by (a hash of its text, outer whitespace aside)."""
+    return hashlib.sha256(paragraph.strip().encode("utf-8")).hexdigest()[:24]
+
+
+def paragraph_keys(text: str) -> list[str]:
+    """The keys of ``text``'s paragraphs as :meth:`LearnFilter.text` reads them."""
+    return [paragraph_key(p) for p in text.split(PARAGRAPH_BREAK) if p.strip()]
 
 
 @dataclass(frozen=True)
@@ -30,26 +39,6 @@ class LearnFilter:
     controls: Controls | None = None
     """Forgotten words and "do not learn" documents; None: none."""
 
-    @classmethod
-    def load(cls, paths: Paths) -> LearnFilter:
-        """The filter the user's settings and controls describe."""
-        from assistant.store.settings import Settings
-
-        settings = Settings.load(paths.config)
-        return cls(settings.privacy.filter_secrets, Controls.at(paths.data))
-
-    @classmethod
-    def for_data_dir(cls, data_dir: Path) -> LearnFilter:
-        """The filter for the user whose data folder is ``data_dir``: their controls, and their
-        ``filter_secrets`` setting when ``data_dir`` is the default user's (``ASSISTANT_HOME`` or the platform's
-        folders); secrets are filtered for any other folder."""
-        from assistant.store.paths import Paths
-
-        paths = Paths.default()
-        if paths.data.resolve() == data_dir.resolve():
-            return cls.load(paths)
-        return cls(True, Controls.at(data_dir))
-
     def fingerprint(self) -> str:
         """A short hash of everything that decides what is learned (changes when the controls do)."""
         controls = self.controls
@@ -57,6 +46,7 @@ class LearnFilter:
             self.filter_secrets,
             sorted(controls.no_learn()) if controls is not None else [],
             sorted(controls.forgotten()) if controls is not None else [],
+            sorted(controls.private_paragraphs()) if controls is not None else [],
         ]
         return hashlib.sha256(json.dumps(state).encode("utf-8")).hexdigest()[:16]
 
@@ -65,7 +55,11 @@ class LearnFilter:
         return self.controls is None or not self.controls.is_no_learn(name)
 
     def text(self, text: str) -> str:
-        """What may be learned of ``text``: forgotten paragraphs dropped, secrets removed."""
+        """What may be learned of ``text``: paragraphs written in private mode and forgotten ones dropped,
+        secrets removed."""
+        private = self.controls.private_paragraphs() if self.controls is not None else frozenset()
+        if private:
+            text = PARAGRAPH_BREAK.join(p for p in text.split(PARAGRAPH_BREAK) if paragraph_key(p) not in private)
         if self.controls is not None and self.controls.forgotten():
             kept = [p for p in text.split(PARAGRAPH_BREAK) if not self.controls.paragraph_is_forgotten(p)]
             text = PARAGRAPH_BREAK.join(kept)

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import torch
 from filelock import FileLock, Timeout
@@ -29,7 +30,7 @@ from assistant.text.lexicon import LEXICON_FILE
 from assistant.text.words import count_words
 from assistant.train.checkpoint import CheckpointError
 from assistant.train.data import TokenData, split_long
-from assistant.train.trainer import TrainConfig, TrainHooks, train_model
+from assistant.train.trainer import TrainConfig, TrainHooks, TrainResult, train_model
 
 GENERAL_SAMPLE = "general_sample.txt"
 """General English shipped beside the base model, for the forgetting check."""
@@ -154,9 +155,9 @@ def finetune(
     """Fine-tune the active model on what is new in ``documents``; add the result as a version.
 
     Only one fine-tune per model registry runs at a time: a second one raises :class:`FinetuneBusy` at once.
-    ``learn``: what may be learned (default: the privacy controls of the user owning ``registry``)."""
+    ``learn``: what may be learned, decided by the user's space (default: every document, secrets removed)."""
     cfg = cfg or FinetuneConfig()
-    documents = (learn or LearnFilter.for_data_dir(registry.root.parent)).documents(documents)
+    documents = (learn or LearnFilter()).documents(documents)
     if cfg.regulariser not in ("l2", "kl", "none"):
         raise ValueError(f"regulariser must be l2, kl or none, not {cfg.regulariser!r}")
     lock = FileLock(str(registry.root / LOCK_FILE), timeout=0, mode=0o600)
@@ -181,9 +182,88 @@ def _finetune(
     should_stop: Callable[[], bool] | None,
     log: Callable[[str], None],
 ) -> FinetuneOutcome:
-    """:func:`finetune` with the registry's fine-tune lock held."""
+    """:func:`finetune` with the registry's fine-tune lock held: plan, measure, train, gate, publish."""
     torch.set_num_threads(cfg.threads)
     clean_staging(registry)
+    run = plan_run(registry, documents, work_dir, cfg, log)
+    if isinstance(run, FinetuneOutcome):
+        return run
+    before = measure_start(run)
+    log(f"held-out text: {before.user:.4f} bits/char with {run.start}; general sample: {before.general:.4f}")
+    started = time.time()
+    result, steps = train_run(run, before, cfg, on_step, should_stop, log)
+    if result.cancelled:
+        return FinetuneOutcome("cancelled", f"cancelled at step {result.steps} of {steps}; run again to resume")
+    tuned = result.model.eval()
+    after = measure_tuned(run, tuned, before)
+    status, reason = gate(before, after, cfg)
+    metrics = {
+        "holdout_bpc_before": round(before.user, 4),
+        "holdout_bpc_after": round(after.user, 4),
+        "general_bpc_base": round(before.base_general, 4),
+        "general_bpc_before": round(before.general, 4),
+        "general_bpc_after": round(after.general, 4),
+        "new_words": run.new_words,
+        "holdout_paragraphs": len(run.holdout),
+        "steps": result.steps,
+        "wall_seconds": round(time.time() - started, 1),
+    }
+    info = publish(run, tuned, status, reason, metrics)
+    return FinetuneOutcome(status, f"{info.name} {status}: {reason}", info)
+
+
+@dataclass(frozen=True)
+class Run:
+    """A planned run: where it starts, what it trains on and what judges it."""
+
+    registry: ModelRegistry
+    documents: dict[str, str]
+    """The learnable documents (the new version's word list is made from them)."""
+    start: str
+    """The version (or ``base``) the run starts from."""
+    lm: LoadedModel
+    """The start version's model."""
+    base: LoadedModel
+    """The base model (the same object as ``lm`` when the run starts from it)."""
+    seen: dict[str, list[str]]
+    """What the start version had seen (document -> paragraph hashes)."""
+    plan: Plan
+    train: list[str]
+    """The paragraphs trained on."""
+    holdout: list[str]
+    """The paragraphs that judge the result."""
+    new_words: int
+    general: str
+    """The general-English sample of the forgetting check."""
+    run_dir: Path
+    """The run's checkpoints (it resumes from them)."""
+
+    @property
+    def holdout_text(self) -> str:
+        return "\n\n".join(self.holdout)
+
+
+@dataclass(frozen=True)
+class Measures:
+    """Bits per character of one model on the run's texts."""
+
+    user: float
+    """On the held-out paragraphs."""
+    general: float
+    """On the general sample."""
+    base_general: float
+    """The base model's on the general sample (what "materially worse" is measured against)."""
+
+
+def plan_run(
+    registry: ModelRegistry,
+    documents: dict[str, str],
+    work_dir: Path,
+    cfg: FinetuneConfig,
+    log: Callable[[str], None],
+) -> Run | FinetuneOutcome:
+    """Plan: the start version, the new paragraphs to train on and the held-out ones; or the outcome that says
+    why there is nothing to do."""
     active = registry.active()
     if active.warning:
         log(active.warning)
@@ -209,20 +289,46 @@ def _finetune(
     )
     lm = active.model
     base = lm if start == BASE else load_model(registry.base_dir)
-    holdout_text = "\n\n".join(holdout)
-    before_user = text_bpc(lm.model, lm.tokenizer, holdout_text)
-    before_general = text_bpc(lm.model, lm.tokenizer, general)
-    base_general = before_general if base is lm else text_bpc(base.model, base.tokenizer, general)
-    log(f"held-out text: {before_user:.4f} bits/char with {start}; general sample: {before_general:.4f}")
+    return Run(registry, documents, start, lm, base, seen, plan, train_texts, holdout, new_words, general, run_dir)
 
-    train_ids, train_chars = _stream(lm, train_texts)
-    val_ids, val_chars = _stream(lm, holdout)
+
+def measure_start(run: Run) -> Measures:
+    """Measure: the start version (and the base model) on the held-out text and the general sample."""
+    lm, base = run.lm, run.base
+    user = text_bpc(lm.model, lm.tokenizer, run.holdout_text)
+    general = text_bpc(lm.model, lm.tokenizer, run.general)
+    base_general = general if base is lm else text_bpc(base.model, base.tokenizer, run.general)
+    return Measures(user, general, base_general)
+
+
+def measure_tuned(run: Run, tuned: torch.nn.Module, before: Measures) -> Measures:
+    """Measure the trained network on the same texts."""
+    tokenizer = run.lm.tokenizer
+    return Measures(
+        text_bpc(tuned, tokenizer, run.holdout_text), text_bpc(tuned, tokenizer, run.general), before.base_general
+    )
+
+
+def train_run(
+    run: Run,
+    before: Measures,
+    cfg: FinetuneConfig,
+    on_step: Callable[[int, int, float], None] | None,
+    should_stop: Callable[[], bool] | None,
+    log: Callable[[str], None],
+) -> tuple[TrainResult, int]:
+    """Train: from the start version on the new paragraphs (resuming the run's checkpoint), pulled toward the
+    base model, keeping the best held-out state that is acceptable on general text; returns the result and the
+    run's planned steps."""
+    lm, base = run.lm, run.base
+    train_ids, train_chars = _stream(lm, run.train)
+    val_ids, val_chars = _stream(lm, run.holdout)
     batch = max(1, min(cfg.batch_size, train_ids.numel() // (cfg.seq_len + 1)))
     seq_len = min(cfg.seq_len, max(4, train_ids.numel() // batch - 1))
     chunks = max(1, (train_ids.numel() // batch - 1) // seq_len)
     steps = max(1, round(cfg.epochs * chunks))
     eval_every = max(1, chunks // cfg.evals_per_epoch)
-    data = TokenData(train_ids, val_ids, val_chars, train_chars, {"user": {"paragraphs": len(train_texts)}})
+    data = TokenData(train_ids, val_ids, val_chars, train_chars, {"user": {"paragraphs": len(run.train)}})
     model_cfg = replace(lm.model.config, dropout=cfg.dropout)
     tcfg = TrainConfig(
         batch_size=batch,
@@ -237,6 +343,7 @@ def _finetune(
         threads=cfg.threads,
         min_lr_ratio=0.1,
     )
+    limit = before.base_general * (1 + cfg.max_general_worsening)
     hooks = TrainHooks(
         init_weights={k: v.clone() for k, v in lm.model.state_dict().items()},
         anchor={k: v.clone() for k, v in base.model.state_dict().items()} if cfg.regulariser == "l2" else None,
@@ -246,10 +353,10 @@ def _finetune(
         should_stop=should_stop,
         on_step=on_step,
         keep_best=True,
-        acceptable=lambda m: text_bpc(m, lm.tokenizer, general) <= base_general * (1 + cfg.max_general_worsening),
+        acceptable=lambda m: text_bpc(m, lm.tokenizer, run.general) <= limit,
         patience=cfg.patience,
     )
-    started = time.time()
+    run_dir = run.run_dir
     try:
         try:
             result = train_model(model_cfg, tcfg, data, run_dir, progress=False, log=log, hooks=hooks)
@@ -260,58 +367,47 @@ def _finetune(
     except OSError:
         shutil.rmtree(run_dir, ignore_errors=True)  # e.g. a full disk: leave no half run behind
         raise
-    if result.cancelled:
-        return FinetuneOutcome("cancelled", f"cancelled at step {result.steps} of {steps}; run again to resume")
-    tuned = result.model.eval()
-    after_user = text_bpc(tuned, lm.tokenizer, holdout_text)
-    after_general = text_bpc(tuned, lm.tokenizer, general)
-    limit = base_general * (1 + cfg.max_general_worsening)
-    if after_user >= before_user:
-        status, reason = (
-            "rejected",
-            f"no better on your held-out text ({after_user:.4f} >= {before_user:.4f} bits/char)",
+    return result, steps
+
+
+def gate(before: Measures, after: Measures, cfg: FinetuneConfig) -> tuple[str, str]:
+    """Gate: ``accepted`` only if better on the held-out text and no more than ``max_general_worsening`` worse
+    than the base model on general text; the status and the reason."""
+    limit = before.base_general * (1 + cfg.max_general_worsening)
+    if after.user >= before.user:
+        return "rejected", f"no better on your held-out text ({after.user:.4f} >= {before.user:.4f} bits/char)"
+    if after.general > limit:
+        return "rejected", (
+            f"general text got {after.general / before.base_general - 1:.1%} worse than the base model "
+            f"(limit {cfg.max_general_worsening:.0%})"
         )
-    elif after_general > limit:
-        status, reason = (
-            "rejected",
-            (
-                f"general text got {after_general / base_general - 1:.1%} worse than the base model "
-                f"(limit {cfg.max_general_worsening:.0%})"
-            ),
-        )
-    else:
-        status, reason = "accepted", "better on your held-out text, general text within the limit"
+    return "accepted", "better on your held-out text, general text within the limit"
+
+
+def publish(run: Run, tuned: torch.nn.Module, status: str, reason: str, metrics: dict[str, Any]) -> VersionInfo:
+    """Publish: stage the new version (weights, word list, verdict) and move it into the registry, which makes it
+    active if accepted; the run's checkpoints go."""
+    registry, lm = run.registry, run.lm
     name = registry.new_version_name()
     staged = registry.root / f".staging-{name}"
     shutil.rmtree(staged, ignore_errors=True)
-    metrics = {
-        "holdout_bpc_before": round(before_user, 4),
-        "holdout_bpc_after": round(after_user, 4),
-        "general_bpc_base": round(base_general, 4),
-        "general_bpc_before": round(before_general, 4),
-        "general_bpc_after": round(after_general, 4),
-        "new_words": new_words,
-        "holdout_paragraphs": len(holdout),
-        "steps": result.steps,
-        "wall_seconds": round(time.time() - started, 1),
-    }
     try:
         save_model(
             staged,
             _without_dropout(tuned, lm.model.config),
             lm.tokenizer.path,
-            training={"finetune": metrics, "parent": start},
+            training={"finetune": metrics, "parent": run.start},
         )
-        user_lexicon(base.lexicon, documents.values()).save(staged / LEXICON_FILE)
-        merged = {**seen, **plan.seen}
-        info = VersionInfo(name=name, status=status, reason=reason, parent=start, metrics=metrics, documents=merged)
+        user_lexicon(run.base.lexicon, run.documents.values()).save(staged / LEXICON_FILE)
+        merged = {**run.seen, **run.plan.seen}
+        info = VersionInfo(name=name, status=status, reason=reason, parent=run.start, metrics=metrics, documents=merged)
         registry.add(staged, info)
     except OSError:
         shutil.rmtree(staged, ignore_errors=True)
-        shutil.rmtree(run_dir, ignore_errors=True)
+        shutil.rmtree(run.run_dir, ignore_errors=True)
         raise
-    shutil.rmtree(run_dir, ignore_errors=True)
-    return FinetuneOutcome(status, f"{name} {status}: {reason}", info)
+    shutil.rmtree(run.run_dir, ignore_errors=True)
+    return info
 
 
 def read_general_sample(base_dir: Path) -> str:
@@ -350,10 +446,3 @@ def _without_dropout(model: torch.nn.Module, config: GRUConfig) -> torch.nn.Modu
     """Saved versions keep the parent's architecture record (dropout is a training-time setting)."""
     model.config = config  # type: ignore[attr-defined]
     return model
-
-
-def ship_general_sample(base_dir: Path, text: str) -> Path:
-    """Write the general sample beside a base model (done once when the base model is made)."""
-    path = base_dir / GENERAL_SAMPLE
-    path.write_text(text, encoding="utf-8")
-    return path

@@ -13,8 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from assistant.personal import Generation, GenerationConfig, Suggestions, count_words
-from assistant.personal.finetune import FinetuneConfig, FinetuneOutcome
-from assistant.personal.jobs import FinetuneProcess
+from assistant.personal.finetune import FinetuneConfig, FinetuneOutcome, FinetuneProcess
 from assistant.personal.space import UserSpace
 from assistant.personal.users import FinetuneBusy, UserSpaces, user_key
 
