@@ -18,8 +18,9 @@ class CliError(Exception):
     """A user-facing error: printed without a traceback, exit status 2."""
 
 
-MAX_SUGGESTIONS = 10
-"""The most words ``suggest --n`` can list (the word search keeps no more)."""
+MAX_SUGGESTIONS = 9
+"""The most words ``suggest --n`` lists: the range of the ``suggest.words`` setting (``store.settings.MAX_WORDS``;
+a test keeps the two equal without importing the settings at start-up)."""
 
 SEED_TAIL_CHARS = 8192
 """What a seed or text read from standard input keeps: its end, as much as the model reads (the predictor's
@@ -58,6 +59,13 @@ def _number(check: Callable[[float], bool], rule: str) -> Callable[[str], float]
     return parse
 
 
+def _without_final_newline(text: str) -> str:
+    """Text from a pipe without the one line end ``echo`` (or an editor) puts after it."""
+    if text.endswith("\r\n"):
+        return text[:-2]
+    return text[:-1] if text.endswith("\n") else text
+
+
 def read_tail(stream, limit: int = SEED_TAIL_CHARS, echo=None) -> str:
     """The last ``limit`` characters of ``stream``, read in chunks (each written to ``echo`` when given)."""
     tail = ""
@@ -90,16 +98,28 @@ def _load(model_dir: Path | None):
     return space, model
 
 
-def cmd_generate(args: argparse.Namespace) -> int:
-    """Continue a text with the model."""
-    from assistant.decode.generate import generate
-    from assistant.personal import GenerationConfig
+SAMPLING_DEFAULTS = {"temperature": 0.8, "top_k": 0, "top_p": 0.95}
+"""``generate``'s sampling options when not given (giving one without ``--strategy`` means sampling)."""
 
+
+def generation_strategy(args: argparse.Namespace) -> str:
+    """``--strategy``, else ``sample`` when a sampling option (temperature, top-k, top-p) is given, else greedy."""
+    if args.strategy is not None:
+        return args.strategy
+    return "sample" if any(getattr(args, k) is not None for k in SAMPLING_DEFAULTS) else "greedy"
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Continue a text with the model (greedy unless --strategy or a sampling option says otherwise)."""
+    from assistant.personal import GenerationConfig, count_words
+
+    sampling = {k: SAMPLING_DEFAULTS[k] if getattr(args, k) is None else getattr(args, k) for k in SAMPLING_DEFAULTS}
+    strategy = generation_strategy(args)
     cfg = GenerationConfig(
-        strategy=args.strategy,
-        temperature=args.temperature,
-        top_k=args.top_k,
-        top_p=args.top_p,
+        strategy=strategy,
+        temperature=sampling["temperature"],
+        top_k=sampling["top_k"],
+        top_p=sampling["top_p"],
         beam_width=args.beam_width,
         max_words=args.max_words,
         seed=args.seed,
@@ -111,17 +131,25 @@ def cmd_generate(args: argparse.Namespace) -> int:
         cfg.validate()
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    lm = _load(args.model)[1].lm
+    space, model = _load(args.model)
+    predictor = space.predictor(model)  # the service layer's way, as the bot's
     if args.seed_text == "-":  # only the end is kept; the plain output passes the whole input through
         seed_text = read_tail(sys.stdin, echo=None if args.json else sys.stdout)
         shown = ""
     else:
         seed_text = shown = args.seed_text
-    result = generate(lm.model, lm.tokenizer, seed_text, cfg)
+    result = predictor.continue_text(seed_text, cfg)
     if args.json:
         print(json.dumps({"seed": seed_text, "continuation": result.text, "logprob": result.logprob}))
     else:
         print(shown + result.text)
+    written = count_words(result.text)
+    if strategy == "greedy" and written < args.max_words and len(result.ids) < args.max_tokens:
+        print(
+            f"assistant: the most likely continuation ends the paragraph after {written} word"
+            f"{'' if written == 1 else 's'}; --strategy sample (or --temperature) writes on",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -131,7 +159,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
     settings = _settings()
     n = settings.suggest.words if args.n is None else args.n
-    text = args.text if args.text != "-" else read_tail(sys.stdin)
+    text = args.text if args.text != "-" else _without_final_newline(read_tail(sys.stdin))
     if not 1 <= n <= MAX_SUGGESTIONS:  # the setting is checked here, --n by its parser
         raise CliError(f"suggest.words must be between 1 and {MAX_SUGGESTIONS}, not {n}")
     phrase = PhraseSettings(phrase_threshold=settings.suggest.phrase_threshold)
@@ -325,8 +353,11 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         def on_step(step: int, total: int, loss: float) -> None:
             bar.update(task, completed=step, total=total, loss=f"{loss:.3f}")
 
+        def say(message: str) -> None:  # one line each: the terminal wraps it, rich does not cut it mid-sentence
+            bar.console.print(message, soft_wrap=True, markup=False, highlight=False)
+
         try:
-            outcome = space.run_finetune(cfg, on_step=on_step, log=bar.console.print)
+            outcome = space.run_finetune(cfg, on_step=on_step, log=say)
         except (FinetuneError, ControlsError) as exc:
             raise CliError(str(exc)) from exc
         except KeyboardInterrupt:
@@ -496,16 +527,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"assistant {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.set_defaults(command_parsers=sub.choices)  # main() shows a command's usage for its unknown options
 
     g = sub.add_parser("generate", help="continue a text with the model", description=cmd_generate.__doc__)
-    g.add_argument("seed_text", metavar="SEED", help="text to continue ('-' reads standard input)")
-    g.add_argument("--strategy", choices=["greedy", "sample", "beam"], default="greedy")
+    g.add_argument("seed_text", metavar="TEXT", help="text to continue ('-' reads standard input)")
     g.add_argument(
-        "--temperature", type=_number(lambda v: v > 0, "> 0"), default=0.8, help="sampling temperature (> 0)"
+        "--strategy",
+        choices=["greedy", "sample", "beam"],
+        default=None,
+        help="default: sample when --temperature, --top-k or --top-p is given, else greedy",
     )
-    g.add_argument("--top-k", type=_count(0), default=0, help="sample among the k most likely pieces (0 = all)")
     g.add_argument(
-        "--top-p", type=_number(lambda v: 0 < v <= 1, "in (0, 1]"), default=0.95, help="nucleus sampling mass"
+        "--temperature", type=_number(lambda v: v > 0, "> 0"), default=None, help="sampling temperature (> 0; 0.8)"
+    )
+    g.add_argument(
+        "--top-k", type=_count(0), default=None, help="sample among the k most likely pieces (0 = all, the default)"
+    )
+    g.add_argument(
+        "--top-p", type=_number(lambda v: 0 < v <= 1, "in (0, 1]"), default=None, help="nucleus sampling mass (0.95)"
     )
     g.add_argument("--beam-width", type=_count(1), default=4)
     g.add_argument("--max-words", type=_count(1), default=20)
@@ -634,7 +673,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return train_main(argv[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # the command's own usage, not the top level's
+        command = args.command_parsers.get(getattr(args, "command", None) or "", parser)
+        command.error(f"unrecognized arguments: {' '.join(extra)}")
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:  # no command: the writing app
         from assistant.app.app import run

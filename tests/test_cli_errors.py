@@ -24,7 +24,7 @@ def _env(tmp_path: Path, model: Path) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("args", "named"),
     [
-        (("suggest", "The", "--n", "100"), "--n: must be at most 10"),
+        (("suggest", "The", "--n", "100"), "--n: must be at most 9"),
         (("generate", "The", "--top-k", "-1"), "--top-k: must be at least 0"),
         (("generate", "The", "--beam-width", "0"), "--beam-width: must be at least 1"),
         (("generate", "The", "--max-words", "0"), "--max-words: must be at least 1"),

@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, Switch
 
 from assistant.app.keys import help_rows
-from assistant.store.settings import Settings
+from assistant.store.settings import MAX_WORDS, Settings
 
 KEYS = help_rows()
 """(key, what it does), from the app's one key table."""
@@ -143,7 +143,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
             with Grid():
                 yield Label("Suggestions")
                 yield Switch(s.suggest.enabled, id="enabled")
-                yield Label("Candidates in the suggestion bar (1-9)")
+                yield Label(f"Candidates in the suggestion bar (1-{MAX_WORDS})")
                 yield Input(str(s.suggest.words), type="integer", id="words")
                 yield Label("Phrase ghost text")
                 yield Switch(s.suggest.phrase, id="phrase")
@@ -176,8 +176,8 @@ class SettingsScreen(ModalScreen[Settings | None]):
             after = int(self.query_one("#after_words", Input).value)
         except ValueError:
             return "Numbers only, please."
-        if not 1 <= words <= 9:
-            return "Candidates: 1 to 9."
+        if not 1 <= words <= MAX_WORDS:
+            return f"Candidates: 1 to {MAX_WORDS}."
         if not 0 < threshold <= 1:
             return "The phrase threshold is a probability: above 0, at most 1."
         if after < 1:

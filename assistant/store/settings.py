@@ -11,6 +11,8 @@ from assistant.atomic import atomic_write_text, private_dir
 from assistant.config import UNKNOWN, structure_each
 
 SETTINGS_FILE = "settings.toml"
+MAX_WORDS = 9
+"""The most candidates a front end lists by default (the app picks them with the keys 1 to 9)."""
 
 
 @dataclass
@@ -27,8 +29,8 @@ class SuggestSettings:
 
     enabled: bool = True
     """Suggestions (ghost text and the suggestion bar) on or off."""
-    words: int = 5
-    """Candidates in the suggestion bar."""
+    words: int = field(default=5, metadata={"max": MAX_WORDS})
+    """Candidates in the suggestion bar (1 to ``MAX_WORDS``; ``assistant suggest --n`` takes the same range)."""
     phrase: bool = True
     """Ghost text may run on past the current word when the model is confident."""
     phrase_threshold: float = field(default=0.45, metadata={"max": 1.0})
