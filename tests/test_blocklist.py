@@ -116,7 +116,7 @@ def test_a_rejected_suggestion_is_not_offered_again_in_that_context(controls: Co
 
 def test_a_rejected_ghost_phrase_is_dropped_in_its_context(controls: Controls, tiny_model_dir: Path) -> None:
     always = PhraseSettings(word_threshold=1e-9, phrase_threshold=1e-9)  # the tiny model always shows a phrase
-    predictor = Predictor(load_model(tiny_model_dir), phrase=always)
+    predictor = Predictor(load_model(tiny_model_dir), phrase_settings=always)
     guard = SuggestionGuard(controls)
     text = "My sister paints "
     s = predictor.suggest(text, 5)

@@ -25,7 +25,7 @@ def load_active(space: UserSpace, phrase_threshold: float) -> LoadedPredictor:
     use_threads(1)
     model = space.model()
     predictor = space.predictor(model, PhraseSettings(phrase_threshold=phrase_threshold))
-    return LoadedPredictor(predictor, model.version, model.warning)
+    return LoadedPredictor(predictor, model.name, model.warning)
 
 
 class SuggestionService:

@@ -114,7 +114,7 @@ class Predictor:
         self,
         lm: LoadedModel,
         limits: SearchLimits | None = None,
-        phrase: PhraseSettings | None = None,
+        phrase_settings: PhraseSettings | None = None,
         quantize: bool = True,
         model: GRULanguageModel | None = None,
         personal: PersonalMemory | None = None,
@@ -151,7 +151,7 @@ class Predictor:
         self._weights_key: tuple[str, int, int] | None = None
         self._weights = np.asarray(self.mixing.prior)
         self.search = WordSearch(self.model, self.tokenizer, limits)
-        self.phrase_settings = phrase or PhraseSettings()
+        self.phrase_settings = phrase_settings or PhraseSettings()
         self._last_phrase: tuple[str, Phrase] | None = None
         self.lexicon = lm.lexicon
         """Known words; None offers whatever the search finds."""

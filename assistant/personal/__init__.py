@@ -1,11 +1,17 @@
 """The service layer: every front end (app, language server, command line, ``eval``, chat bot) goes through it.
 
+- :mod:`assistant.personal.space`: one user's space: their document store, model registry, personal memory,
+  privacy (the one learn filter and suggestion guard, handed to everything below), private mode, predictors and
+  fine-tune; it notices when another process makes another model version active.
+- :mod:`assistant.personal.users`: many users' spaces (the chat bot's), with a predictor cache and their fine-tunes.
 - :mod:`assistant.personal.models`: the model provider (active, base or a folder; quantised once; shared) and
   :func:`~assistant.personal.models.make_predictor`, the one place a :class:`Predictor` is built.
-- :mod:`assistant.personal.finetune`: one personal fine-tune run (documents, journal) and its background jobs.
+- :mod:`assistant.personal.finetune`: a personal fine-tune over a user's documents, run now, in a thread or in a
+  child process (the training itself is :mod:`assistant.train.finetune`).
 - :mod:`assistant.personal.outcome`: what a finished fine-tune is reported as, for each front end.
-- :mod:`assistant.personal.space`: a user's space: one document store, model registry and predictors.
-- :mod:`assistant.personal.users`: many users' spaces (the chat bot's), with a predictor cache and jobs.
+- :mod:`assistant.personal.evaluation`: ``assistant eval`` over a model and an optional personal memory.
+
+The engine's types a front end handles are re-exported here, so front ends import them from this package.
 """
 
 from assistant.decode.generate import Generation, GenerationConfig

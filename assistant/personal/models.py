@@ -50,15 +50,10 @@ class Model:
     warning: str = ""
     """What could not be used on the way ('' if nothing)."""
 
-    @property
-    def version(self) -> str:
-        """Alias of :attr:`name` (a version name or ``base`` for a registry's model)."""
-        return self.name
-
 
 def make_predictor(
     model: Model,
-    phrase: PhraseSettings | None = None,
+    phrase_settings: PhraseSettings | None = None,
     personal: PersonalMemory | None = None,
     adaptive: bool = True,
     guard: SuggestionGuard | None = None,
@@ -69,7 +64,7 @@ def make_predictor(
     ``guard`` (the user's privacy controls) checks every answer before it is shown."""
     return Predictor(
         model.lm,
-        phrase=phrase,
+        phrase_settings=phrase_settings,
         model=model.network,
         personal=personal,
         adaptive=adaptive,

@@ -222,10 +222,10 @@ class UserSpace:
             warnings.append(model.warning)
         return model, warnings
 
-    def predictor(self, model: Model | None = None, phrase: PhraseSettings | None = None) -> Predictor:
+    def predictor(self, model: Model | None = None, phrase_settings: PhraseSettings | None = None) -> Predictor:
         """A fresh predictor over ``model`` (default: the active model), with the user's personal memory and
         privacy controls."""
-        predictor = make_predictor(model or self.model(), phrase, personal=self.memory(), guard=self.guard())
+        predictor = make_predictor(model or self.model(), phrase_settings, personal=self.memory(), guard=self.guard())
         self._predictors.add(predictor)
         return predictor
 
