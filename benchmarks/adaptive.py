@@ -4,7 +4,7 @@
 
 Reads ../shared/data/eval/general/{wiki,chat,tech}_heldout.txt and ../shared/data/eval/personal/austen/
 (test.txt replayed; train_small.txt and train.txt as the personal documents, never the user's store). Each
-replay types the text from its start (DESIGN.md's keystroke accounting), so the memories learn as it goes.
+replay types the text from its start (docs/design.md's keystroke accounting), so the memories learn as it goes.
 """
 
 from __future__ import annotations

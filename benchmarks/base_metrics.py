@@ -2,7 +2,7 @@
 
     python benchmarks/base_metrics.py [--model DIR] [--max-words N] [--json OUT]
 
-Reads ../shared/data/eval/general/*.txt (never trained on). Definitions are DESIGN.md's.
+Reads ../shared/data/eval/general/*.txt (never trained on). Definitions are docs/design.md's.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
     python benchmarks/fit_mixing.py [--max-words 2000] [--rounds 2] [--json OUT]
 
-How: the objective is the mean KSR@3 (DESIGN.md's replay) over the first ``--max-words`` words of
+How: the objective is the mean KSR@3 (docs/design.md's replay) over the first ``--max-words`` words of
 ``wiki_heldout``, ``chat_heldout``, ``tech_heldout`` (document memory only) and the Austen ``test.txt`` with
 ``train_small.txt`` as the personal memory (all in ../shared/data/eval/). Starting from the defaults in
 ``assistant/engine/{docmemory,mixing}.py``, each round tries every listed value of each constant in turn with the

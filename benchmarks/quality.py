@@ -3,7 +3,7 @@
     python benchmarks/quality.py [--model DIR] [--max-words N] [--only gru|ngram] [--json OUT]
 
 Reads ../shared/data/eval/general/*.txt (evaluation) and ../shared/data/train/ (the n-gram's training text,
-the same mix as the base model's). Metrics are DESIGN.md's: KSR@1/3/5, next-word accuracy@1/3, bits per char.
+the same mix as the base model's). Metrics are docs/design.md's: KSR@1/3/5, next-word accuracy@1/3, bits per char.
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ def main() -> None:
     w("## Metrics\n")
     w(f"Validation (held-out paragraphs of the training mix): **{tr['final_val_bpc']:.3f} bits per character**.\n")
     w(
-        "Development evaluation texts (`../shared/data/eval/general/`, never trained on; DESIGN.md definitions; "
+        "Development evaluation texts (`../shared/data/eval/general/`, never trained on; docs/design.md definitions; "
         "next-word accuracy is the share of words that are among the predictor's top-k before their first letter):\n"
     )
     w("| text | words | bits/char | accuracy@1 | accuracy@3 |")

@@ -1,4 +1,4 @@
-"""The core imports no UI or host frameworks (DESIGN.md layers; the GPU machine has only torch & co)."""
+"""The core imports no UI or host frameworks (docs/design.md layers; the GPU machine has only torch & co)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The predictor facade used by the CLI, the app, the language server and the bot plugin."""
+"""The prediction engine: the Predictor facade (used by every front end through the service layer), its
+incremental GRU state, the document memory, the adaptive mixing of the sources and the suggestion guard."""
 
 from assistant.engine.predictor import Predictor
 

@@ -1,4 +1,4 @@
-"""Metrics with the definitions of DESIGN.md: bits per character, next-word accuracy@k, keystroke savings@N.
+"""Metrics with the definitions of docs/design.md: bits per character, next-word accuracy@k, keystroke savings@N.
 
 Each takes anything with the predictor's ``words(text_before_cursor, n)`` method, so the GRU predictor and the
 n-gram baseline are measured the same way.
@@ -108,7 +108,7 @@ def keystroke_savings(
     progress: WordsDone | None = None,
     accuracy_ks: Sequence[int] = (1, 3),
 ) -> KeystrokeResult:
-    """Keystroke savings with Presage's accounting (DESIGN.md).
+    """Keystroke savings with Presage's accounting (docs/design.md).
 
     A word of L characters costs L+1 keystrokes without prediction. With prediction, before each of its letters
     the predictor sees the real text before the cursor; if the word is among the N offered, one keystroke

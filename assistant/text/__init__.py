@@ -1,4 +1,5 @@
-"""Text: the SentencePiece tokenizer and the word rules shared by prediction and evaluation."""
+"""Text: the SentencePiece tokenizer, the word rules shared by prediction and evaluation, the lexicon of words a
+model may offer, and the secrets filter."""
 
 from assistant.text.tokenizer import Tokenizer, TokenizerError, TokenizerTrainingOptions, train_tokenizer
 from assistant.text.words import (

@@ -1,4 +1,4 @@
-"""Word rules shared by prediction and evaluation (DESIGN.md: words are ``\\w+(?:['’]\\w+)*``)."""
+"""Word rules shared by prediction and evaluation (docs/design.md: words are ``\\w+(?:['’]\\w+)*``)."""
 
 from __future__ import annotations
 
