@@ -116,14 +116,21 @@ class UserSpace:
         """Leave private mode: what was written in it is learned from now on (``learn``), or never. Returns how
         many paragraphs were held."""
         self._private = False
-        return self.controls().end_private(learn)
+        try:
+            return self.controls().end_private(learn)
+        except ControlsError as exc:
+            self._note(f"{exc}; what was written in private mode stays held until it is fixed")
+            return 0
 
     def _hold_private(self, new: str, old: str = "") -> None:
         """In private mode, mark the paragraphs of ``new`` that ``old`` (the document's saved text) lacks: done
         before the document is written, so no other process can learn them in between."""
         if self._private:
             known = set(paragraph_keys(old))
-            self.controls().hold_private(k for k in paragraph_keys(new) if k not in known)
+            try:
+                self.controls().hold_private(k for k in paragraph_keys(new) if k not in known)
+            except ControlsError as exc:  # nothing learns while the file is damaged; the save itself goes on
+                self._note(f"{exc}; private mode cannot mark what you write until it is fixed")
 
     def _saved_text(self, name: str) -> str:
         try:
