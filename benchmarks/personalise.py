@@ -85,9 +85,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as home:
             os.environ["ASSISTANT_HOME"] = home
             paths = Paths.default()
-            store = DocumentStore.default()
+            store = DocumentStore(paths.documents)
             store.import_paths([AUTHOR / f"{name}.txt"], max_bytes=10_000_000)
-            registry = ModelRegistry.default()
+            registry = ModelRegistry(paths.models, base_model_dir())
             docs = {d.name: store.read(d.name) for d in store.list()}
             t0 = time.time()
             outcome = finetune(

@@ -163,13 +163,6 @@ class DocumentStore:
         self.notices: list[str] = []
         """What opening the store found and repaired (a damaged manifest, leftovers of a killed process)."""
 
-    @classmethod
-    def default(cls) -> DocumentStore:
-        """The user's store (``Paths.default().documents``)."""
-        from assistant.store.paths import Paths
-
-        return cls(Paths.default().documents)
-
     @contextmanager
     def locked(self) -> Iterator[dict[str, Document]]:
         """Hold the store lock; yields the manifest, written back atomically when the block ends cleanly."""

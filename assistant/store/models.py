@@ -116,14 +116,6 @@ class ModelRegistry:
         self.lock = FileLock(str(root / ".lock"), timeout=60, mode=0o600)
         _make_private(root)
 
-    @classmethod
-    def default(cls) -> ModelRegistry:
-        """The user's versions (``Paths.default().models``) over the shipped base model."""
-        from assistant.shipped import base_model_dir
-        from assistant.store.paths import Paths
-
-        return cls(Paths.default().models, base_model_dir())
-
     def versions(self) -> list[VersionInfo]:
         """Every version, oldest first (folders without a readable record are skipped)."""
         out = []
