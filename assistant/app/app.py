@@ -126,6 +126,8 @@ class WriterApp(App[None]):
                 severity="warning",
                 timeout=15,
             )
+        else:  # private mode is per session: what a session that ended in it held back is learned now
+            self.space.end_private()
         self._load_model()
         self.set_interval(MODEL_CHECK_S, self.follow_active_model)
         names = self.document_names()

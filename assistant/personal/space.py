@@ -116,8 +116,9 @@ class UserSpace:
         """Leave private mode: what was written in it is learned from now on (``learn``), or never. Returns how
         many paragraphs were held."""
         self._private = False
+        controls = self.controls()
         try:
-            return self.controls().end_private(learn)
+            return controls.end_private(learn) if controls.held_private() else 0
         except ControlsError as exc:
             self._note(f"{exc}; what was written in private mode stays held until it is fixed")
             return 0
@@ -186,8 +187,9 @@ class UserSpace:
         """Whether another version became active since :meth:`model` last loaded one here (a fine-tune,
         ``model use``, a rollback or a reset, in this process or another): a front end then loads the model
         again. Cheap enough for every request: at most one ``stat`` of the pointer per ``model_check_s`` (the
-        file is read only when the stat changed); False until a model was loaded."""
-        if self._pointer is None:
+        file is read only when the stat changed); False until a model was loaded, and while this space's own
+        fine-tune runs (its outcome says when to load)."""
+        if self._pointer is None or self.finetuning:
             return False
         now = time.monotonic()
         if now - self._checked < self.model_check_s:
