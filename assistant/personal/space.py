@@ -3,6 +3,12 @@
 Every change to the user's documents goes through :class:`UserSpace` (:meth:`~UserSpace.save`,
 :meth:`~UserSpace.rename`, :meth:`~UserSpace.remove`, :meth:`~UserSpace.import_paths`), so whatever follows the
 documents (a personal memory, say) is kept up to date in one place. Reading never creates anything on disk.
+
+Privacy is decided here, once: :meth:`UserSpace.learn_filter` and :meth:`UserSpace.guard` come from this user's
+settings and controls and are handed to the memory, every fine-tune and every predictor; nothing below reads the
+environment or guesses the user from a path. Private mode is marked in the store (the controls file), so other
+processes keep out what is written in it. :meth:`UserSpace.model_changed` tells a running front end that another
+process made another model version active.
 """
 
 from __future__ import annotations
