@@ -455,22 +455,32 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warn(notes: list[str]) -> None:
+    for note in notes:
+        print(f"assistant: warning: {note}", file=sys.stderr)
+
+
 def cmd_restore(args: argparse.Namespace) -> int:
     """Replace your files with those of an archive (verified first; what it replaces is kept for --undo)."""
-    from assistant.store.archive import ArchiveError, restore, undo
+    from assistant.store.archive import ArchiveError, Limits, restore, undo
     from assistant.store.paths import Paths
 
     paths = Paths.default()
+    notes: list[str] = []
     try:
         if args.undo:
-            undo(paths)
+            undo(paths, notes)
+            _warn(notes)
             print("put back the files the last restore replaced (--undo again redoes it)")
             return 0
         if not args.file:
             raise CliError("'restore' needs a FILE (or --undo)")
-        summary = restore(paths, Path(args.file))
+        rules = _settings().import_
+        summary = restore(paths, Path(args.file), Limits(rules.max_bytes, rules.max_archive_bytes), notes)
     except ArchiveError as exc:
+        _warn(notes)
         raise CliError(str(exc)) from exc
+    _warn(notes)
     print(f"restored {summary.files} files ({summary.bytes:,} bytes) from {summary.path}; 'restore --undo' undoes it")
     return 0
 

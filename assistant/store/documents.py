@@ -29,6 +29,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from assistant.atomic import atomic_write_text, private_dir
+from assistant.store.archive import ArchiveError, recover
 from assistant.store.textfile import TEXT_SUFFIXES, NotText, printable, read_document
 
 MANIFEST = ".manifest.json"
@@ -155,6 +156,10 @@ class DocumentStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        try:
+            finished = recover(root.parent)  # a restore killed mid-swap is finished before anything is read
+        except ArchiveError as exc:
+            raise StoreError(str(exc)) from exc
         private_dir(root)
         for folder in (root.parent, root):
             os.chmod(folder, 0o700)
@@ -162,6 +167,8 @@ class DocumentStore:
         self._opened = False
         self.notices: list[str] = []
         """What opening the store found and repaired (a damaged manifest, leftovers of a killed process)."""
+        if finished:
+            self._notice(finished)
 
     @classmethod
     def default(cls) -> DocumentStore:

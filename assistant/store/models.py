@@ -9,6 +9,7 @@ any point leaves a loadable active model.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -23,8 +24,11 @@ from filelock import FileLock
 
 from assistant.atomic import atomic_write_text, private_dir
 from assistant.lm.io import LoadedModel, ModelLoadError, load_model
+from assistant.store.archive import recover
 from assistant.text.lexicon import LEXICON_FILE, Lexicon
 from assistant.text.words import words
+
+log = logging.getLogger(__name__)
 
 ACTIVE = "active"
 VERSION_FILE = "version.json"
@@ -112,6 +116,12 @@ class ModelRegistry:
     def __init__(self, root: Path, base_dir: Path) -> None:
         self.root = root
         self.base_dir = base_dir
+        self.notices: list[str] = []
+        """What opening the registry found and did (a damaged ``active`` file, a killed restore finished)."""
+        finished = recover(root.parent)  # a restore killed mid-swap is finished before anything is read
+        if finished:
+            log.warning("%s", finished)
+            self.notices.append(finished)
         private_dir(root)
         self.lock = FileLock(str(root / ".lock"), timeout=60, mode=0o600)
         _make_private(root)

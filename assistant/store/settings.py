@@ -18,7 +18,9 @@ class ImportSettings:
     """``[import]``"""
 
     max_bytes: int = 5_000_000
-    """Files larger than this are refused."""
+    """Files larger than this are refused (also a restored archive's documents)."""
+    max_archive_bytes: int = 4 << 30
+    """A backup archive whose files add up to more than this is refused by ``restore``."""
 
 
 @dataclass
