@@ -5,6 +5,7 @@ it back at once. Real files under a temporary home, real archives."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import signal
 import subprocess
@@ -221,3 +222,19 @@ def test_ctrl_c_at_any_step_rolls_back_at_once(sides, op: str) -> None:
             assert recover(paths.data) is None or _state(paths) == before, label
             assert not (paths.data / ".restore" / "in").exists() and not (paths.data / ".restore" / "out").exists()
             assert can_undo(paths) == (op == "undo")
+
+
+def test_the_next_command_says_it_finished_a_killed_restore(sides) -> None:
+    home, file, _, _ = sides
+    label = next(x for x in _labels(sides, "restore") if x.startswith("restore forward step 1 moved"))
+    with _trial(home) as paths:
+        _kill(paths, "restore", file, label)
+        env = {**os.environ, "ASSISTANT_HOME": str(paths.data.parent)}
+        run = [sys.executable, "-m", "assistant"]
+        docs = subprocess.run([*run, "docs"], capture_output=True, text=True, timeout=300, env=env)
+        assert docs.returncode == 0, docs.stderr
+        assert "warning: finished a 'restore' that was stopped" in docs.stderr
+        assert "plan.md" in docs.stdout and "later.txt" not in docs.stdout
+        back = subprocess.run([*run, "restore", "--undo"], capture_output=True, text=True, timeout=300, env=env)
+        assert back.returncode == 0, back.stderr
+        assert {d.name for d in DocumentStore(paths.documents).list()} == set(B_DOCS)
