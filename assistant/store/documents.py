@@ -28,7 +28,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from assistant.atomic import atomic_write_text, private_dir
+from assistant.atomic import atomic_write_text, clean_leftovers, private_dir
 from assistant.store.archive import ArchiveError, recover
 from assistant.store.textfile import TEXT_SUFFIXES, NotText, printable, read_document
 
@@ -205,6 +205,7 @@ class DocumentStore:
 
     def _open(self) -> None:
         """First use (lock held): move a legacy manifest, repair damage, clean leftovers of killed writes."""
+        clean_leftovers(self.root.parent)  # e.g. a half-written personal memory of a killed process
         legacy = self.root / LEGACY_MANIFEST
         manifest = self.root / MANIFEST
         if not manifest.exists() and legacy.is_file():

@@ -22,7 +22,7 @@ from typing import Any
 
 from filelock import FileLock
 
-from assistant.atomic import atomic_write_text, private_dir
+from assistant.atomic import atomic_write_text, clean_leftovers, private_dir
 from assistant.lm.io import LoadedModel, ModelLoadError, load_model
 from assistant.store.archive import recover
 from assistant.text.lexicon import LEXICON_FILE, Lexicon
@@ -123,6 +123,7 @@ class ModelRegistry:
             log.warning("%s", finished)
             self.notices.append(finished)
         private_dir(root)
+        clean_leftovers(root)  # a half-written 'active' of a killed process
         self.lock = FileLock(str(root / ".lock"), timeout=60, mode=0o600)
         _make_private(root)
 
