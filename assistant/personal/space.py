@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.atomic import private_dir
 from assistant.engine.guard import SuggestionGuard
 from assistant.engine.predictor import PhraseSettings, Predictor
 from assistant.personal.finetune import FinetuneConfig, FinetuneOutcome, run_finetune
@@ -302,7 +303,7 @@ class UserSpace:
     ) -> FinetuneOutcome:
         """Fine-tune on every document now, in this thread (the command line)."""
         work = self.layout.work
-        work.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(work)
         return run_finetune(self.store, self.registry, work, config, on_step, log=log, journal=self.layout.journal)
 
     @property
@@ -322,7 +323,7 @@ class UserSpace:
             if self.finetuning or self.private:
                 return None
             work = self.layout.work
-            work.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(work)
             job = FinetuneProcess(
                 self.store,
                 self.registry,
