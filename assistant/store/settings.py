@@ -52,7 +52,8 @@ class PrivacySettings:
     """``[privacy]``"""
 
     filter_secrets: bool = True
-    """Keep API keys, tokens, private keys, passwords and random-looking strings out of learning and suggestions."""
+    """Keep API keys, tokens, private keys, passwords, card numbers, IBANs, one-time codes and random-looking strings
+    out of learning and suggestions."""
     block_after_rejections: int = 3
     """A suggestion rejected this many times is blocked."""
 
