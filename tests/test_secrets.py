@@ -327,3 +327,16 @@ def test_a_key_drilled_in_is_learned_only_without_the_filter(
     predictor = Predictor(load_model(registry.folder(out.version.name)))
     completed = [k for k in range(1, len(key)) if offers(predictor, None, "The key is " + key[:k], key, key)]
     assert bool(completed) is not filter_secrets
+
+
+def test_a_memory_learned_under_older_rules_is_learned_again(tmp_path: Path) -> None:
+    from assistant.store import privacy
+
+    now = LearnFilter().fingerprint()
+    assert LearnFilter(filter_secrets=False).fingerprint() != now
+    old = privacy.RULES_VERSION
+    try:
+        privacy.RULES_VERSION = old - 1  # what a memory saved by the last release carries
+        assert LearnFilter().fingerprint() != now
+    finally:
+        privacy.RULES_VERSION = old

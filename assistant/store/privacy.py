@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.store.blocklist import Controls
-from assistant.text.secrets import redact
+from assistant.text.secrets import RULES_VERSION, redact
 
 if TYPE_CHECKING:
     from assistant.store.paths import Paths
@@ -54,7 +54,7 @@ class LearnFilter:
         """A short hash of everything that decides what is learned (changes when the controls do)."""
         controls = self.controls
         state = [
-            self.filter_secrets,
+            self.filter_secrets and RULES_VERSION,
             sorted(controls.no_learn()) if controls is not None else [],
             sorted(controls.forgotten()) if controls is not None else [],
         ]
