@@ -68,11 +68,28 @@ def read_tail(stream, limit: int = SEED_TAIL_CHARS, echo=None) -> str:
     return tail
 
 
+_SPACES: list = []
+"""The spaces this command opened: what they found and did (a rebuilt memory file) is printed at the end."""
+
+
 def _space():
     """The user's space (documents, models) over the shipped base model."""
     from assistant.personal.space import UserSpace
 
-    return UserSpace.default()
+    space = UserSpace.default()
+    _SPACES.append(space)
+    return space
+
+
+def _print_notices() -> None:
+    """Warn about what opening the user's files found and did (each message once)."""
+    shown = set()
+    for space in _SPACES:
+        for notice in space.notices:
+            if notice not in shown:
+                shown.add(notice)
+                print(f"assistant: warning: {notice}", file=sys.stderr)
+    _SPACES.clear()
 
 
 def _load(model_dir: Path | None):
@@ -334,6 +351,8 @@ def cmd_model(args: argparse.Namespace) -> int:
             print("active model: base")
         else:
             active = reg.active_name()
+            if reg.pointer_problem():
+                print(f"assistant: warning: {reg.pointer_problem()}", file=sys.stderr)
             print(f"{'*' if active == 'base' else ' '} base      shipped base model ({reg.base_dir})")
             for v in reg.versions():
                 mark = "*" if v.name == active else " "
@@ -640,8 +659,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status = handler(args)
         sys.stdout.flush()  # a closed pipe shows here, not at exit
+        _print_notices()
         return status
     except CliError as exc:
+        _print_notices()
         print(f"assistant: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -125,9 +125,10 @@ class UserSpace:
     def model(self) -> Model:
         """The active model (a damaged version falls back to its parents, then the base; the model's warning
         says so)."""
-        if self.active_version() == BASE:
+        damaged = self.layout.models.is_dir() and self.registry.pointer_problem()
+        if self.active_version() == BASE and not damaged:
             return self.provider.base(self.base_dir)
-        return self.provider.active(self.registry)
+        return self.provider.active(self.registry)  # a damaged pointer: the base model, with a warning
 
     def choose(self, choice: str) -> tuple[Model, list[str]]:
         """The model a front end's ``model`` option names, and warnings about what could not be used.

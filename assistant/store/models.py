@@ -160,6 +160,13 @@ class ModelRegistry:
         """The active version's name, or ``base`` (also when the ``active`` file is damaged)."""
         return self._pointer()[0]
 
+    def pointer_problem(self) -> str:
+        """What is wrong with the ``active`` file, and what is done meanwhile ('' when nothing is)."""
+        warning = self._pointer()[1]
+        if not warning:
+            return ""
+        return f"{warning}using the base model until 'assistant model use VERSION' (or 'model reset') sets it again"
+
     def _pointer(self) -> tuple[str, str]:
         """The active name and, when the ``active`` file is damaged, what is wrong with it."""
         path = self.root / ACTIVE
