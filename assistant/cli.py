@@ -566,7 +566,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", type=Path, help="model folder (default: your active personal model, else the shipped base model)"
     )
     e.add_argument("--baseline", choices=["ngram"], help="evaluate the Kneser-Ney n-gram baseline instead")
-    e.add_argument("--ngram-data", type=Path, help="training texts of the n-gram (default ../shared/data/train)")
+    e.add_argument(
+        "--ngram-data",
+        type=Path,
+        metavar="PATH",
+        help="the n-gram's training text: a folder of .txt files or one file (default: the base training mix, "
+        "../shared/data/train beside a source checkout)",
+    )
     e.add_argument("--ngram-order", type=int, default=4, choices=[2, 3, 4])
     e.add_argument("--float", action="store_true", help="run the GRU in float32 (default: int8 on CPU)")
     e.add_argument("--static", action="store_true", help="the bare model: no document or personal memory")
