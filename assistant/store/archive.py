@@ -542,13 +542,13 @@ def restore(paths: Paths, file: Path, limits: Limits | None = None, notes: list[
     folders = _folders(paths)
     work = {root: folder / RESTORE_DIR for root, folder in folders.items()}
     created = {root: not w.exists() for root, w in work.items()}
-    for w in work.values():
-        if (w / REPLACED).exists():
-            raise ArchiveError(f"{w / REPLACED} holds files of an interrupted restore; move them away first")
-    for w in work.values():
-        shutil.rmtree(w / STAGING, ignore_errors=True)  # unpacked from an archive by an older version
-        private_dir(w)
     with _locks(paths):
+        for w in work.values():
+            if (w / REPLACED).exists():
+                raise ArchiveError(f"{w / REPLACED} holds files of an interrupted restore; move them away first")
+        for w in work.values():
+            shutil.rmtree(w / STAGING, ignore_errors=True)  # unpacked from an archive by an older version
+            private_dir(w)
         journal = _Journal.new("restore", folders)
         journal.direction = "back"  # while unpacking, a stop only removes what was unpacked
         _save(paths.data, journal)
