@@ -74,7 +74,7 @@ _WEAK = r"key|code"
 """Words after which the next word is a secret only if it looks like one (``the key is 7hunter``, not
 ``the key is simple``)."""
 _PROSE_RE = re.compile(
-    r"(?i)(?<![\w-])(?:(?P<strong>" + _STRONG + r")|(?P<weak>" + _WEAK + r"))"
+    r"(?i)\b(?<![\w-])(?:(?P<strong>" + _STRONG + r")|(?P<weak>" + _WEAK + r"))"
     r"(?P<link>\s+(?:is|was|are|were)\s*:?|\s*[:=]|\s+(?:is\s+)?now)?[ \t]+"
     r"(?P<value>[^\s\"',;]+)"
 )
@@ -175,8 +175,16 @@ def _credential_like(value: str) -> bool:
     )
 
 
+_PROSE_HINT = re.compile(r"(?i)key|code|pin|pass|combination|cv[vc]|otp|2fa|card")
+"""A quick test that a text can hold a prose label at all (most text cannot)."""
+_DIGITS = re.compile(r"\d")
+_SIX_DIGITS = re.compile(r"\d{6}")
+
+
 def _prose_values(text: str) -> list[Secret]:
-    found = []
+    found: list[Secret] = []
+    if not _PROSE_HINT.search(text):
+        return found
     for m in _PROSE_RE.finditer(text):
         value = m.group("value").rstrip(".!?:)")
         if not value or value.lower() in _PROSE_WORDS or not any(c.isalnum() for c in value):
@@ -190,7 +198,9 @@ def _prose_values(text: str) -> list[Secret]:
 def _cards(text: str, partial: bool) -> list[Secret]:
     """Card numbers: 13-19 digits passing the Luhn check, in one block or in groups with one kind of separator;
     with ``partial``, also two or more groups of four at the end of the text (a number being written)."""
-    found = []
+    found: list[Secret] = []
+    if not _DIGITS.search(text):
+        return found
     for m in _DIGIT_RUN_RE.finditer(text):
         run = m.group()
         groups = [(g.start() + m.start(), g.end() + m.start()) for g in re.finditer(r"\d+", run)]
@@ -248,7 +258,9 @@ def _ibans(text: str, partial: bool) -> list[Secret]:
 def _codes(text: str, partial: bool) -> list[Secret]:
     """Runs of one-time or backup codes: three or more numbers of one length (6-10 digits) in a row; with
     ``partial``, two at the end of the text."""
-    found = []
+    found: list[Secret] = []
+    if not _SIX_DIGITS.search(text):
+        return found
     for m in _CODE_RUN_RE.finditer(text):
         codes = [g for g in re.finditer(r"\d+", m.group()) if len(g.group()) >= 6]
         same = len({len(g.group()) for g in codes}) == 1
