@@ -175,15 +175,17 @@ def _credential_like(value: str) -> bool:
     )
 
 
-_PROSE_HINT = re.compile(r"(?i)key|code|pin|pass|combination|cv[vc]|otp|2fa|card")
-"""A quick test that a text can hold a prose label at all (most text cannot)."""
-_DIGITS = re.compile(r"\d")
+_PROSE_HINTS = ("key", "code", "pin", "pass", "combination", "cvv", "cvc", "otp", "card number")
+"""Every prose label ends in one of these: a quick test that a text can hold one at all (most text cannot)."""
+_IBAN_HINT = re.compile(r"[A-Z]{2}\d\d")
+_FOUR_DIGITS = re.compile(r"\d{4}")
 _SIX_DIGITS = re.compile(r"\d{6}")
 
 
 def _prose_values(text: str) -> list[Secret]:
     found: list[Secret] = []
-    if not _PROSE_HINT.search(text):
+    low = text.lower()
+    if not any(hint in low for hint in _PROSE_HINTS):
         return found
     for m in _PROSE_RE.finditer(text):
         value = m.group("value").rstrip(".!?:)")
@@ -199,7 +201,7 @@ def _cards(text: str, partial: bool) -> list[Secret]:
     """Card numbers: 13-19 digits passing the Luhn check, in one block or in groups with one kind of separator;
     with ``partial``, also two or more groups of four at the end of the text (a number being written)."""
     found: list[Secret] = []
-    if not _DIGITS.search(text):
+    if not _FOUR_DIGITS.search(text):  # every card number written as people write them has a group of four
         return found
     for m in _DIGIT_RUN_RE.finditer(text):
         run = m.group()
@@ -238,7 +240,9 @@ def _iban_country(code: str) -> bool:
 def _ibans(text: str, partial: bool) -> list[Secret]:
     """IBANs (stdnum: the country's format and the mod-97 check digits), compact or in groups; with ``partial``,
     also a known country's code, check digits and at least one more group at the end of the text."""
-    found = []
+    found: list[Secret] = []
+    if not _IBAN_HINT.search(text):
+        return found
     for m in _IBAN_RUN_RE.finditer(text):
         parts = [(g.start() + m.start(), g.end() + m.start()) for g in re.finditer(r"\S+", m.group())]
         compact, best = "", None
