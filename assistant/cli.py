@@ -76,11 +76,28 @@ def read_tail(stream, limit: int = SEED_TAIL_CHARS, echo=None) -> str:
     return tail
 
 
+_SPACES: list = []
+"""The spaces this command opened: what they found and did (a rebuilt memory file) is printed at the end."""
+
+
 def _space():
     """The user's space (documents, models) over the shipped base model."""
     from assistant.personal.space import UserSpace
 
-    return UserSpace.default()
+    space = UserSpace.default()
+    _SPACES.append(space)
+    return space
+
+
+def _print_notices() -> None:
+    """Warn about what opening the user's files found and did (each message once)."""
+    shown = set()
+    for space in _SPACES:
+        for notice in space.notices:
+            if notice not in shown:
+                shown.add(notice)
+                print(f"assistant: warning: {notice}", file=sys.stderr)
+    _SPACES.clear()
 
 
 def _load(model_dir: Path | None):
@@ -392,6 +409,8 @@ def cmd_model(args: argparse.Namespace) -> int:
             print("active model: base")
         else:
             active = reg.active_name()
+            if reg.pointer_problem():
+                print(f"assistant: warning: {reg.pointer_problem()}", file=sys.stderr)
             print(f"{'*' if active == 'base' else ' '} base      shipped base model ({reg.base_dir})")
             for v in reg.versions():
                 mark = "*" if v.name == active else " "
@@ -499,22 +518,32 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warn(notes: list[str]) -> None:
+    for note in notes:
+        print(f"assistant: warning: {note}", file=sys.stderr)
+
+
 def cmd_restore(args: argparse.Namespace) -> int:
     """Replace your files with those of an archive (verified first; what it replaces is kept for --undo)."""
-    from assistant.store.archive import ArchiveError, restore, undo
+    from assistant.store.archive import ArchiveError, Limits, restore, undo
     from assistant.store.paths import Paths
 
     paths = Paths.default()
+    notes: list[str] = []
     try:
         if args.undo:
-            undo(paths)
+            undo(paths, notes)
+            _warn(notes)
             print("put back the files the last restore replaced (--undo again redoes it)")
             return 0
         if not args.file:
             raise CliError("'restore' needs a FILE (or --undo)")
-        summary = restore(paths, Path(args.file))
+        rules = _settings().import_
+        summary = restore(paths, Path(args.file), Limits(rules.max_bytes, rules.max_archive_bytes), notes)
     except ArchiveError as exc:
+        _warn(notes)
         raise CliError(str(exc)) from exc
+    _warn(notes)
     print(f"restored {summary.files} files ({summary.bytes:,} bytes) from {summary.path}; 'restore --undo' undoes it")
     return 0
 
@@ -589,7 +618,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", type=Path, help="model folder (default: your active personal model, else the shipped base model)"
     )
     e.add_argument("--baseline", choices=["ngram"], help="evaluate the Kneser-Ney n-gram baseline instead")
-    e.add_argument("--ngram-data", type=Path, help="training texts of the n-gram (default ../shared/data/train)")
+    e.add_argument(
+        "--ngram-data",
+        type=Path,
+        metavar="PATH",
+        help="the n-gram's training text: a folder of .txt files or one file (default: the base training mix, "
+        "../shared/data/train beside a source checkout)",
+    )
     e.add_argument("--ngram-order", type=int, default=4, choices=[2, 3, 4])
     e.add_argument("--float", action="store_true", help="run the GRU in float32 (default: int8 on CPU)")
     e.add_argument("--static", action="store_true", help="the bare model: no document or personal memory")
@@ -685,8 +720,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status = handler(args)
         sys.stdout.flush()  # a closed pipe shows here, not at exit
+        _print_notices()
         return status
     except CliError as exc:
+        _print_notices()
         print(f"assistant: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

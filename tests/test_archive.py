@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.store.archive import MANIFEST, ArchiveError, can_undo, export, restore, undo, verify
+from assistant.store.archive import MANIFEST, ArchiveError, Limits, can_undo, export, restore, undo, verify
 from assistant.store.blocklist import Controls
 from assistant.store.documents import DocumentStore
 from assistant.store.paths import Paths
@@ -200,3 +200,87 @@ def test_undo_without_a_restore_and_export_into_the_store_are_refused(paths: Pat
         undo(paths)
     with pytest.raises(ArchiveError, match="outside"):
         export(paths, paths.documents / "backup.tar.gz")
+
+
+def _with_document(src: Path, dst: Path, name: str, data: bytes, listed_size: int | None = None) -> None:
+    """Copy an archive and add one document (listed in the manifest with its real size unless told)."""
+    digest = hashlib.sha256(data).hexdigest()
+
+    def add(raw: dict) -> None:
+        raw["files"][name] = {"sha256": digest, "size": len(data) if listed_size is None else listed_size}
+
+    with tarfile.open(src, "r:gz") as tin, tarfile.open(dst, "w:gz") as tout:
+        for m in tin:
+            body = tin.extractfile(m).read()
+            if m.name == MANIFEST:
+                raw = json.loads(body)
+                add(raw)
+                body = json.dumps(raw).encode()
+            info = tarfile.TarInfo(m.name)
+            info.size = len(body)
+            tout.addfile(info, io.BytesIO(body))
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        tout.addfile(info, io.BytesIO(data))
+
+
+def _refused_with(paths: Paths, archive: Path, match: str, limits: Limits) -> None:
+    before = tree(paths)
+    with pytest.raises(ArchiveError, match=match) as exc:
+        restore(paths, archive, limits)
+    assert "nothing was changed" in str(exc.value)
+    assert tree(paths) == before and not (paths.data / ".restore").exists()
+
+
+def test_restore_applies_the_import_rules_and_an_archive_limit_before_unpacking(paths: Paths, tmp_path: Path) -> None:
+    archive = tmp_path / "backup.tar.gz"
+    export(paths, archive)
+    nul = tmp_path / "nul.tar.gz"
+    _with_document(archive, nul, "data/documents/zeros.txt", b"\x00" * 300_000)
+    # a document larger than the import limit is refused from the manifest, before a byte is unpacked
+    _refused_with(paths, nul, r"zeros.txt.* 300,000 bytes, more than the import limit of 1,000 bytes", Limits(1000))
+    # within the limit, a document must be text
+    _refused_with(paths, nul, r"zeros.txt.* is not text: binary", Limits(1_000_000))
+    # the whole archive has a limit too
+    total = sum(e["size"] for e in verify(archive).values())
+    _refused_with(paths, archive, rf"add up to {total:,} bytes, more than the archive limit", Limits(1000, total - 1))
+    # a document of the store within the limits, and an empty one, restore as usual
+    fine = tmp_path / "fine.tar.gz"
+    _with_document(archive, fine, "data/documents/empty.txt", b"")
+    restore(paths, fine, Limits(1000, total + 10))
+    assert (paths.documents / "empty.txt").read_bytes() == b""
+
+
+def test_a_manifest_that_lies_about_a_huge_document_is_refused_at_once(paths: Paths, tmp_path: Path) -> None:
+    archive = tmp_path / "backup.tar.gz"
+    export(paths, archive)
+    lying = tmp_path / "lying.tar.gz"
+    _with_document(archive, lying, "data/documents/huge.txt", b"hello\n", listed_size=300 << 20)
+    _refused_with(paths, lying, r"huge.txt.* 314,572,800 bytes, more than the import limit", Limits())
+
+
+def test_a_huge_manifest_is_refused_with_a_message_that_says_so(paths: Paths, tmp_path: Path) -> None:
+    huge = tmp_path / "huge.tar.gz"
+    body = b'{"format": "assistant-archive", "version": 1, "files": {}, "pad": "' + b" " * (17 << 20) + b'"}'
+    with tarfile.open(huge, "w:gz") as tout:
+        info = tarfile.TarInfo(MANIFEST)
+        info.size = len(body)
+        tout.addfile(info, io.BytesIO(body))
+    _refused_with(paths, huge, r"its manifest has [\d,]+ bytes, more than the 16,777,216 bytes", Limits())
+
+
+def test_export_into_a_folder_writes_a_dated_archive_and_a_missing_parent_is_an_error(
+    paths: Paths, tmp_path: Path
+) -> None:
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    summary = export(paths, backups)
+    assert summary.path.parent == backups and summary.path.name.startswith("assistant-backup-")
+    assert (
+        summary.path.name.endswith(".tar.gz")
+        and set(verify(summary.path))
+        and list(backups.iterdir()) == [summary.path]
+    )
+    with pytest.raises(ArchiveError, match="does not exist"):
+        export(paths, tmp_path / "no" / "such" / "dir" / "b.tar.gz")
+    assert not (tmp_path / "no").exists()

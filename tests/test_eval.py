@@ -154,3 +154,21 @@ def test_suggest_command(tiny_model_dir: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     first = proc.stdout.splitlines()[0].split("\t")
     assert first[0] == "letter" and 0 < float(first[1]) <= 1
+
+
+def test_the_ngram_baseline_says_where_its_text_comes_from_and_takes_one_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant.personal.evaluation import DEFAULT_NGRAM_DATA, load_ngram
+
+    monkeypatch.setenv("ASSISTANT_HOME", str(tmp_path / "home"))
+    with pytest.raises(ValueError) as exc:
+        load_ngram(tmp_path / "no-such-data", 2)
+    message = str(exc.value)
+    assert "base model's training mix" in message and str(DEFAULT_NGRAM_DATA) in message
+    assert "--ngram-data PATH" in message and "general_sample.txt" in message
+    one = tmp_path / "words.txt"
+    one.write_text("The cat sat on the mat.\n\nThe cat ran to the mat.\n", encoding="utf-8")
+    assert [c.word for c in load_ngram(one, 2).words("The ", 1)] == ["cat"]
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8").split())
+    assert "`../shared/data/train` beside a source checkout" in readme and "`--ngram-data PATH`" in readme

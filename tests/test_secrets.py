@@ -8,6 +8,7 @@ import string
 from pathlib import Path
 
 import pytest
+from stdnum import iban, luhn
 
 from assistant.engine.guard import SuggestionGuard
 from assistant.engine.predictor import Phrase, Predictor, Suggestions
@@ -42,6 +43,35 @@ PLANTED = {
     "random": _rand(32),
     "hex": _rand(40, "0123456789abcdef"),
 }
+
+
+def _card(first: str = "4") -> str:
+    """A random 16-digit number that passes the Luhn check (the shape of a payment card number)."""
+    body = first + _rand(14, string.digits)
+    return body + luhn.calc_check_digit(body)
+
+
+def _iban(country: str = "GB") -> str:
+    """A random IBAN of ``country`` with correct check digits (a UK one: 4 letters, 14 digits)."""
+    bban = _rand(4, string.ascii_uppercase) + _rand(14, string.digits)
+    return country + iban.calc_check_digits(country + "00" + bban) + bban
+
+
+def _spaced(number: str, sep: str = " ") -> str:
+    return sep.join(number[i : i + 4] for i in range(0, len(number), 4))
+
+
+CARD, IBAN = _card(), _iban()
+PLANTED.update(
+    {
+        "card": CARD,
+        "card-spaced": _spaced(_card("5")),
+        "card-dashed": _spaced(_card("4"), "-"),
+        "iban": IBAN,
+        "iban-spaced": _spaced(_iban()),
+        "backup-codes": " ".join(_rand(6, "123456789") for _ in range(5)),
+    }
+)
 PEM = "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(_rand(64) for _ in range(4)) + "\n-----END RSA PRIVATE KEY-----"
 
 
@@ -72,6 +102,81 @@ def test_the_value_after_a_label_is_a_secret(text: str, value: str) -> None:
     found = [text[s.start : s.end] for s in find_secrets(text)]
     assert value in found
     assert value not in redact(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Guests use the wifi key hunter7 at the door.", "hunter7"),
+        ("The door code is 4821.", "4821"),
+        ("my PIN is 4821, don't tell", "4821"),
+        ("The key is 7hunter", "7hunter"),
+        ("the wifi password is kestrel", "kestrel"),
+        ("Alarm code: 9031", "9031"),
+        ("My backup codes:\n1. 482913\n2. 550271\n3. 119384", "482913\n2. 550271\n3. 119384"),
+    ],
+)
+def test_a_key_code_pin_or_password_in_prose_is_a_secret(text: str, value: str) -> None:
+    assert value in [text[s.start : s.end] for s in find_secrets(text)]
+    assert value not in LearnFilter().text(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Call me on +44 20 7946 0958 or at 555-0100, or (415) 555-2671.",
+        "Your order number is 100234871 and the tracking number 1Z999AA10123456784.",
+        "Order " + CARD[:-1] + str((int(CARD[-1]) + 1) % 10) + " shipped.",  # fails the Luhn check
+        "Wire it to " + IBAN[:2] + f"{(int(IBAN[2:4]) + 1) % 100:02d}" + IBAN[4:] + " today.",  # wrong check digits
+        "The meeting is on 2024-05-01, 12/03/2026 and 3 December 2026 at 09:30.",
+        "In 2023 and 2024 we grew, as in 1999 2000 2001, and invoice 2024-0042 is paid.",
+        "ISBN 978-0-306-40615-7, page 12345678.",
+        "The key is to start early. The code is clean and the key point is speed.",
+        "The wifi password changed yesterday; the door code is on the fridge.",
+        "Pin it to the board. The key to the shed is under the mat.",
+    ],
+)
+def test_near_misses_stay_learnable(text: str) -> None:
+    assert find_secrets(text) == [], [text[s.start : s.end] for s in find_secrets(text)]
+    assert LearnFilter().text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("before", "word"),
+    [
+        ("The corporate card ", CARD),
+        ("My card number is " + PLANTED["card-spaced"][:5], PLANTED["card-spaced"][5:9]),
+        ("Wire it to ", IBAN),
+        ("Wire it to " + PLANTED["iban-spaced"][:5], PLANTED["iban-spaced"][5:9]),
+        ("My backup codes: 482913 ", "550271"),
+        ("Guests use the wifi key ", "hunter7"),
+    ],
+)
+def test_a_suggestion_that_would_continue_a_card_iban_or_codes_is_refused(before: str, word: str) -> None:
+    from assistant.decode.wordsearch import WordCandidate
+
+    assert is_secret(word, before)
+    raw = Suggestions(word[:2], [WordCandidate(word, 0.9), WordCandidate(word[:2] + "th", 0.05)], None)
+    assert [c.word for c in SuggestionGuard().apply(before + word[:2], raw).words] == [word[:2] + "th"]
+
+
+@pytest.mark.parametrize(
+    ("before", "word"),
+    [("Call me on 555 ", "0100"), ("In 2023 ", "2024"), ("Your order number is ", "100234871"), ("on ", "2024")],
+)
+def test_numbers_that_are_no_secret_may_still_be_suggested(before: str, word: str) -> None:
+    assert not is_secret(word, before)
+
+
+def test_a_card_number_in_a_document_is_not_in_the_personal_memory(tmp_path: Path) -> None:
+    from assistant.personal.space import UserSpace
+
+    space = UserSpace.at(Paths.at(tmp_path / "home"))
+    spaced = PLANTED["card-spaced"]
+    space.save("mail.txt", f"The corporate card {CARD} is for travel.\n\nMy card {spaced} expires.\n\nOrder 100234871.")
+    memory = space.memory()
+    assert memory is not None and "corporate" in memory and "100234871" in memory
+    assert CARD not in memory and not any(group in memory for group in spaced.split())
 
 
 def test_a_private_key_block_is_removed_whole_and_paragraphs_stay_aligned() -> None:
@@ -223,3 +328,16 @@ def test_a_key_drilled_in_is_learned_only_without_the_filter(
     predictor = Predictor(load_model(registry.folder(out.version.name)))
     completed = [k for k in range(1, len(key)) if offers(predictor, None, "The key is " + key[:k], key, key)]
     assert bool(completed) is not filter_secrets
+
+
+def test_a_memory_learned_under_older_rules_is_learned_again(tmp_path: Path) -> None:
+    from assistant.store import privacy
+
+    now = LearnFilter().fingerprint()
+    assert LearnFilter(filter_secrets=False).fingerprint() != now
+    old = privacy.RULES_VERSION
+    try:
+        privacy.RULES_VERSION = old - 1  # what a memory saved by the last release carries
+        assert LearnFilter().fingerprint() != now
+    finally:
+        privacy.RULES_VERSION = old

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from assistant.atomic import private_dir
+
 LOCK_FILE = "app.lock"
 
 
@@ -13,7 +15,7 @@ class InstanceLock:
     """A non-blocking lock held for the life of the app (released by the OS if the app dies)."""
 
     def __init__(self, data_dir: Path) -> None:
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(data_dir)
         self._lock = FileLock(str(data_dir / LOCK_FILE), timeout=0, mode=0o600)
 
     def acquire(self) -> bool:

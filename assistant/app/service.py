@@ -25,7 +25,8 @@ def load_active(space: UserSpace, phrase_threshold: float) -> LoadedPredictor:
     use_threads(1)
     model = space.model()
     predictor = space.predictor(model, PhraseSettings(phrase_threshold=phrase_threshold))
-    return LoadedPredictor(predictor, model.name, model.warning)
+    notices, space.notices[:] = list(space.notices), []  # e.g. a damaged memory file that was rebuilt
+    return LoadedPredictor(predictor, model.name, "; ".join(filter(None, [model.warning, *notices])))
 
 
 class SuggestionService:

@@ -80,7 +80,7 @@ class SuggestionGuard:
         cuts = []
         if self.filter_secrets:
             tail = before[-SECRET_CONTEXT_CHARS:]
-            starts = [s.start - len(tail) for s in find_secrets(tail + addition) if s.end > len(tail)]
+            starts = [s.start - len(tail) for s in find_secrets(tail + addition, partial=True) if s.end > len(tail)]
             if starts:
                 cut = max(0, min(starts))
                 while cut > 0 and is_word_char(addition[cut - 1]):  # never show part of a secret's word

@@ -18,6 +18,7 @@ from assistant.store.memory import PersonalMemory
 from assistant.store.paths import Paths
 from assistant.train.base import DEFAULT_MIX
 from assistant.train.data import read_units
+from assistant.train.finetune import GENERAL_SAMPLE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_NGRAM_DATA = REPO_ROOT.parent / "shared" / "data" / "train"
@@ -39,9 +40,14 @@ def mixed_paragraphs(files: Sequence[Path], weights: dict[str, float], seed: int
 def load_ngram(data_dir: Path | None, order: int) -> KneserNeyModel:
     """The Kneser-Ney baseline trained on the base training mix, cached under the user cache folder."""
     folder = data_dir or DEFAULT_NGRAM_DATA
-    files = sorted(folder.glob("*.txt")) if folder.is_dir() else []
+    files = [folder] if folder.is_file() else sorted(folder.glob("*.txt")) if folder.is_dir() else []
     if not files:
-        raise ValueError(f"no n-gram training texts in {folder}; pass --ngram-data DIR (a folder of .txt files)")
+        raise ValueError(
+            f"no n-gram training texts in {folder}: the n-gram baseline is trained on the base model's training "
+            f"mix, by default the .txt files of {DEFAULT_NGRAM_DATA} (the project's shared data, beside a source "
+            "checkout); pass --ngram-data PATH, a folder of .txt files or one text file (for a quick look, the "
+            f"base model's {GENERAL_SAMPLE} in the folder 'assistant paths' names)"
+        )
     h = hashlib.sha256(f"{order}|uint64-keys".encode())
     for f in files:
         st = f.stat()

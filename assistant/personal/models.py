@@ -101,8 +101,8 @@ class ModelProvider:
     def active(self, registry: ModelRegistry) -> Model:
         """The registry's active version; a damaged one falls back along its parents to the base model, and
         :attr:`Model.warning` says so."""
-        if registry.active_name() == BASE:
-            return self.base(registry.base_dir)
+        if registry.active_name() == BASE:  # a damaged ``active`` file too: say so
+            return _with_warning(self.base(registry.base_dir), registry.pointer_problem())
         active = registry.active()
         if active.version == BASE:
             return _with_warning(self.base(registry.base_dir), active.warning)

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.atomic import private_dir
 from assistant.engine.guard import SuggestionGuard
 from assistant.engine.predictor import PhraseSettings, Predictor
 from assistant.personal.finetune import FinetuneConfig, FinetuneOutcome, FinetuneProcess, FinetuneStep, run_finetune
@@ -185,9 +186,10 @@ class UserSpace:
         stamp = self._pointer_stamp()
         version = self.active_version()
         self._pointer = (stamp, version)
-        if version == BASE:
+        damaged = self.layout.models.is_dir() and self.registry.pointer_problem()
+        if version == BASE and not damaged:
             return self.provider.base(self.base_dir)
-        return self.provider.active(self.registry)
+        return self.provider.active(self.registry)  # a damaged pointer: the base model, with a warning
 
     def model_changed(self) -> bool:
         """Whether another version became active since :meth:`model` last loaded one here (a fine-tune,
@@ -413,7 +415,7 @@ class UserSpace:
         learn = self.learn_filter()
         learn.fingerprint()  # reads the controls: a damaged file stops the run here, with its message
         work = self.layout.work
-        work.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(work)
         return run_finetune(
             self.store, self.registry, work, config, on_step, log=log, journal=self.layout.journal, learn=learn
         )
@@ -435,7 +437,7 @@ class UserSpace:
             if self.finetuning or self.private:
                 return None
             work = self.layout.work
-            work.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(work)
             job = FinetuneProcess(
                 self.store,
                 self.registry,

@@ -21,7 +21,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from assistant.atomic import atomic_write_text
+from assistant.atomic import atomic_write_text, private_dir
 from assistant.text.words import words
 
 CONTROLS_FILE = "controls.json"
@@ -149,7 +149,7 @@ class Controls:
                 yield state
                 after = state.encode()
                 if after != before:
-                    self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                    private_dir(self.path.parent)
                     atomic_write_text(self.path, after)
         except Timeout as exc:
             raise ControlsError(f"{self.path} is locked by another assistant process") from exc

@@ -28,7 +28,8 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from assistant.atomic import atomic_write_text, private_dir
+from assistant.atomic import atomic_write_text, clean_leftovers, private_dir
+from assistant.store.archive import ArchiveError, recover
 from assistant.store.textfile import TEXT_SUFFIXES, NotText, printable, read_document
 
 MANIFEST = ".manifest.json"
@@ -155,6 +156,10 @@ class DocumentStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        try:
+            finished = recover(root.parent)  # a restore killed mid-swap is finished before anything is read
+        except ArchiveError as exc:
+            raise StoreError(str(exc)) from exc
         private_dir(root)
         for folder in (root.parent, root):
             os.chmod(folder, 0o700)
@@ -162,6 +167,8 @@ class DocumentStore:
         self._opened = False
         self.notices: list[str] = []
         """What opening the store found and repaired (a damaged manifest, leftovers of a killed process)."""
+        if finished:
+            self._notice(finished)
 
     @contextmanager
     def locked(self) -> Iterator[dict[str, Document]]:
@@ -191,6 +198,7 @@ class DocumentStore:
 
     def _open(self) -> None:
         """First use (lock held): move a legacy manifest, repair damage, clean leftovers of killed writes."""
+        clean_leftovers(self.root.parent)  # e.g. a half-written personal memory of a killed process
         legacy = self.root / LEGACY_MANIFEST
         manifest = self.root / MANIFEST
         if not manifest.exists() and legacy.is_file():

@@ -9,6 +9,7 @@ any point leaves a loadable active model.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -21,10 +22,13 @@ from typing import Any
 
 from filelock import FileLock
 
-from assistant.atomic import atomic_write_text, private_dir
+from assistant.atomic import atomic_write_text, clean_leftovers, private_dir
 from assistant.lm.io import LoadedModel, ModelLoadError, load_model
+from assistant.store.archive import recover
 from assistant.text.lexicon import LEXICON_FILE, Lexicon
 from assistant.text.words import words
+
+log = logging.getLogger(__name__)
 
 ACTIVE = "active"
 VERSION_FILE = "version.json"
@@ -112,7 +116,14 @@ class ModelRegistry:
     def __init__(self, root: Path, base_dir: Path) -> None:
         self.root = root
         self.base_dir = base_dir
+        self.notices: list[str] = []
+        """What opening the registry found and did (a damaged ``active`` file, a killed restore finished)."""
+        finished = recover(root.parent)  # a restore killed mid-swap is finished before anything is read
+        if finished:
+            log.warning("%s", finished)
+            self.notices.append(finished)
         private_dir(root)
+        clean_leftovers(root)  # a half-written 'active' of a killed process
         self.lock = FileLock(str(root / ".lock"), timeout=60, mode=0o600)
         _make_private(root)
 
@@ -140,6 +151,13 @@ class ModelRegistry:
     def active_name(self) -> str:
         """The active version's name, or ``base`` (also when the ``active`` file is damaged)."""
         return self._pointer()[0]
+
+    def pointer_problem(self) -> str:
+        """What is wrong with the ``active`` file, and what is done meanwhile ('' when nothing is)."""
+        warning = self._pointer()[1]
+        if not warning:
+            return ""
+        return f"{warning}using the base model until 'assistant model use VERSION' (or 'model reset') sets it again"
 
     def _pointer(self) -> tuple[str, str]:
         """The active name and, when the ``active`` file is damaged, what is wrong with it."""

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 
 from assistant.store.blocklist import Controls
-from assistant.text.secrets import redact
+from assistant.text.secrets import RULES_VERSION, redact
 
 PARAGRAPH_BREAK = "\n\n"
 
@@ -43,7 +43,7 @@ class LearnFilter:
         """A short hash of everything that decides what is learned (changes when the controls do)."""
         controls = self.controls
         state = [
-            self.filter_secrets,
+            self.filter_secrets and RULES_VERSION,
             sorted(controls.no_learn()) if controls is not None else [],
             sorted(controls.forgotten()) if controls is not None else [],
             sorted(controls.private_paragraphs()) if controls is not None else [],

@@ -20,7 +20,9 @@ class ImportSettings:
     """``[import]``"""
 
     max_bytes: int = 5_000_000
-    """Files larger than this are refused."""
+    """Files larger than this are refused (also a restored archive's documents)."""
+    max_archive_bytes: int = 4 << 30
+    """A backup archive whose files add up to more than this is refused by ``restore``."""
 
 
 @dataclass
@@ -52,7 +54,8 @@ class PrivacySettings:
     """``[privacy]``"""
 
     filter_secrets: bool = True
-    """Keep API keys, tokens, private keys, passwords and random-looking strings out of learning and suggestions."""
+    """Keep API keys, tokens, private keys, passwords, card numbers, IBANs, one-time codes and random-looking strings
+    out of learning and suggestions."""
     block_after_rejections: int = 3
     """A suggestion rejected this many times is blocked."""
 

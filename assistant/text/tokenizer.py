@@ -18,6 +18,8 @@ from pathlib import Path
 
 import sentencepiece as spm
 
+from assistant.atomic import private_dir
+
 META = "\u2581"
 """SentencePiece's visible stand-in for a space."""
 
@@ -65,7 +67,7 @@ def train_tokenizer(
         if not Path(f).is_file():
             raise TokenizerError(f"training text not found: {f}")
     prefix = Path(model_prefix)
-    prefix.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(prefix.parent)
     try:
         _run_trainer(files, prefix, opts)
     except RuntimeError as exc:

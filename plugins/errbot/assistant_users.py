@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from assistant.atomic import private_dir
 from assistant.personal import Generation, GenerationConfig, Suggestions, count_words
 from assistant.personal.finetune import FinetuneConfig, FinetuneOutcome, FinetuneProcess
 from assistant.personal.space import UserSpace
@@ -56,7 +57,7 @@ def set_learning(space: UserSpace, on: bool) -> None:
     assert folder is not None, "a chat user's space has a folder"
     flag = folder / LEARNING_FLAG
     if on:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(folder)
         flag.write_text("on\n", encoding="utf-8")
         flag.chmod(0o600)
     else:
