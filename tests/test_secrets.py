@@ -16,6 +16,7 @@ from assistant.lm.io import copy_model, load_model
 from assistant.personal.space import UserSpace
 from assistant.store.models import ModelRegistry
 from assistant.store.paths import Paths
+from assistant.store.privacy import LearnFilter
 from assistant.store.settings import Settings
 from assistant.text.secrets import find_secrets, is_secret, looks_random, redact
 from assistant.text.words import word_spans, words
