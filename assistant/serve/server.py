@@ -200,8 +200,9 @@ def inline_completion(ls: AssistantServer, params: types.InlineCompletionParams)
     doc = ls.documents.get(params.text_document.uri)
     if doc is None:
         return None
-    asked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
-    if ls.overtaken(doc.uri) or not asked and (ls.options.on_demand or doc.deleted and not ls.options.after_delete):
+    automatic = params.context.trigger_kind != types.InlineCompletionTriggerKind.Invoked
+    unwanted = ls.options.on_demand or (doc.deleted and not ls.options.after_delete)
+    if ls.overtaken(doc.uri) or (automatic and unwanted):
         return NO_GHOST
     cursor, result = doc.suggest(params.position, ls.options.candidates, phrase=True, encoding=ls.encoding)
     return inline_list(cursor, result, ls.encoding)

@@ -8,6 +8,7 @@ one message at a time, so a completion could not know that the text had moved on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
@@ -92,7 +93,7 @@ def serve(
         asyncio.run(_main(protocol, inbox, stdin.fileno(), hold, empty))
     except SystemExit as exc:  # pygls's ``exit`` handler
         return int(exc.code or 0)
-    if protocol._shutdown:  # noqa: SLF001 (pygls keeps the flag there)
+    if protocol._shutdown:  # pygls keeps the flag there
         return 0
     log.warning("the client closed the connection without shutdown and exit")
     return 1
@@ -124,13 +125,13 @@ async def _main(protocol: JsonRPCProtocol, inbox: Inbox, fd: int, hold: Hold | N
         if still() or empty is None:
             dispatch(protocol, data)
         else:
-            protocol._send_response(data["id"], result=empty(data))  # noqa: SLF001
+            protocol._send_response(data["id"], result=empty(data))
 
     def problem(p: Problem) -> None:
         log.warning("bad message from the client: %s", p.text)
         if p.request_id is not None:
             error = types.ResponseError(code=-32700, message=f"parse error: {p.text}")
-            protocol._send_response(p.request_id, error=error)  # noqa: SLF001
+            protocol._send_response(p.request_id, error=error)
 
     def read() -> None:
         framer = Framer()
@@ -144,10 +145,8 @@ async def _main(protocol: JsonRPCProtocol, inbox: Inbox, fd: int, hold: Hold | N
         except OSError as exc:
             log.warning("cannot read from the client: %s", exc)
         finally:
-            try:
+            with contextlib.suppress(RuntimeError):  # the loop is already closed (after exit)
                 loop.call_soon_threadsafe(ended.set)
-            except RuntimeError:  # the loop is already closed (after exit)
-                pass
 
     threading.Thread(target=read, name="lsp-reader", daemon=True).start()
     await ended.wait()
