@@ -224,6 +224,35 @@ steps({
 }, result)
 """
 
+# onDemand: typing asks for nothing; the suggest key asks, and the ghost text shows.
+ON_DEMAND_SCRIPT = r"""
+vim.opt.runtimepath:append(PLUGIN)
+vim.cmd("filetype on")
+local assistant = require("assistant")
+assistant.setup({
+  cmd = { PYTHON, "-m", "assistant", "lsp" },
+  init_options = { model = "base", candidates = 5, onDemand = true },
+})
+vim.cmd("edit " .. vim.fn.fnameescape(FILE))
+local bufnr = vim.api.nvim_get_current_buf()
+wait_ready(bufnr)
+local ns = vim.api.nvim_create_namespace("assistant_ghost")
+local function marks() return #vim.api.nvim_buf_get_extmarks(bufnr, ns, 0, -1, {}) end
+local asked = 0
+local request = assistant.request_ghost
+assistant.request_ghost = function(...) asked = asked + 1; return request(...) end
+local result = {}
+keys("GA The meeting has been mov")
+steps({
+  { when = function() return vim.api.nvim_get_current_line():sub(-3) == "mov" end, run = function()
+      result.asked_while_typing = asked
+      result.marks_while_typing = marks()
+      keys("<M-\\>")
+    end },
+  { when = function() return marks() > 0 end, run = function() result.marks_when_asked = marks() end },
+}, result)
+"""
+
 # Neovim 0.11's own completion (vim.lsp.completion): its menu lists the server's items, in the server's order.
 BUILTIN_SCRIPT = r"""
 vim.opt.runtimepath:append(PLUGIN)
@@ -363,3 +392,13 @@ def test_neovim_011_builtin_completion_lists_our_items(tmp_path: Path, nvim: str
     assert result["words"] == [c.word for c in expected.words] and "moved" in result["words"]
     typed = "Dear team, The meeting has been "
     assert result["line"] in (typed + "mov", typed + result["words"][0])  # the preselected item may be inserted
+
+
+@nvim
+def test_neovim_on_demand_shows_ghost_text_only_on_the_suggest_key(tmp_path: Path, nvim: str) -> None:
+    note = tmp_path / "notes.md"
+    note.write_text("Dear team,\n", encoding="utf-8")
+    result = run_nvim(tmp_path, ON_DEMAND_SCRIPT, note, nvim, interactive=True)
+    assert "timeout" not in result, result
+    assert result["asked_while_typing"] == 0 and result["marks_while_typing"] == 0
+    assert result["marks_when_asked"] == 1
