@@ -182,6 +182,12 @@ def long_line_report(args: argparse.Namespace) -> int:
             got = asyncio.run(replay_long_line(text, args.long_line, keys, args.model, root))
             for kind, values in got.items():
                 samples[str(root)].setdefault(kind, []).extend(values)
+            if not args.json:  # as it goes: a slow server's round can take minutes
+                first, key = summary(got["open_and_first"]), summary(got["keystroke"])
+                print(
+                    f"  round: {root}: open + first {first['mean']:.0f} ms, keystroke p50 {key['p50']:.2f} ms",
+                    flush=True,
+                )
     report = {root: {k: summary(v) for k, v in kinds.items()} for root, kinds in samples.items()}
     if args.json:
         print(json.dumps(report, indent=1))

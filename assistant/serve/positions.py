@@ -202,7 +202,10 @@ def apply_change(
             index.remember(start + len(change.text), character + units(change.text, encoding))
         else:
             index.remember(start, character)
-        return text[:start] + change.text + text[max(start, end) :]
+        end = max(start, end)
+        if end == len(text):  # typing at the end: one copy of the text, not two
+            return (text if start == end else text[:start]) + change.text
+        return "".join((text[:start], change.text, text[end:]))
     if index is not None:
         index.forget_after(0)
     return change.text
