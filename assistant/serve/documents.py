@@ -8,13 +8,23 @@ from dataclasses import dataclass, field
 from lsprotocol import types
 
 from assistant.engine.predictor import MAX_CONTEXT_CHARS, WINDOW_STEP, Predictor, Suggestions
-from assistant.serve.positions import UTF16, LineIndex, apply_change, to_offset
+from assistant.serve.positions import UTF16, LineIndex, apply_change
 
 
 def window_start(offset: int) -> int:
     """Where the text the predictor reads before ``offset`` can start: a multiple of the window's step that
     leaves the predictor's own window (and so its cached states) exactly as with the whole text before it."""
     return max(0, ((offset - MAX_CONTEXT_CHARS) // WINDOW_STEP - 1) * WINDOW_STEP)
+
+
+def deletes(change: types.TextDocumentContentChangeEvent) -> bool:
+    """Whether a change only removes text (a backspace, a deleted word or line)."""
+    if not isinstance(change, types.TextDocumentContentChangePartial) or change.text:
+        return False
+    return (change.range.start.line, change.range.start.character) != (
+        change.range.end.line,
+        change.range.end.character,
+    )
 
 
 @dataclass
@@ -26,14 +36,29 @@ class OpenDocument:
     predictor: Predictor
     """Its hidden-state cache follows this document only, so a keystroke costs what it costs in the engine."""
     lines: LineIndex = field(default_factory=LineIndex)
-    """The line last edited or asked about, so positions near it are found without reading the document."""
+    """The line and column last edited or asked about, so positions near them are found without reading the
+    document or the line."""
+    edits: int = 0
+    """``didChange`` notifications applied so far (a request can tell whether the text moved on while it waited)."""
+    deleted: bool = False
+    """Whether the last change only removed text."""
 
     def edit(self, changes: Sequence[types.TextDocumentContentChangeEvent], encoding: str = UTF16) -> None:
         """Apply a ``didChange`` notification's changes, in order."""
         for change in changes:
             self.text = apply_change(self.text, change, encoding, self.lines)
+        self.edits += 1
+        if changes:
+            self.deleted = deletes(changes[-1])
 
-    def suggest(self, position: types.Position, n: int, phrase: bool, encoding: str = UTF16) -> tuple[int, Suggestions]:
-        """The cursor's offset and the engine's answer for the text before it."""
-        offset = to_offset(self.text, position, encoding, self.lines)
-        return offset, self.predictor.suggest(self.text[window_start(offset) : offset], n, phrase=phrase)
+    def cursor(self, position: types.Position, encoding: str = UTF16) -> tuple[int, types.Position]:
+        """The offset of ``position`` and the position itself, clamped to the text."""
+        offset, character = self.lines.locate(self.text, position, encoding)
+        return offset, types.Position(line=self.lines.line, character=character)
+
+    def suggest(
+        self, position: types.Position, n: int, phrase: bool, encoding: str = UTF16
+    ) -> tuple[types.Position, Suggestions]:
+        """The cursor (clamped to the text) and the engine's answer for the text before it."""
+        offset, cursor = self.cursor(position, encoding)
+        return cursor, self.predictor.suggest(self.text[window_start(offset) : offset], n, phrase=phrase)

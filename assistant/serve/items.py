@@ -10,13 +10,14 @@ from __future__ import annotations
 from lsprotocol import types
 
 from assistant.engine.predictor import Suggestions
-from assistant.serve.positions import UTF16, to_position
+from assistant.serve.positions import UTF16, units
 
 
-def word_range(text: str, offset: int, prefix: str, encoding: str = UTF16) -> types.Range:
-    """The range of the partial word ``prefix`` that ends at ``offset`` in ``text``."""
-    start = offset - len(prefix)
-    return types.Range(start=to_position(text, start, encoding), end=to_position(text, offset, encoding))
+def word_range(cursor: types.Position, prefix: str, encoding: str = UTF16) -> types.Range:
+    """The range of the partial word ``prefix`` that ends at ``cursor`` (a word holds no line break, so it starts
+    on the cursor's line, ``prefix``'s code units before it: no need to read the line)."""
+    start = types.Position(line=cursor.line, character=cursor.character - units(prefix, encoding))
+    return types.Range(start=start, end=cursor)
 
 
 def percent(probability: float) -> str:
@@ -24,14 +25,14 @@ def percent(probability: float) -> str:
     return f"{100 * probability:.3g}%"
 
 
-def completion_list(text: str, offset: int, result: Suggestions, encoding: str = UTF16) -> types.CompletionList | None:
+def completion_list(cursor: types.Position, result: Suggestions, encoding: str = UTF16) -> types.CompletionList | None:
     """Word candidates best first (``sortText`` keeps the order), their probability in ``detail``.
 
     The list is marked incomplete: the candidates after the next keystroke are not a subset of these.
     """
     if not result.words:
         return None
-    where = word_range(text, offset, result.prefix, encoding)
+    where = word_range(cursor, result.prefix, encoding)
     items = [
         types.CompletionItem(
             label=c.word,
@@ -49,7 +50,7 @@ def completion_list(text: str, offset: int, result: Suggestions, encoding: str =
 
 
 def inline_list(
-    text: str, offset: int, result: Suggestions, encoding: str = UTF16
+    cursor: types.Position, result: Suggestions, encoding: str = UTF16
 ) -> types.InlineCompletionList | None:
     """The phrase continuation as one inline item; without a phrase, the rest of the best word being typed."""
     if result.phrase is not None:
@@ -61,6 +62,6 @@ def inline_list(
     if not rest:
         return None
     item = types.InlineCompletionItem(
-        insert_text=result.prefix + rest, range=word_range(text, offset, result.prefix, encoding)
+        insert_text=result.prefix + rest, range=word_range(cursor, result.prefix, encoding)
     )
     return types.InlineCompletionList(items=[item])

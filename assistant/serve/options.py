@@ -16,7 +16,8 @@ BASE = "base"
 
 @dataclass(frozen=True)
 class Options:
-    """What the client chose (keys in camelCase on the wire: ``model``, ``candidates``, ``learnOnSave``)."""
+    """What the client chose (keys in camelCase on the wire: ``model``, ``candidates``, ``learnOnSave``,
+    ``debounceMs``, ``afterDelete``, ``minChars``, ``onDemand``)."""
 
     model: str = PERSONAL
     """``personal`` (the active personal model, else the base model), ``base`` (the shipped one) or a folder."""
@@ -24,15 +25,39 @@ class Options:
     """Completion items per request."""
     learn_on_save: bool = False
     """Copy a document into the personal store when it is saved (opt-in), for the next fine-tuning."""
+    debounce_ms: int = 0
+    """Wait this long before answering an automatic request; one overtaken by an edit meanwhile is answered empty."""
+    after_delete: bool = True
+    """Ghost text right after a deletion (false: none until the next character typed, unless asked for)."""
+    min_chars: int = 0
+    """Characters of the word being typed before completion items are offered (0: also the next word after a
+    space)."""
+    on_demand: bool = False
+    """Suggest only when asked (inline: trigger kind Invoked; completion: not on a trigger character)."""
 
 
-WIRE_KEYS = {"model": "model", "candidates": "candidates", "learnOnSave": "learn_on_save"}
+MAX_DEBOUNCE_MS = 5000
+MAX_MIN_CHARS = 20
+
+WIRE_KEYS = {
+    "model": "model",
+    "candidates": "candidates",
+    "learnOnSave": "learn_on_save",
+    "debounceMs": "debounce_ms",
+    "afterDelete": "after_delete",
+    "minChars": "min_chars",
+    "onDemand": "on_demand",
+}
 """Option names on the wire -> :class:`Options` fields."""
 
 EXPECTED = {
     "model": "'personal', 'base' or a model folder",
     "candidates": f"a whole number from 1 to {MAX_CANDIDATES}",
     "learn_on_save": "true or false",
+    "debounce_ms": f"a whole number of milliseconds from 0 to {MAX_DEBOUNCE_MS}",
+    "after_delete": "true or false",
+    "min_chars": f"a whole number from 0 to {MAX_MIN_CHARS}",
+    "on_demand": "true or false",
 }
 
 
@@ -42,6 +67,10 @@ def _refine(name: str, value: Any) -> Any:
         return value.strip() or None
     if name == "candidates":
         return value if 1 <= value <= MAX_CANDIDATES else None
+    if name == "debounce_ms":
+        return value if 0 <= value <= MAX_DEBOUNCE_MS else None
+    if name == "min_chars":
+        return value if 0 <= value <= MAX_MIN_CHARS else None
     return value
 
 

@@ -7,7 +7,9 @@ is nothing to offer. Conversions live in :mod:`assistant.serve.positions` and :m
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import os
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from lsprotocol import types
@@ -24,6 +26,7 @@ from assistant.serve.items import completion_list, inline_list
 from assistant.serve.learning import learn
 from assistant.serve.options import Options, parse_options
 from assistant.serve.positions import UTF16
+from assistant.serve.stdio import Inbox, document_of, serve
 from assistant.store.documents import StoreError
 
 log = logging.getLogger(__name__)
@@ -71,6 +74,24 @@ class AssistantServer(LanguageServer):
         self.documents: dict[str, OpenDocument] = {}
         self.pending: list[str] = []
         """Warnings from ``initialize``, sent to the client once it is ``initialized``."""
+        self.inbox = Inbox()
+        """Edits read from the client and not yet applied: a request for a document with one is out of date."""
+
+    def overtaken(self, uri: str) -> bool:
+        """Whether the client has edited ``uri`` after the request being answered (it gets an empty answer at
+        once, so the newest keystroke never waits behind stale ones)."""
+        return self.inbox.behind(uri)
+
+    def hold(self, data: Any) -> tuple[float, Callable[[], bool]] | None:
+        """For a raw message: None to handle it now; for a suggestion request while ``debounceMs`` is set, the
+        wait and a check, after it, that no edit came meanwhile (else it is answered empty)."""
+        if self.options.debounce_ms <= 0 or data.get("method") not in SUGGESTIONS or "id" not in data:
+            return None
+        doc = self.documents.get(document_of(data) or "")
+        if doc is None:
+            return None
+        edits = doc.edits
+        return self.options.debounce_ms / 1000, lambda: doc.edits == edits and not self.overtaken(doc.uri)
 
     @property
     def encoding(self) -> str:
@@ -84,6 +105,20 @@ class AssistantServer(LanguageServer):
         text = f"assistant: {message}"
         self.window_log_message(types.LogMessageParams(type=types.MessageType.Warning, message=text))
         self.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=text))
+
+
+SUGGESTIONS = {types.TEXT_DOCUMENT_COMPLETION: None, types.TEXT_DOCUMENT_INLINE_COMPLETION: None}
+"""Requests the timing options apply to."""
+NOTHING_YET = types.CompletionList(is_incomplete=True, items=[])
+"""The answer to a completion request that is out of date or not wanted now (incomplete: ask again)."""
+NO_GHOST = types.InlineCompletionList(items=[])
+
+
+def empty_answer(data: Any) -> Any:
+    """The empty answer for a raw suggestion request (as JSON)."""
+    if data.get("method") == types.TEXT_DOCUMENT_COMPLETION:
+        return {"isIncomplete": True, "items": []}
+    return {"items": []}
 
 
 server = AssistantServer()
@@ -101,7 +136,7 @@ def initialize(ls: AssistantServer, params: types.InitializeParams) -> None:
     ls.space = UserSpace.default()
     ls.model, model_warnings = ls.space.choose(ls.options.model)
     ls.pending = [*settings.problems, *warnings, *model_warnings]
-    log.info("model %s, %d candidates, learnOnSave %s", ls.model.name, ls.options.candidates, ls.options.learn_on_save)
+    log.info("model %s, options %s", ls.model.name, ls.options)
 
 
 @server.feature(types.INITIALIZED)
@@ -153,8 +188,12 @@ def completion(ls: AssistantServer, params: types.CompletionParams) -> types.Com
     doc = ls.documents.get(params.text_document.uri)
     if doc is None:
         return None
-    offset, result = doc.suggest(params.position, ls.options.candidates, phrase=False, encoding=ls.encoding)
-    return completion_list(doc.text, offset, result, ls.encoding)
+    if ls.overtaken(doc.uri) or (ls.options.on_demand and _by_trigger_character(params)):
+        return NOTHING_YET
+    cursor, result = doc.suggest(params.position, ls.options.candidates, phrase=False, encoding=ls.encoding)
+    if len(result.prefix) < ls.options.min_chars:
+        return NOTHING_YET
+    return completion_list(cursor, result, ls.encoding)
 
 
 @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
@@ -163,8 +202,25 @@ def inline_completion(ls: AssistantServer, params: types.InlineCompletionParams)
     doc = ls.documents.get(params.text_document.uri)
     if doc is None:
         return None
-    offset, result = doc.suggest(params.position, ls.options.candidates, phrase=True, encoding=ls.encoding)
-    return inline_list(doc.text, offset, result, ls.encoding)
+    automatic = params.context.trigger_kind != types.InlineCompletionTriggerKind.Invoked
+    unwanted = ls.options.on_demand or (doc.deleted and not ls.options.after_delete)
+    if ls.overtaken(doc.uri) or (automatic and unwanted):
+        return NO_GHOST
+    cursor, result = doc.suggest(params.position, ls.options.candidates, phrase=True, encoding=ls.encoding)
+    return inline_list(cursor, result, ls.encoding)
+
+
+def _by_trigger_character(params: types.CompletionParams) -> bool:
+    """Whether a completion request came from typing a trigger character (not from the user asking)."""
+    kind = params.context.trigger_kind if params.context is not None else None
+    return kind == types.CompletionTriggerKind.TriggerCharacter
+
+
+class _OneLine(logging.Filter):
+    """pygls logs a traceback for each message it cannot structure; the loop reports those in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Unable to deserialize message")
 
 
 def follow_active_model(ls: AssistantServer) -> None:
@@ -181,8 +237,16 @@ def follow_active_model(ls: AssistantServer) -> None:
 
 
 def run() -> int:
-    """Serve on standard input and output until the client says ``exit``."""
+    """Serve on standard input and output until the client says ``exit``; the exit status is 0 after
+    ``shutdown`` (LSP's rule).
+
+    The protocol writes to its own copy of standard output, and file descriptor 1 then points at standard error:
+    closing the protocol at ``exit`` leaves ``sys.stdout`` open for the command line's last flush, and a stray
+    ``print`` in a library cannot corrupt the stream."""
     use_threads(1)
     logging.basicConfig(level=logging.WARNING, format="assistant lsp: %(levelname)s: %(message)s")
-    server.start_io()
-    return 0
+    logging.getLogger("pygls.protocol.json_rpc").addFilter(_OneLine())
+    sys.stdout.flush()
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    return serve(server.protocol, server.inbox, sys.stdin.buffer, out, hold=server.hold, empty=empty_answer)

@@ -7,6 +7,11 @@
 -- Neovim 0.12+ with vim.lsp.inline_completion draws it itself; 0.10+ draws it inline, right after the cursor;
 -- older versions cannot draw text inside a line (end-of-line virtual text starts one cell after the line, so
 -- "doing w" + "ell" looked like "doing w ell"), so there it is a dim hint after a marker: "doing w  → ell going".
+-- Partial accept: the next word of the ghost text, or up to the end of its line (accept_word_key, accept_line_key).
+-- The ghost text hides while the completion menu is open (ghost_with_menu = false), so the two never overlap.
+-- When the server's init_options say onDemand, nothing is asked for while typing: suggest_key asks.
+-- Tested (tests/test_neovim.py) on Neovim 0.7 ("eol") and 0.11 ("inline", vim.lsp.completion); the 0.12 path
+-- ("builtin") is a few lines that hand over to vim.lsp.inline_completion and has not run in a test.
 
 local M = {}
 
@@ -17,6 +22,11 @@ M.config = {
   omnifunc = true, -- set 'omnifunc' to vim.lsp.omnifunc in attached buffers
   ghost_text = true, -- ask for a phrase after each change in insert mode and show it as ghost text
   accept_key = "<C-l>", -- insert-mode key that accepts the ghost text (false: no mapping)
+  accept_word_key = "<M-Right>", -- insert-mode key that accepts the ghost text's next word
+  accept_line_key = "<M-C-Right>", -- insert-mode key that accepts the ghost text up to the end of its line
+  suggest_key = "<M-\\>", -- insert-mode key that asks for ghost text now (the only way with onDemand)
+  ghost_with_menu = false, -- show ghost text while the completion menu is open
+  builtin_completion = false, -- Neovim 0.11+: vim.lsp.completion.enable (the menu opens as you type)
   highlight = "Comment",
   ghost_style = "auto", -- "auto" (the best this Neovim has), "builtin" (0.12+), "inline" (0.10+) or "eol"
   eol_marker = "→ ", -- before the phrase in "eol" style, so it cannot be mistaken for text
@@ -44,52 +54,93 @@ end
 local namespace = vim.api.nvim_create_namespace("assistant_ghost")
 local ghost = {} -- bufnr -> { row = , col = , text = } of the ghost text on show
 
---- Start the server once (it serves every buffer); returns the client id, or nil if it cannot start.
-function M.start()
-  if client_id and vim.lsp.get_client_by_id(client_id) then
-    return client_id
-  end
-  client_id = vim.lsp.start_client({
+local function client_config()
+  return {
     name = "assistant",
     cmd = M.config.cmd,
     init_options = M.config.init_options,
-    root_dir = vim.loop.cwd(),
+    root_dir = (vim.uv or vim.loop).cwd(),
     flags = { debounce_text_changes = 50 },
-  })
+  }
+end
+
+--- Start the server once (it serves every buffer); returns the client id, or nil if it cannot start.
+function M.start(bufnr)
+  if client_id and vim.lsp.get_client_by_id(client_id) then
+    if bufnr then
+      vim.lsp.buf_attach_client(bufnr, client_id)
+    end
+    return client_id
+  end
+  if vim.fn.has("nvim-0.10") == 1 and bufnr then
+    client_id = vim.lsp.start(client_config(), { bufnr = bufnr }) -- 0.11 deprecates start_client
+  else
+    client_id = vim.lsp.start_client(client_config())
+    if client_id and bufnr then
+      vim.lsp.buf_attach_client(bufnr, client_id)
+    end
+  end
   return client_id
+end
+
+local function on_demand()
+  return type(M.config.init_options) == "table" and M.config.init_options.onDemand == true
+end
+
+local function map(bufnr, key, callback, desc)
+  if key then
+    vim.keymap.set("i", key, callback, { buffer = bufnr, desc = desc })
+  end
 end
 
 --- Attach the server to a buffer (the FileType autocommand calls this).
 function M.attach(bufnr)
   bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
-  local id = M.start()
+  local id = M.start(bufnr)
   if not id then
     return nil
   end
-  vim.lsp.buf_attach_client(bufnr, id)
   if M.config.omnifunc then
-    vim.api.nvim_buf_set_option(bufnr, "omnifunc", "v:lua.vim.lsp.omnifunc")
+    vim.bo[bufnr].omnifunc = "v:lua.vim.lsp.omnifunc"
   end
+  if M.config.builtin_completion and vim.lsp.completion and vim.lsp.completion.enable then
+    vim.lsp.completion.enable(true, id, bufnr, { autotrigger = true })
+  end
+  map(bufnr, M.config.accept_word_key, function()
+    M.accept(bufnr, "word")
+  end, "accept the next word of the assistant's ghost text")
+  map(bufnr, M.config.accept_line_key, function()
+    M.accept(bufnr, "line")
+  end, "accept the assistant's ghost text up to the end of its line")
   if M.config.ghost_text and M.ghost_style() == "builtin" then
-    vim.lsp.inline_completion.enable(true, { bufnr = bufnr })
-    if M.config.accept_key then
-      vim.api.nvim_buf_set_keymap(bufnr, "i", M.config.accept_key, "", {
-        callback = function()
-          if not vim.lsp.inline_completion.get({ bufnr = bufnr }) then
-            M.accept(bufnr)
-          end
-        end,
-        noremap = true,
-        desc = "accept the assistant's ghost text",
-      })
-    end
+    vim.lsp.inline_completion.enable(not on_demand(), { bufnr = bufnr })
+    map(bufnr, M.config.accept_key, function()
+      if not vim.lsp.inline_completion.get({ bufnr = bufnr }) then
+        M.accept(bufnr)
+      end
+    end, "accept the assistant's ghost text")
   elseif M.config.ghost_text then
     local group = vim.api.nvim_create_augroup("assistant_ghost_" .. bufnr, { clear = true })
-    vim.api.nvim_create_autocmd({ "TextChangedI", "TextChangedP" }, {
+    vim.api.nvim_create_autocmd({ "TextChangedI" }, {
       group = group,
       buffer = bufnr,
       callback = function()
-        M.request_ghost(bufnr)
+        if on_demand() then
+          M.clear_ghost(bufnr)
+        else
+          M.request_ghost(bufnr)
+        end
+      end,
+    })
+    vim.api.nvim_create_autocmd({ "TextChangedP", "CompleteChanged" }, { -- the menu is open
+      group = group,
+      buffer = bufnr,
+      callback = function()
+        if M.config.ghost_with_menu and not on_demand() then
+          M.request_ghost(bufnr)
+        else
+          M.clear_ghost(bufnr)
+        end
       end,
     })
     vim.api.nvim_create_autocmd({ "InsertLeave", "BufLeave" }, {
@@ -99,23 +150,37 @@ function M.attach(bufnr)
         M.clear_ghost(bufnr)
       end,
     })
-    if M.config.accept_key then
-      vim.api.nvim_buf_set_keymap(bufnr, "i", M.config.accept_key, "", {
-        callback = function()
-          M.accept(bufnr)
-        end,
-        noremap = true,
-        desc = "accept the assistant's ghost text",
-      })
-    end
+    map(bufnr, M.config.accept_key, function()
+      M.accept(bufnr)
+    end, "accept the assistant's ghost text")
+    map(bufnr, M.config.suggest_key, function()
+      M.request_ghost(bufnr, true)
+    end, "ask the assistant for ghost text")
   end
   return id
 end
 
-local function cursor_params(bufnr)
-  local params = vim.lsp.util.make_position_params()
+local function client_encoding(bufnr)
+  local client = client_id and vim.lsp.get_client_by_id(client_id)
+  return client and client.offset_encoding or "utf-16"
+end
+
+--- Byte index in ``line`` of ``index`` code units of ``encoding`` (the API changed in 0.11).
+local function byteindex(line, index, encoding)
+  if encoding == "utf-8" then
+    return math.min(index, #line)
+  end
+  if vim.fn.has("nvim-0.11") == 1 then
+    return vim.str_byteindex(line, encoding, index, false)
+  end
+  local ok, byte = pcall(vim.str_byteindex, line, index, encoding == "utf-16")
+  return ok and byte or #line
+end
+
+local function cursor_params(bufnr, invoked)
+  local params = vim.lsp.util.make_position_params(0, client_encoding(bufnr))
   params.textDocument = { uri = vim.uri_from_bufnr(bufnr) }
-  params.context = { triggerKind = 2 } -- automatic
+  params.context = { triggerKind = invoked and 1 or 2 } -- Invoked (asked for) or Automatic
   return params
 end
 
@@ -123,7 +188,7 @@ end
 local function addition(bufnr, item)
   local row, col = unpack(vim.api.nvim_win_get_cursor(0))
   local line = vim.api.nvim_buf_get_lines(bufnr, row - 1, row, false)[1] or ""
-  local start = item.range and vim.str_byteindex(line, item.range.start.character, true) or col
+  local start = item.range and byteindex(line, item.range.start.character, client_encoding(bufnr)) or col
   local typed = line:sub(start + 1, col)
   local text = item.insertText
   if type(text) ~= "string" or text:sub(1, #typed) ~= typed then
@@ -138,7 +203,7 @@ function M.inline_completion(bufnr, timeout_ms)
   local responses = vim.lsp.buf_request_sync(
     bufnr,
     "textDocument/inlineCompletion",
-    cursor_params(bufnr),
+    cursor_params(bufnr, true),
     timeout_ms or 2000
   )
   for _, response in pairs(responses or {}) do
@@ -166,16 +231,21 @@ local function show(bufnr, row, col, text)
   vim.api.nvim_buf_set_extmark(bufnr, namespace, row - 1, col, opts)
 end
 
---- Request a phrase in the background and show it as ghost text when the cursor is at the end of the line.
-function M.request_ghost(bufnr)
+--- Request a phrase in the background and show it as ghost text when the cursor is at the end of the line
+--- (``invoked``: the user asked, so the server answers even with onDemand or right after a deletion).
+function M.request_ghost(bufnr, invoked)
   M.clear_ghost(bufnr)
   local changedtick = vim.api.nvim_buf_get_changedtick(bufnr)
-  vim.lsp.buf_request(bufnr, "textDocument/inlineCompletion", cursor_params(bufnr), function(err, result)
+  local params = cursor_params(bufnr, invoked)
+  vim.lsp.buf_request(bufnr, "textDocument/inlineCompletion", params, function(err, result)
     if err or not result or not result.items or not result.items[1] then
       return
     end
     if vim.api.nvim_get_current_buf() ~= bufnr or vim.api.nvim_buf_get_changedtick(bufnr) ~= changedtick then
       return -- the text moved on
+    end
+    if vim.fn.pumvisible() == 1 and not M.config.ghost_with_menu then
+      return -- the completion menu is open: it has the floor
     end
     local text, row, col = addition(bufnr, result.items[1])
     local line = vim.api.nvim_buf_get_lines(bufnr, row - 1, row, false)[1] or ""
@@ -187,8 +257,20 @@ function M.request_ghost(bufnr)
   end)
 end
 
---- Insert the ghost text shown (or, if none is shown, ask for it now).
-function M.accept(bufnr)
+--- The part of ghost text ``text`` a partial accept takes: "word" (leading spaces and the next word, with the
+--- punctuation glued to it), "line" (up to the end of its line), or all of it.
+function M.part(text, part)
+  if part == "word" then
+    return text:match("^%s*[^%s]+") or text
+  elseif part == "line" then
+    return text:match("^[^\n]*") or text
+  end
+  return text
+end
+
+--- Insert the ghost text shown, or its next word or line (``part``: "word" or "line"); if none is shown, ask
+--- for it now. What a partial accept leaves stays shown after the cursor.
+function M.accept(bufnr, part)
   bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
   local row, col = unpack(vim.api.nvim_win_get_cursor(0))
   local shown = ghost[bufnr]
@@ -200,9 +282,19 @@ function M.accept(bufnr)
     end
   end
   M.clear_ghost(bufnr)
-  if text and text ~= "" then
-    vim.api.nvim_buf_set_text(bufnr, row - 1, col, row - 1, col, { text })
-    vim.api.nvim_win_set_cursor(0, { row, col + #text })
+  if not text or text == "" then
+    return
+  end
+  local taken = M.part(text, part)
+  local lines = vim.split(taken, "\n", { plain = true })
+  vim.api.nvim_buf_set_text(bufnr, row - 1, col, row - 1, col, lines)
+  local end_row = row + #lines - 1
+  local end_col = (#lines == 1 and col or 0) + #lines[#lines]
+  vim.api.nvim_win_set_cursor(0, { end_row, end_col })
+  local rest = text:sub(#taken + 1)
+  if rest ~= "" then
+    show(bufnr, end_row, end_col, rest)
+    ghost[bufnr] = { row = end_row, col = end_col, text = rest }
   end
 end
 
