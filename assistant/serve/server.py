@@ -85,8 +85,18 @@ class AssistantServer(LanguageServer):
     def hold(self, data: Any) -> tuple[float, Callable[[], bool]] | None:
         """For a raw message: None to handle it now; for a suggestion request while ``debounceMs`` is set, the
         wait and a check, after it, that no edit came meanwhile (else it is answered empty)."""
-        if self.options.debounce_ms <= 0 or data.get("method") not in SUGGESTIONS or "id" not in data:
+        if self.options.debounce_ms <= 0 or not isinstance(data, dict) or "id" not in data:
             return None
+        method, params = data.get("method"), data.get("params")
+        if method not in SUGGESTIONS or not isinstance(params, dict):
+            return None
+        context = params.get("context")
+        if (
+            method == types.TEXT_DOCUMENT_INLINE_COMPLETION
+            and isinstance(context, dict)
+            and context.get("triggerKind") == 1
+        ):
+            return None  # asked for: answered now
         doc = self.documents.get(document_of(data) or "")
         if doc is None:
             return None
@@ -107,7 +117,7 @@ class AssistantServer(LanguageServer):
         self.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=text))
 
 
-SUGGESTIONS = {types.TEXT_DOCUMENT_COMPLETION: None, types.TEXT_DOCUMENT_INLINE_COMPLETION: None}
+SUGGESTIONS = {types.TEXT_DOCUMENT_COMPLETION, types.TEXT_DOCUMENT_INLINE_COMPLETION}
 """Requests the timing options apply to."""
 NOTHING_YET = types.CompletionList(is_incomplete=True, items=[])
 """The answer to a completion request that is out of date or not wanted now (incomplete: ask again)."""
