@@ -2,7 +2,8 @@
 
 Textual's ``TextArea.suggestion`` already draws dim text at the cursor and keeps it while typed characters match
 it. This widget adds what the product needs on top: moving the cursor or selecting clears the ghost, Tab accepts
-all of it, Ctrl+Right one word of it, Esc hides it, and a counter of edits lets the app drop stale suggestions.
+all of it, Ctrl+Right one word of it, Esc hides it, and a counter of edits lets the screen drop stale suggestions.
+It knows nothing of documents or of the app: it posts messages (a candidate picked) that its screen handles.
 
 An accept that finishes a word adds a space after it, as a phone keyboard does; that space gives way to
 punctuation typed next (``going`` + ``.`` is ``going.``, not ``going .``) and absorbs a space typed next.
@@ -82,7 +83,7 @@ class GhostEditor(TextArea):
         self.words_written = 0
         """Words finished in this editor (typed, accepted or pasted)."""
         self.candidates = 0
-        """Candidates on the suggestion bar (set by the app): Alt+1..9 pick among them."""
+        """Candidates on the suggestion bar (set by the screen): Alt+1..9 pick among them."""
         self.tab_indents = False
         """Tab with no ghost text indents (setting ``app.tab_indents``); by default it completes the word being
         typed with the bar's first candidate, and does nothing after a separator."""
@@ -186,12 +187,6 @@ class GhostEditor(TextArea):
         """Move right (the ghost is accepted with Tab or Ctrl+Right, so Right only moves the cursor)."""
         self.hide_ghost()
         super().action_cursor_right(select)
-
-    def on_unmount(self) -> None:
-        """Hand what is on screen to the app to save, however the app is ending."""
-        save = getattr(self.app, "save_on_close", None)
-        if save is not None:
-            save(self.text, self.text_version, self.cursor_location)
 
     # -- bookkeeping ------------------------------------------------------------------------------------------
     def edit(self, edit: Edit) -> EditResult:
