@@ -312,14 +312,14 @@ class WriterApp(App[None]):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.registry.reset()
+                self.space.registry.reset()
                 self.notify("Back to the base model (your versions are kept).", title="Model")
                 self.model_changed()
 
         self.push_screen(ConfirmScreen("Go back to the base model? Your versions are kept.", yes="Reset"), confirmed)
 
     def action_vocabulary(self) -> None:
-        self.push_screen(VocabScreen(self.space.controls(), self.space.memory()))
+        self.push_screen(VocabScreen(self.space))
 
     def action_toggle_private(self) -> None:
         self.space.private = not self.space.private
