@@ -1,6 +1,10 @@
 """Latency of the writing app as a user sees it, driven through Textual's Pilot (headless, the real app).
 
     python benchmarks/app_latency.py [--chars N] [--while-learning] [--json] [FILE]
+    python benchmarks/app_latency.py --against DIR [--rounds N] [--chars N] [FILE]
+
+``--against DIR`` runs this checkout and another one (say main's, from ``git archive``) one after the other,
+``--rounds`` times each, in fresh processes, so that both meet the same machine load; it prints both.
 
 Measures, with the shipped base model (or the active model of a fresh user folder):
 - start: from creating the app to the first suggestions on screen, for a document that already has text;
@@ -20,6 +24,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -71,8 +77,9 @@ def on_screen(app: WriterApp) -> tuple[str, str]:
     return app.editor.suggestion, app.bar.render().plain
 
 
-async def keystroke(app: WriterApp, event: events.Key, frames: FrameClock) -> float:
-    """Milliseconds from sending ``event`` to the first frame that shows the answer for the new text.
+async def keystroke(app: WriterApp, event: events.Key, frames: FrameClock) -> tuple[float, float]:
+    """Milliseconds from sending ``event`` to the first frame that shows the answer for the new text, and to the
+    moment the app applied the answer (the rest is the wait for a frame).
 
     When the answer leaves the screen as the key's own edit left it (same ghost, same candidates), the frame
     that showed the edit already shows the answer.
@@ -89,7 +96,7 @@ async def keystroke(app: WriterApp, event: events.Key, frames: FrameClock) -> fl
     needed = applied if on_screen(app) != shown else t  # unchanged: the edit's own frame shows the answer
     while frames.last < needed:
         await asyncio.sleep(0.0002)
-    return (max(frames.last, applied) - t) * 1000
+    return (max(frames.last, applied) - t) * 1000, (applied - t) * 1000
 
 
 async def replay(text: str, start_text: str, learn_text: str | None) -> dict[str, object]:
@@ -111,10 +118,13 @@ async def replay(text: str, start_text: str, learn_text: str | None) -> dict[str
                 app.start_learning()
             frames = FrameClock(app)
             times: list[float] = []
+            applied: list[float] = []
             for ch in text:
                 event = key_event(ch)
                 if event is not None:
-                    times.append(await asyncio.wait_for(keystroke(app, event, frames), 30))
+                    total, answer = await asyncio.wait_for(keystroke(app, event, frames), 30)
+                    times.append(total)
+                    applied.append(answer)
             learning = app.learner.running if learn_text else None
             rss = rss_mb()
             app.learner.stop(timeout=30)
@@ -122,6 +132,7 @@ async def replay(text: str, start_text: str, learn_text: str | None) -> dict[str
         "keystrokes": len(times),
         "start_to_first_suggestion_s": round(start_s, 3),
         "keystroke_ms": latency_percentiles(times),
+        "answer_applied_ms": latency_percentiles(applied),
         "max_ms": round(max(times), 2),
         "rss_mb": round(rss, 1),
         "learning_ran_throughout": learning,
@@ -137,7 +148,12 @@ def main() -> None:
         "--document-chars", type=int, default=2000, help="size of the open document (FILE repeated as needed)"
     )
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--against", type=Path, help="another checkout to alternate with (its own benchmark)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each checkout with --against")
     args = parser.parse_args()
+    if args.against:
+        alternate(args)
+        return
     full = args.file.read_text(encoding="utf-8")
     start_text = (full * (args.document_chars // len(full) + 1))[: args.document_chars]
     text = full[2000 : 2000 + args.chars]
@@ -156,6 +172,31 @@ def main() -> None:
     )
     if args.while_learning:
         print(f"  a fine-tune ran in the background throughout: {result['learning_ran_throughout']}")
+
+
+def alternate(args: argparse.Namespace) -> None:
+    """Run the benchmark of ``args.against`` and of this checkout in turn and print each run and the medians."""
+    command = ["--json", "--chars", str(args.chars), "--document-chars", str(args.document_chars), str(args.file)]
+    runs: dict[str, list[dict]] = {"this": [], str(args.against): []}
+    for i in range(args.rounds):
+        for label, root in ((str(args.against), args.against.resolve()), ("this", ROOT)):
+            script = root / "benchmarks" / "app_latency.py"
+            out = subprocess.run([sys.executable, str(script), *command], capture_output=True, text=True, check=True)
+            result = json.loads(out.stdout)
+            runs[label].append(result)
+            ms = result["keystroke_ms"]
+            print(
+                f"round {i + 1} {label}: p50 {ms['p50']} / p95 {ms['p95']} / p99 {ms['p99']} ms, start "
+                f"{result['start_to_first_suggestion_s']} s",
+                flush=True,
+            )
+    for label, results in runs.items():
+        med = {q: statistics.median(r["keystroke_ms"][q] for r in results) for q in ("p50", "p95", "p99")}
+        start = statistics.median(r["start_to_first_suggestion_s"] for r in results)
+        print(
+            f"median of {len(results)} {label}: p50 {med['p50']:.1f} / p95 {med['p95']:.1f} / p99 "
+            f"{med['p99']:.1f} ms, start {start:.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -62,7 +62,6 @@ class WriterApp(App[None]):
         self.paths = paths or Paths.default()
         self.space = UserSpace.at(self.paths, base_dir)
         """The user's documents, models and fine-tune (the service layer)."""
-        self.registry = self.space.registry
         self.settings = Settings.load(self.paths.config)
         self.state = AppState.load(self.paths.data)
         self.instance = InstanceLock(self.paths.data)
@@ -109,6 +108,7 @@ class WriterApp(App[None]):
     def on_unmount(self) -> None:
         """After the main screen saved its document: stop learning, write the memory, let the next window write."""
         self.learner.stop()
+        self.service.close()
         if not self.read_only:
             with contextlib.suppress(OSError):  # on failure: brought up to date from the documents next time
                 self.space.close()  # the personal memory's file
@@ -130,7 +130,7 @@ class WriterApp(App[None]):
         self.call_from_thread(self._model_ready, loaded.version, loaded.warning)
 
     def _model_ready(self, version: str, warning: str) -> None:
-        info = self.registry.info(version) if version != BASE else None
+        info = self.space.registry.info(version) if version != BASE else None
         gain = held_out_gain(info.metrics) if info else None
         self._model_label = f"model {version}" + (f" ({gain:+.0f}% on your text)" if gain is not None else "")
         gc.freeze()  # the long-lived objects (model, widgets) leave the collector's full passes: no 150 ms pauses
@@ -275,7 +275,6 @@ class WriterApp(App[None]):
         self.main.documents.toggle_no_learn()
 
     def action_pick(self, number: int) -> None:
-        """Insert candidate ``number`` of the suggestion bar in place of the word being typed."""
         self.main.pick(number)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -287,8 +286,7 @@ class WriterApp(App[None]):
     def action_reject_suggestion(self) -> None:
         self.main.reject()
 
-    def action_learn(self) -> None:
-        self.start_learning()
+    action_learn = start_learning
 
     def action_cancel_learning(self) -> None:
         if self.learner.running:
@@ -299,7 +297,7 @@ class WriterApp(App[None]):
         if not self.main.documents.writable("model changes"):
             return
         try:
-            name = self.registry.rollback()
+            name = self.space.registry.rollback()
         except (ValueError, OSError) as exc:
             self.notify(str(exc), title="Model", severity="warning")
             return

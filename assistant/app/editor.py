@@ -2,8 +2,9 @@
 
 Textual's ``TextArea.suggestion`` already draws dim text at the cursor and keeps it while typed characters match
 it. This widget adds what the product needs on top: moving the cursor or selecting clears the ghost, Tab accepts
-all of it, Ctrl+Right one word of it, Esc hides it, and a counter of edits lets the screen drop stale suggestions.
-It knows nothing of documents or of the app: it posts messages (a candidate picked) that its screen handles.
+all of it, Ctrl+Right one word of it, Ctrl+Down up to the end of its line, Esc hides it, and a counter of edits
+lets the screen drop stale suggestions. It knows nothing of documents or of the app: it posts messages (a
+candidate picked, suggestions asked for) that its screen handles.
 
 An accept that finishes a word adds a space after it, as a phone keyboard does; that space gives way to
 punctuation typed next (``going`` + ``.`` is ``going.``, not ``going .``) and absorbs a space typed next.
@@ -74,6 +75,10 @@ class GhostEditor(TextArea):
 
         number: int
 
+    @dataclass
+    class Ask(Message):
+        """The writer asked for suggestions now (Ctrl+Space; the only way with ``[suggest] on_demand``)."""
+
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("soft_wrap", True)
         kwargs.setdefault("tab_behavior", "indent")
@@ -87,6 +92,8 @@ class GhostEditor(TextArea):
         self.tab_indents = False
         """Tab with no ghost text indents (setting ``app.tab_indents``); by default it completes the word being
         typed with the bar's first candidate, and does nothing after a separator."""
+        self.last_change = "load"
+        """What last changed the text: "insert", "delete", "undo" (also a redo) or "load"."""
         self._editing = False
         self._ghost_at: tuple[int, int] | None = None
         self._added_space_at: tuple[int, int] | None = None
@@ -115,6 +122,20 @@ class GhostEditor(TextArea):
         else:
             self.accept_ghost()
 
+    def action_accept_line(self) -> None:
+        """Insert the ghost text up to the end of its line (all of a one-line ghost, as Tab does)."""
+        if not self.suggestion or self.read_only:
+            return
+        line, newline, _ = self.suggestion.partition("\n")
+        if not newline:
+            self.accept_ghost()
+        elif line:
+            self._insert_accepted(line, self.cursor_location)
+
+    def action_ask(self) -> None:
+        """Ask for suggestions at the cursor now."""
+        self.post_message(self.Ask())
+
     def action_cursor_document_start(self, select: bool = False) -> None:
         """Move the cursor to the start of the document (``select``: extend the selection)."""
         self.move_cursor((0, 0), select=select)
@@ -141,8 +162,11 @@ class GhostEditor(TextArea):
         self._insert_accepted(text, (row, col - len(prefix)))
 
     def _insert_accepted(self, text: str, start: tuple[int, int]) -> None:
-        """Replace ``start``..cursor with accepted ``text``; remember a separator space it ends with."""
+        """Replace ``start``..cursor with accepted ``text`` as an undo step of its own; remember a separator space
+        it ends with."""
+        self.history.checkpoint()  # one Ctrl+Z takes back the accept, and only it
         self.replace(text, start, self.cursor_location, maintain_selection_offset=False)
+        self.history.checkpoint()
         if text.endswith(" "):
             self._added_space_at = self.cursor_location
 
@@ -200,6 +224,7 @@ class GhostEditor(TextArea):
         finally:
             self._editing = False
         self.text_version += 1
+        self.last_change = "insert" if edit.text else "delete"
         self._ghost_at = self.cursor_location if self.suggestion else None
         self._added_space_at = None
         self.words_written += _words_finished(before, edit.text)
@@ -208,10 +233,12 @@ class GhostEditor(TextArea):
     def undo(self) -> None:
         super().undo()
         self.text_version += 1
+        self.last_change = "undo"  # the screen shows no ghost text until the next edit: the undo stays visible
 
     def redo(self) -> None:
         super().redo()
         self.text_version += 1
+        self.last_change = "undo"
 
     def _set_document(self, text: str, language: str | None) -> None:
         super()._set_document(text, language)
@@ -223,6 +250,7 @@ class GhostEditor(TextArea):
         self.hide_ghost()
         super().load_text(text)
         self.text_version += 1
+        self.last_change = "load"
 
     def _watch_selection(self, previous_selection: Selection, selection: Selection) -> None:
         super()._watch_selection(previous_selection, selection)

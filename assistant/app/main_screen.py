@@ -9,14 +9,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Header, OptionList, TextArea
-from textual.worker import get_current_worker
 
 from assistant.app.documents import DocumentController
 from assistant.app.editor import GhostEditor
@@ -29,6 +29,10 @@ from assistant.personal import Suggestions, partial_word
 from assistant.personal.space import UserSpace
 from assistant.store.blocklist import ControlsError
 from assistant.store.settings import Settings
+
+ANSWER_WAIT_S = 0.015
+"""How long a keystroke waits for its suggestions before the screen is drawn without them (they follow as a
+message): the usual answer comes well within it, so the edit and its ghost text reach the screen in one frame."""
 
 
 class MainScreen(Screen[None]):
@@ -84,6 +88,7 @@ class MainScreen(Screen[None]):
         """``time.perf_counter()`` when they were put there."""
         self._requested: Key | None = None
         self._words_counted = 0
+        self._debounce: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -155,37 +160,59 @@ class MainScreen(Screen[None]):
             self.post_message(self.WordsWritten(new))
 
     # -- suggestions ------------------------------------------------------------------------------------------
-    def request_suggestions(self, force: bool = False) -> None:
-        """Ask for suggestions for the editor's text and cursor (unless asked already, or ``force``)."""
+    def request_suggestions(self, force: bool = False, asked: bool = False) -> None:
+        """Ask for suggestions for the editor's text and cursor (unless asked already, or ``force``). With
+        ``[suggest] on_demand`` only the writer's key (``asked``) asks; with ``debounce_ms`` the question waits
+        for a pause in typing."""
         editor = self.editor
         key: Key = (editor.text_version, editor.selection)
-        if key == self._requested and not force:
+        if key == self._requested and not (force or asked):
             return
         self._requested = key
+        if self._debounce is not None:
+            self._debounce.stop()
+            self._debounce = None
         suggest = self.settings.suggest
         if self.read_only or not suggest.enabled or not self.service.ready:
             return
-        if not editor.selection.is_empty:
+        if not editor.selection.is_empty or (suggest.on_demand and not asked):
             self.clear_candidates()
             return
-        before, rest = editor.text_around_cursor()
-        self._suggest(key, before, rest, suggest.words, suggest.phrase)
+        if suggest.debounce_ms > 0 and not asked:
+            self._debounce = self.set_timer(suggest.debounce_ms / 1000, self._ask)
+            return
+        self._ask()
 
-    @work(thread=True, exclusive=True, group="suggest")
-    def _suggest(self, key: Key, before: str, rest: str, n: int, phrase: bool) -> None:
-        worker = get_current_worker()
-        suggestions = self.service.suggest(before, n, phrase, lambda: worker.is_cancelled)
-        if suggestions is not None and not worker.is_cancelled:
-            self.post_message(self.SuggestionsReady(key, suggestions, rest))
+    def _ask(self) -> None:
+        self._debounce = None
+        editor = self.editor
+        key: Key = (editor.text_version, editor.selection)
+        if key != self._requested:
+            return  # moved on meanwhile; that change asked again
+        before, rest = editor.text_around_cursor()
+        suggest = self.settings.suggest
+        question = self.service.ask(before, suggest.words, suggest.phrase)
+        answer = question.wait(ANSWER_WAIT_S, lambda late: self.post_message(self.SuggestionsReady(key, late, rest)))
+        if answer is not None:
+            self._show(key, answer, rest)
+
+    def on_ghost_editor_ask(self, message: GhostEditor.Ask) -> None:
+        self.request_suggestions(asked=True)
 
     def on_main_screen_suggestions_ready(self, message: SuggestionsReady) -> None:
+        self._show(message.key, message.suggestions, message.rest_of_line)
+
+    def _show(self, key: Key, suggestions: Suggestions, rest_of_line: str) -> None:
+        """Put the answer for ``key`` on screen: ghost text, the bar, the candidates Alt+digit picks."""
         editor = self.editor
-        if message.key != (editor.text_version, editor.selection):
+        if key != (editor.text_version, editor.selection):
             return  # the text or cursor moved on: a newer answer is coming
-        editor.show_ghost(ghost_for(message.suggestions, message.rest_of_line, self.settings.suggest.phrase))
-        self.bar.show(message.suggestions)
-        editor.candidates = len(message.suggestions.words)
-        self.shown_key = message.key
+        suggest = self.settings.suggest
+        quiet = editor.last_change == "undo" or (editor.last_change == "delete" and not suggest.after_delete)
+        editor.show_ghost("" if quiet else ghost_for(suggestions, rest_of_line, suggest.phrase))
+        self.bar.show(suggestions)
+        editor.candidates = len(suggestions.words)
+        self.shown_key = key
         self.shown_at = time.perf_counter()
 
     def clear_candidates(self) -> None:
