@@ -3,8 +3,10 @@
     python benchmarks/app_latency.py [--chars N] [--while-learning] [--json] [FILE]
     python benchmarks/app_latency.py --against DIR [--rounds N] [--chars N] [FILE]
 
-``--against DIR`` runs this checkout and another one (say main's, from ``git archive``) one after the other,
-``--rounds`` times each, in fresh processes, so that both meet the same machine load; it prints both.
+``--against DIR`` measures this checkout's app and another one's (say main's, from ``git archive``) one after the
+other with this harness, ``--rounds`` times each, in fresh processes, so that both meet the same machine load.
+``--pause-ms`` waits after each answer before the next key, as a typist does (0, the default, sends the next key
+as soon as the answer is on screen, so each key also waits for Textual's next frame slot).
 
 Measures, with the shipped base model (or the active model of a fresh user folder):
 - start: from creating the app to the first suggestions on screen, for a document that already has text;
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -31,7 +34,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+CODE_ENV = "APP_LATENCY_CODE"
+ROOT = Path(os.environ.get(CODE_ENV) or Path(__file__).resolve().parents[1])
+"""The checkout whose app is measured (this one, or the one ``--against`` names)."""
 sys.path.insert(0, str(ROOT))
 
 from textual import events  # noqa: E402
@@ -99,7 +104,7 @@ async def keystroke(app: WriterApp, event: events.Key, frames: FrameClock) -> tu
     return (max(frames.last, applied) - t) * 1000, (applied - t) * 1000
 
 
-async def replay(text: str, start_text: str, learn_text: str | None) -> dict[str, object]:
+async def replay(text: str, start_text: str, learn_text: str | None, pause_s: float = 0.0) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as home:
         paths = Paths.at(Path(home))
         store = DocumentStore(paths.documents)
@@ -124,6 +129,8 @@ async def replay(text: str, start_text: str, learn_text: str | None) -> dict[str
                 if event is not None:
                     total, answer = await asyncio.wait_for(keystroke(app, event, frames), 30)
                     times.append(total)
+                    if pause_s:
+                        await asyncio.sleep(pause_s)  # a typist's pause: the next key meets an idle screen
                     applied.append(answer)
             learning = app.learner.running if learn_text else None
             rss = rss_mb()
@@ -147,6 +154,9 @@ def main() -> None:
     parser.add_argument(
         "--document-chars", type=int, default=2000, help="size of the open document (FILE repeated as needed)"
     )
+    parser.add_argument(
+        "--pause-ms", type=float, default=0.0, help="wait this long after each answer before the next key (0: none)"
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--against", type=Path, help="another checkout to alternate with (its own benchmark)")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each checkout with --against")
@@ -160,7 +170,7 @@ def main() -> None:
     learn_text = None
     if args.while_learning:
         learn_text = (AUTHOR / "train_small.txt").read_text(encoding="utf-8")
-    result = {"file": args.file.name, **asyncio.run(replay(text, start_text, learn_text))}
+    result = {"file": args.file.name, **asyncio.run(replay(text, start_text, learn_text, args.pause_ms / 1000))}
     if args.json:
         print(json.dumps(result, indent=1))
         return
@@ -176,12 +186,15 @@ def main() -> None:
 
 def alternate(args: argparse.Namespace) -> None:
     """Run the benchmark of ``args.against`` and of this checkout in turn and print each run and the medians."""
-    command = ["--json", "--chars", str(args.chars), "--document-chars", str(args.document_chars), str(args.file)]
+    command = ["--json", "--chars", str(args.chars), "--document-chars", str(args.document_chars)]
+    command += ["--pause-ms", str(args.pause_ms), str(args.file)]
     runs: dict[str, list[dict]] = {"this": [], str(args.against): []}
     for i in range(args.rounds):
         for label, root in ((str(args.against), args.against.resolve()), ("this", ROOT)):
-            script = root / "benchmarks" / "app_latency.py"
-            out = subprocess.run([sys.executable, str(script), *command], capture_output=True, text=True, check=True)
+            env = {**os.environ, CODE_ENV: str(root)}  # the same harness measures both apps
+            out = subprocess.run(
+                [sys.executable, __file__, *command], capture_output=True, text=True, check=True, env=env
+            )
             result = json.loads(out.stdout)
             runs[label].append(result)
             ms = result["keystroke_ms"]

@@ -115,3 +115,38 @@ async def test_on_demand_suggests_only_on_ctrl_space(home: Path) -> None:
         await wait_until(pilot, lambda: not busy_workers(app) and not suggesting(app), what="no work")
         await pilot.pause()
         assert not app.bar.suggestions or not app.bar.suggestions.words  # moved on: asked for nothing new
+
+
+async def test_the_editors_line_cache_draws_what_textual_draws(home: Path) -> None:
+    # The editor keeps lines away from the cursor across keystrokes (Textual redraws them all); after any edit,
+    # cursor move, selection or scroll every visible line must be what Textual itself renders.
+    import random
+
+    from textual.widgets import TextArea
+
+    rng = random.Random(7)
+    app = new_app(home)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await started(pilot, app)
+        editor = app.editor
+        editor.load_text("\n".join(f"line {i} (" + "word " * rng.randint(0, 25) + ")" for i in range(40)))
+        for step in range(120):
+            rows = editor.document.line_count
+            row = rng.randrange(rows)
+            col = rng.randint(0, len(editor.document[row]))
+            action = rng.random()
+            if action < 0.4:
+                editor.insert(rng.choice(["x", " more", "\n", "(", "long " * 12]), (row, col))
+            elif action < 0.6:
+                editor.move_cursor((row, col))
+            elif action < 0.75:
+                editor.move_cursor((row, col), select=True)
+            elif action < 0.85:
+                editor.scroll_to(y=rng.randint(0, 30), animate=False)
+            else:
+                editor.show_ghost(rng.choice(["", "ghost text", " and so on"]))
+            await pilot.pause()
+            for y in range(editor.size.height):
+                ours = list(editor.render_line(y))
+                editor._line_cache.clear()
+                assert ours == list(TextArea.render_line(editor, y)), (step, y)

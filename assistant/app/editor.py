@@ -17,9 +17,11 @@ from typing import ClassVar
 
 from textual import events
 from textual.binding import BindingType
+from textual.cache import LRUCache
 from textual.document._wrapped_document import WrappedDocument
 from textual.keys import key_to_character
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import TextArea
 from textual.widgets.text_area import Document, Edit, EditResult, Location, Selection
 
@@ -98,6 +100,7 @@ class GhostEditor(TextArea):
         self._ghost_at: tuple[int, int] | None = None
         self._added_space_at: tuple[int, int] | None = None
         """The cursor just after a space that an accept added (None when the last thing done was not that)."""
+        self._still_lines: LRUCache[tuple, Strip] = LRUCache(1024)
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     # -- ghost text -------------------------------------------------------------------------------------------
@@ -211,6 +214,34 @@ class GhostEditor(TextArea):
         """Move right (the ghost is accepted with Tab or Ctrl+Right, so Right only moves the cursor)."""
         self.hide_ghost()
         super().action_cursor_right(select)
+
+    # -- drawing --------------------------------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        """Textual's line ``y``, drawn again only when what it shows changed.
+
+        With soft wrap, Textual keys its line cache on the whole selection and empties it at every edit, so each
+        keystroke redrew every visible line (most of a frame's time). A line away from the cursor, the selection
+        and a matched bracket depends only on its text, its place and the look: those are the key here.
+        """
+        info = self.wrapped_document._offset_to_line_info
+        scroll_x, scroll_y = self.scroll_offset
+        absolute_y = scroll_y + y
+        if not self.soft_wrap or self.placeholder or self.language is not None or absolute_y >= len(info):
+            return super().render_line(y)
+        row, section = info[absolute_y]
+        start, end = self.selection
+        bracket = self._matching_bracket_location
+        if min(start[0], end[0]) <= row <= max(start[0], end[0]) or (bracket is not None and bracket[0] == row):
+            return super().render_line(y)
+        key = (self.size, scroll_x, absolute_y, row, section, self.document[row], self.theme, self.gutter_width)
+        line = self._still_lines.get(key)
+        if line is None:
+            line = self._still_lines[key] = super().render_line(y)
+        return line
+
+    def notify_style_update(self) -> None:
+        self._still_lines.clear()
+        super().notify_style_update()
 
     # -- bookkeeping ------------------------------------------------------------------------------------------
     def edit(self, edit: Edit) -> EditResult:
