@@ -150,3 +150,15 @@ async def test_the_editors_line_cache_draws_what_textual_draws(home: Path) -> No
                 ours = list(editor.render_line(y))
                 editor._line_cache.clear()
                 assert ours == list(TextArea.render_line(editor, y)), (step, y)
+
+
+async def test_ctrl_space_as_a_terminal_sends_it_asks_too(home: Path) -> None:
+    app = new_app(home, "[suggest]\non_demand = true\n")
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await wait_until(pilot, lambda: app.service.ready, what="the model")
+        await type_text(pilot, "as soon as poss")
+        await pilot.press("ctrl+@")  # what Textual reads for the NUL a terminal sends for Ctrl+Space
+        await wait_until(pilot, lambda: answered(app), what="the asked-for suggestions")
+        await pilot.pause()
+        assert app.editor.suggestion == "ible"
