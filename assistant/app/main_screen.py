@@ -192,7 +192,8 @@ class MainScreen(Screen[None]):
         before, rest = editor.text_around_cursor()
         suggest = self.settings.suggest
         question = self.service.ask(before, suggest.words, suggest.phrase)
-        answer = question.wait(ANSWER_WAIT_S, lambda late: self.post_message(self.SuggestionsReady(key, late, rest)))
+        wait = 0.0 if question.queued else ANSWER_WAIT_S  # behind a slow answer: draw the edit now
+        answer = question.wait(wait, lambda late: self.post_message(self.SuggestionsReady(key, late, rest)))
         if answer is not None:
             self._show(key, answer, rest)
 

@@ -49,6 +49,8 @@ class Question:
         self._lock = threading.Lock()
         self._answer: Suggestions | None = None
         self._later: Callable[[Suggestions], None] | None = None
+        self.queued = False
+        """It was asked while an older question was still being answered (waiting for it is likely in vain)."""
 
     def wait(self, timeout: float, later: Callable[[Suggestions], None]) -> Suggestions | None:
         """The answer if it comes within ``timeout`` seconds; else None, and ``later`` gets it (on the service's
@@ -112,6 +114,7 @@ class SuggestionService:
         """Ask for suggestions for the text; the question that waited before it is dropped."""
         question = Question(text_before_cursor, n, phrase)
         with self._wake:
+            question.queued = self._busy
             dropped, self._next = self._next, question
             if self._thread is None and not self._closed:
                 self._thread = threading.Thread(target=self._answer_questions, name="suggestions", daemon=True)
