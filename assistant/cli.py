@@ -440,20 +440,6 @@ def _docs_no_learn(space, name: str, no_learn: bool) -> int:
     return 0
 
 
-def _learned_words(space, top: int) -> list[dict]:
-    """The personal memory's ``top`` words: count, documents holding them, their newest modification time."""
-    memory = space.memory()
-    if memory is None:
-        return []
-    modified = {d.name: d.modified for d in space.store.list()}
-    learned = []
-    for word, count in memory.vocabulary(top):
-        docs = memory.word_documents(word)
-        last = max((modified[d] for d in docs if d in modified), default=None)
-        learned.append({"word": word, "count": count, "last_seen": last, "documents": docs})
-    return learned
-
-
 def cmd_vocab(args: argparse.Namespace) -> int:
     """Block or unblock words and phrases (never suggested), forget words (the paragraphs holding them are left
     out of later fine-tunes), or list what you blocked, forgot and rejected."""
@@ -479,13 +465,18 @@ def cmd_vocab(args: argparse.Namespace) -> int:
             space.sync_memory(save=True)
             print(f"learned again: {item}" if again else f"{item!r} was not forgotten")
         else:
+            from dataclasses import asdict
+
+            from assistant.personal.vocabulary import vocabulary
+
+            vocab = vocabulary(space, args.top)  # the app's Vocabulary screen shows the same
             listing = {
-                "blocked": controls.blocked(),
-                "forgotten": controls.forgotten(),
-                "rejected": controls.rejections(),
-                "no_learn": controls.no_learn(),
+                "blocked": vocab.blocked,
+                "forgotten": vocab.forgotten,
+                "rejected": vocab.rejected,
+                "no_learn": vocab.no_learn,
             }
-            learned = _learned_words(space, args.top)
+            learned = [asdict(w) for w in vocab.learned]
             if args.json:
                 print(json.dumps({**listing, "learned": learned}, ensure_ascii=False))
                 return 0

@@ -1,6 +1,12 @@
 """Latency of the writing app as a user sees it, driven through Textual's Pilot (headless, the real app).
 
     python benchmarks/app_latency.py [--chars N] [--while-learning] [--json] [FILE]
+    python benchmarks/app_latency.py --against DIR [--rounds N] [--chars N] [FILE]
+
+``--against DIR`` measures this checkout's app and another one's (say main's, from ``git archive``) one after the
+other with this harness, ``--rounds`` times each, in fresh processes, so that both meet the same machine load.
+``--pause-ms`` waits after each answer before the next key, as a typist does (0, the default, sends the next key
+as soon as the answer is on screen, so each key also waits for Textual's next frame slot).
 
 Measures, with the shipped base model (or the active model of a fresh user folder):
 - start: from creating the app to the first suggestions on screen, for a document that already has text;
@@ -20,12 +26,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+CODE_ENV = "APP_LATENCY_CODE"
+ROOT = Path(os.environ.get(CODE_ENV) or Path(__file__).resolve().parents[1])
+"""The checkout whose app is measured (this one, or the one ``--against`` names)."""
 sys.path.insert(0, str(ROOT))
 
 from textual import events  # noqa: E402
@@ -71,8 +82,9 @@ def on_screen(app: WriterApp) -> tuple[str, str]:
     return app.editor.suggestion, app.bar.render().plain
 
 
-async def keystroke(app: WriterApp, event: events.Key, frames: FrameClock) -> float:
-    """Milliseconds from sending ``event`` to the first frame that shows the answer for the new text.
+async def keystroke(app: WriterApp, event: events.Key, frames: FrameClock) -> tuple[float, float]:
+    """Milliseconds from sending ``event`` to the first frame that shows the answer for the new text, and to the
+    moment the app applied the answer (the rest is the wait for a frame).
 
     When the answer leaves the screen as the key's own edit left it (same ghost, same candidates), the frame
     that showed the edit already shows the answer.
@@ -89,10 +101,10 @@ async def keystroke(app: WriterApp, event: events.Key, frames: FrameClock) -> fl
     needed = applied if on_screen(app) != shown else t  # unchanged: the edit's own frame shows the answer
     while frames.last < needed:
         await asyncio.sleep(0.0002)
-    return (max(frames.last, applied) - t) * 1000
+    return (max(frames.last, applied) - t) * 1000, (applied - t) * 1000
 
 
-async def replay(text: str, start_text: str, learn_text: str | None) -> dict[str, object]:
+async def replay(text: str, start_text: str, learn_text: str | None, pause_s: float = 0.0) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as home:
         paths = Paths.at(Path(home))
         store = DocumentStore(paths.documents)
@@ -111,10 +123,15 @@ async def replay(text: str, start_text: str, learn_text: str | None) -> dict[str
                 app.start_learning()
             frames = FrameClock(app)
             times: list[float] = []
+            applied: list[float] = []
             for ch in text:
                 event = key_event(ch)
                 if event is not None:
-                    times.append(await asyncio.wait_for(keystroke(app, event, frames), 30))
+                    total, answer = await asyncio.wait_for(keystroke(app, event, frames), 30)
+                    times.append(total)
+                    if pause_s:
+                        await asyncio.sleep(pause_s)  # a typist's pause: the next key meets an idle screen
+                    applied.append(answer)
             learning = app.space.finetuning if learn_text else None
             rss = rss_mb()
             app.space.stop_finetune(timeout=30)
@@ -122,6 +139,7 @@ async def replay(text: str, start_text: str, learn_text: str | None) -> dict[str
         "keystrokes": len(times),
         "start_to_first_suggestion_s": round(start_s, 3),
         "keystroke_ms": latency_percentiles(times),
+        "answer_applied_ms": latency_percentiles(applied),
         "max_ms": round(max(times), 2),
         "rss_mb": round(rss, 1),
         "learning_ran_throughout": learning,
@@ -136,15 +154,23 @@ def main() -> None:
     parser.add_argument(
         "--document-chars", type=int, default=2000, help="size of the open document (FILE repeated as needed)"
     )
+    parser.add_argument(
+        "--pause-ms", type=float, default=0.0, help="wait this long after each answer before the next key (0: none)"
+    )
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--against", type=Path, help="another checkout to alternate with (its own benchmark)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each checkout with --against")
     args = parser.parse_args()
+    if args.against:
+        alternate(args)
+        return
     full = args.file.read_text(encoding="utf-8")
     start_text = (full * (args.document_chars // len(full) + 1))[: args.document_chars]
     text = full[2000 : 2000 + args.chars]
     learn_text = None
     if args.while_learning:
         learn_text = (AUTHOR / "train_small.txt").read_text(encoding="utf-8")
-    result = {"file": args.file.name, **asyncio.run(replay(text, start_text, learn_text))}
+    result = {"file": args.file.name, **asyncio.run(replay(text, start_text, learn_text, args.pause_ms / 1000))}
     if args.json:
         print(json.dumps(result, indent=1))
         return
@@ -156,6 +182,34 @@ def main() -> None:
     )
     if args.while_learning:
         print(f"  a fine-tune ran in the background throughout: {result['learning_ran_throughout']}")
+
+
+def alternate(args: argparse.Namespace) -> None:
+    """Run the benchmark of ``args.against`` and of this checkout in turn and print each run and the medians."""
+    command = ["--json", "--chars", str(args.chars), "--document-chars", str(args.document_chars)]
+    command += ["--pause-ms", str(args.pause_ms), str(args.file)]
+    runs: dict[str, list[dict]] = {"this": [], str(args.against): []}
+    for i in range(args.rounds):
+        for label, root in ((str(args.against), args.against.resolve()), ("this", ROOT)):
+            env = {**os.environ, CODE_ENV: str(root)}  # the same harness measures both apps
+            out = subprocess.run(
+                [sys.executable, __file__, *command], capture_output=True, text=True, check=True, env=env
+            )
+            result = json.loads(out.stdout)
+            runs[label].append(result)
+            ms = result["keystroke_ms"]
+            print(
+                f"round {i + 1} {label}: p50 {ms['p50']} / p95 {ms['p95']} / p99 {ms['p99']} ms, start "
+                f"{result['start_to_first_suggestion_s']} s",
+                flush=True,
+            )
+    for label, results in runs.items():
+        med = {q: statistics.median(r["keystroke_ms"][q] for r in results) for q in ("p50", "p95", "p99")}
+        start = statistics.median(r["start_to_first_suggestion_s"] for r in results)
+        print(
+            f"median of {len(results)} {label}: p50 {med['p50']:.1f} / p95 {med['p95']:.1f} / p99 "
+            f"{med['p99']:.1f} ms, start {start:.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -39,7 +39,8 @@ async def settle(pilot: Pilot, app: WriterApp, timeout: float = 20.0) -> None:
 
 
 def busy_workers(app: WriterApp) -> list[str]:
-    """Names of the app's workers still pending or running (suggestions, saves, the model)."""
+    """Names of the app's workers still pending or running (saves, imports, the model; suggestions are answered
+    on the suggestion service's own thread: ``app.service.pending``)."""
     return [w.name for w in app.workers if not w.is_finished]
 
 

@@ -191,3 +191,11 @@ def test_forget_and_no_learn_keep_text_out_of_a_fine_tune(
     controls.unforget("wizard")
     again = finetune(registry, docs, tmp_path / "work", FAST, learn=learn)
     assert again.version is not None and "wizard" in load_model(registry.folder(again.version.name)).lexicon
+
+
+def test_rejections_keep_the_spelling_they_were_offered_in(controls: Controls) -> None:
+    controls.reject("Yesterday", "I")
+    controls.reject("and then", "i")  # the same rejection, offered in lower case this time
+    controls.reject("The meeting is on", "Thursday")
+    assert controls.rejections() == {"i": 2, "thursday": 1}  # compared case-folded
+    assert controls.rejections_as_offered() == {"i": 2, "Thursday": 1}  # shown as last offered

@@ -171,6 +171,15 @@ def test_settings_fall_back_on_bad_values(tmp_path: Path) -> None:
     assert Settings.load(tmp_path).problems == []
 
 
+def test_when_to_suggest_settings_take_zero_and_refuse_negatives(tmp_path: Path) -> None:
+    (tmp_path / "settings.toml").write_text("[suggest]\ndebounce_ms = 0\nafter_delete = false\non_demand = true\n")
+    s = Settings.load(tmp_path)
+    assert (s.suggest.debounce_ms, s.suggest.after_delete, s.suggest.on_demand, s.problems) == (0, False, True, [])
+    (tmp_path / "settings.toml").write_text("[suggest]\ndebounce_ms = -5\n")
+    s = Settings.load(tmp_path)
+    assert s.suggest.debounce_ms == 0 and "not a non-negative int" in s.problems[0]
+
+
 def test_cli_import_docs_and_paths(tmp_path: Path) -> None:
     env = {**os.environ, "ASSISTANT_HOME": str(tmp_path / "home")}
     (tmp_path / "a.txt").write_text("hello there", encoding="utf-8")

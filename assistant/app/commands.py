@@ -1,33 +1,37 @@
-"""Command palette provider: open any document by name."""
+"""Command palette provider: open any document by name (the documents of the screen the palette was opened on)."""
 
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-if TYPE_CHECKING:
-    from assistant.app.app import WriterApp
+from assistant.app.documents import DocumentController
 
 
 class DocumentCommands(Provider):
     """``Open: <name>`` for each document in the store."""
 
-    def _documents(self) -> list[str]:
-        return cast("WriterApp", self.app).document_names()
+    def _documents(self) -> DocumentController | None:
+        documents = getattr(self.screen, "documents", None)
+        return documents if isinstance(documents, DocumentController) else None
 
     async def discover(self) -> Hits:
-        app = cast("WriterApp", self.app)
-        for name in self._documents():
-            yield DiscoveryHit(f"Open: {name}", partial(app.open_document, name), help="switch to this document")
+        documents = self._documents()
+        if documents is None:
+            return
+        for name in documents.names():
+            yield DiscoveryHit(f"Open: {name}", partial(documents.open, name), help="switch to this document")
 
     async def search(self, query: str) -> Hits:
-        app = cast("WriterApp", self.app)
+        documents = self._documents()
+        if documents is None:
+            return
         matcher = self.matcher(query)
-        for name in self._documents():
+        for name in documents.names():
             title = f"Open: {name}"
             score = matcher.match(title)
             if score > 0:
-                open_it = partial(app.open_document, name)
-                yield Hit(score, matcher.highlight(title), open_it, help="switch to this document")
+                yield Hit(
+                    score, matcher.highlight(title), partial(documents.open, name), help="switch to this document"
+                )

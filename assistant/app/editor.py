@@ -2,7 +2,9 @@
 
 Textual's ``TextArea.suggestion`` already draws dim text at the cursor and keeps it while typed characters match
 it. This widget adds what the product needs on top: moving the cursor or selecting clears the ghost, Tab accepts
-all of it, Ctrl+Right one word of it, Esc hides it, and a counter of edits lets the app drop stale suggestions.
+all of it, Ctrl+Right one word of it, Ctrl+Down up to the end of its line, Esc hides it, and a counter of edits
+lets the screen drop stale suggestions. It knows nothing of documents or of the app: it posts messages (a
+candidate picked, suggestions asked for) that its screen handles.
 
 An accept that finishes a word adds a space after it, as a phone keyboard does; that space gives way to
 punctuation typed next (``going`` + ``.`` is ``going.``, not ``going .``) and absorbs a space typed next.
@@ -15,9 +17,11 @@ from typing import ClassVar
 
 from textual import events
 from textual.binding import BindingType
+from textual.cache import LRUCache
 from textual.document._wrapped_document import WrappedDocument
 from textual.keys import key_to_character
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import TextArea
 from textual.widgets.text_area import Document, Edit, EditResult, Location, Selection
 
@@ -73,6 +77,10 @@ class GhostEditor(TextArea):
 
         number: int
 
+    @dataclass
+    class Ask(Message):
+        """The writer asked for suggestions now (Ctrl+Space; the only way with ``[suggest] on_demand``)."""
+
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("soft_wrap", True)
         kwargs.setdefault("tab_behavior", "indent")
@@ -82,14 +90,17 @@ class GhostEditor(TextArea):
         self.words_written = 0
         """Words finished in this editor (typed, accepted or pasted)."""
         self.candidates = 0
-        """Candidates on the suggestion bar (set by the app): Alt+1..9 pick among them."""
+        """Candidates on the suggestion bar (set by the screen): Alt+1..9 pick among them."""
         self.tab_indents = False
         """Tab with no ghost text indents (setting ``app.tab_indents``); by default it completes the word being
         typed with the bar's first candidate, and does nothing after a separator."""
+        self.last_change = "load"
+        """What last changed the text: "insert", "delete", "undo" (also a redo) or "load"."""
         self._editing = False
         self._ghost_at: tuple[int, int] | None = None
         self._added_space_at: tuple[int, int] | None = None
         """The cursor just after a space that an accept added (None when the last thing done was not that)."""
+        self._still_lines: LRUCache[tuple, Strip] = LRUCache(1024)
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     # -- ghost text -------------------------------------------------------------------------------------------
@@ -113,6 +124,20 @@ class GhostEditor(TextArea):
             self.insert(word, maintain_selection_offset=False)
         else:
             self.accept_ghost()
+
+    def action_accept_line(self) -> None:
+        """Insert the ghost text up to the end of its line (all of a one-line ghost, as Tab does)."""
+        if not self.suggestion or self.read_only:
+            return
+        line, newline, _ = self.suggestion.partition("\n")
+        if not newline:
+            self.accept_ghost()
+        elif line:
+            self._insert_accepted(line, self.cursor_location)
+
+    def action_ask(self) -> None:
+        """Ask for suggestions at the cursor now."""
+        self.post_message(self.Ask())
 
     def action_cursor_document_start(self, select: bool = False) -> None:
         """Move the cursor to the start of the document (``select``: extend the selection)."""
@@ -140,8 +165,11 @@ class GhostEditor(TextArea):
         self._insert_accepted(text, (row, col - len(prefix)))
 
     def _insert_accepted(self, text: str, start: tuple[int, int]) -> None:
-        """Replace ``start``..cursor with accepted ``text``; remember a separator space it ends with."""
+        """Replace ``start``..cursor with accepted ``text`` as an undo step of its own; remember a separator space
+        it ends with."""
+        self.history.checkpoint()  # one Ctrl+Z takes back the accept, and only it
         self.replace(text, start, self.cursor_location, maintain_selection_offset=False)
+        self.history.checkpoint()
         if text.endswith(" "):
             self._added_space_at = self.cursor_location
 
@@ -187,11 +215,33 @@ class GhostEditor(TextArea):
         self.hide_ghost()
         super().action_cursor_right(select)
 
-    def on_unmount(self) -> None:
-        """Hand what is on screen to the app to save, however the app is ending."""
-        save = getattr(self.app, "save_on_close", None)
-        if save is not None:
-            save(self.text, self.text_version, self.cursor_location)
+    # -- drawing --------------------------------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        """Textual's line ``y``, drawn again only when what it shows changed.
+
+        With soft wrap, Textual keys its line cache on the whole selection and empties it at every edit, so each
+        keystroke redrew every visible line (most of a frame's time). A line away from the cursor, the selection
+        and a matched bracket depends only on its text, its place and the look: those are the key here.
+        """
+        info = self.wrapped_document._offset_to_line_info
+        scroll_x, scroll_y = self.scroll_offset
+        absolute_y = scroll_y + y
+        if not self.soft_wrap or self.placeholder or self.language is not None or absolute_y >= len(info):
+            return super().render_line(y)
+        row, section = info[absolute_y]
+        start, end = self.selection
+        bracket = self._matching_bracket_location
+        if min(start[0], end[0]) <= row <= max(start[0], end[0]) or (bracket is not None and bracket[0] == row):
+            return super().render_line(y)
+        key = (self.size, scroll_x, absolute_y, row, section, self.document[row], self.theme, self.gutter_width)
+        line = self._still_lines.get(key)
+        if line is None:
+            line = self._still_lines[key] = super().render_line(y)
+        return line
+
+    def notify_style_update(self) -> None:
+        self._still_lines.clear()
+        super().notify_style_update()
 
     # -- bookkeeping ------------------------------------------------------------------------------------------
     def edit(self, edit: Edit) -> EditResult:
@@ -205,6 +255,7 @@ class GhostEditor(TextArea):
         finally:
             self._editing = False
         self.text_version += 1
+        self.last_change = "insert" if edit.text else "delete"
         self._ghost_at = self.cursor_location if self.suggestion else None
         self._added_space_at = None
         self.words_written += _words_finished(before, edit.text)
@@ -213,10 +264,12 @@ class GhostEditor(TextArea):
     def undo(self) -> None:
         super().undo()
         self.text_version += 1
+        self.last_change = "undo"  # the screen shows no ghost text until the next edit: the undo stays visible
 
     def redo(self) -> None:
         super().redo()
         self.text_version += 1
+        self.last_change = "undo"
 
     def _set_document(self, text: str, language: str | None) -> None:
         super()._set_document(text, language)
@@ -228,6 +281,7 @@ class GhostEditor(TextArea):
         self.hide_ghost()
         super().load_text(text)
         self.text_version += 1
+        self.last_change = "load"
 
     def _watch_selection(self, previous_selection: Selection, selection: Selection) -> None:
         super()._watch_selection(previous_selection, selection)

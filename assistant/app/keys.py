@@ -33,6 +33,8 @@ class Command:
 COMMANDS: tuple[Command, ...] = (
     Command("Tab", "accept the ghost text, else the first candidate"),
     Command("Ctrl+Right", "accept one word of the ghost text"),
+    Command("Ctrl+Down", "accept the ghost text to the end of its line"),
+    Command("Ctrl+Space", "suggest now (with the on_demand setting, the only way suggestions appear)"),
     Command("Esc", "hide the ghost text"),
     Command("Alt+1 … Alt+9", "insert that candidate of the suggestion bar"),
     Command(
@@ -153,6 +155,8 @@ COMMANDS: tuple[Command, ...] = (
 
 EDITOR_BINDINGS: tuple[Binding, ...] = (
     Binding("ctrl+right", "accept_word", "Accept a word", show=False),
+    Binding("ctrl+down", "accept_line", "Accept to the end of the line", show=False),
+    Binding("ctrl+space,ctrl+@", "ask", "Suggest now", show=False),  # a terminal sends Ctrl+Space as NUL: ctrl+@
     Binding("ctrl+home", "cursor_document_start", "Document start", show=False),
     Binding("ctrl+end", "cursor_document_end", "Document end", show=False),
     Binding("ctrl+shift+home", "cursor_document_start(True)", "Select to document start", show=False),

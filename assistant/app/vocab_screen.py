@@ -1,5 +1,6 @@
-"""The vocabulary screen: the words you blocked (unblock one with U or Delete) and the words learned from your
-documents, most used first."""
+"""The vocabulary screen: what ``assistant vocab`` lists, read afresh each time it is shown: the words you blocked
+(unblock one with U or Delete), suggestions you rejected, forgotten words, documents kept out of learning and the
+words learned from your documents, most used first."""
 
 from __future__ import annotations
 
@@ -11,15 +12,16 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 
-from assistant.store.blocklist import Controls
-from assistant.store.memory import PersonalMemory
+from assistant.personal.space import UserSpace
+from assistant.personal.vocabulary import Vocabulary, vocabulary
+from assistant.store.blocklist import ControlsError
 
 LEARNED_SHOWN = 40
 """Learned words listed (most used first)."""
 
 
 class VocabScreen(ModalScreen[None]):
-    """Blocked words (unblock with U or Delete) and learned words."""
+    """Blocked words (unblock with U or Delete), rejected, forgotten, kept out of learning, and learned words."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "dismiss", "Close"),
@@ -33,13 +35,14 @@ class VocabScreen(ModalScreen[None]):
     }
     VocabScreen OptionList { height: auto; max-height: 12; }
     VocabScreen .heading { margin-top: 1; text-style: bold; }
-    VocabScreen #learned { color: $text-muted; }
+    VocabScreen Static { color: $text-muted; }
     """
 
-    def __init__(self, controls: Controls, memory: PersonalMemory | None) -> None:
+    def __init__(self, space: UserSpace) -> None:
         super().__init__()
-        self.controls = controls
-        self.memory = memory
+        self.space = space
+        self.vocabulary = Vocabulary()
+        """What is shown (read when the screen is shown, and after an unblock)."""
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -47,22 +50,40 @@ class VocabScreen(ModalScreen[None]):
             box.border_subtitle = "U unblocks · Esc closes"
             yield Label("Blocked (never suggested):", classes="heading")
             yield OptionList(id="blocked")
+            yield Label("Rejected suggestions (times):", classes="heading")
+            yield Static(id="rejected")
+            yield Label("Forgotten (left out of learning):", classes="heading")
+            yield Static(id="forgotten")
+            yield Label("Documents kept out of learning:", classes="heading")
+            yield Static(id="no-learn")
             yield Label("Learned from your documents (uses):", classes="heading")
-            yield Static(self._learned_text(), id="learned")
+            yield Static(id="learned")
 
     def on_mount(self) -> None:
-        self._fill()
+        self.refresh_vocabulary()
         self.query_one("#blocked", OptionList).focus()
 
-    def _learned_text(self) -> str:
-        learned = self.memory.vocabulary(LEARNED_SHOWN) if self.memory is not None else []
-        return ", ".join(f"{w} ({c})" for w, c in learned) or "nothing yet"
+    def on_screen_resume(self) -> None:
+        self.refresh_vocabulary()
 
-    def _fill(self) -> None:
+    def refresh_vocabulary(self) -> None:
+        """Read the vocabulary again and show it."""
+        try:
+            self.vocabulary = vocabulary(self.space, LEARNED_SHOWN)
+        except (ControlsError, OSError) as exc:
+            self.notify(str(exc), title="Vocabulary", severity="error")
+            return
+        v = self.vocabulary
+        self.query_one("#rejected", Static).update(", ".join(f"{w} ({n})" for w, n in v.rejected.items()) or "none")
+        self.query_one("#forgotten", Static).update(", ".join(v.forgotten) or "none")
+        self.query_one("#no-learn", Static).update(", ".join(v.no_learn) or "none")
+        self.query_one("#learned", Static).update(
+            ", ".join(f"{w.word} ({w.count})" for w in v.learned) or "nothing yet"
+        )
         blocked = self.query_one("#blocked", OptionList)
         blocked.clear_options()
-        blocked.add_options(self.controls.blocked() or ["(none)"])
-        blocked.disabled = not self.controls.blocked()
+        blocked.add_options(v.blocked or ["(none)"])
+        blocked.disabled = not v.blocked
         blocked.highlighted = None if blocked.disabled else 0
 
     def action_unblock(self) -> None:
@@ -71,9 +92,9 @@ class VocabScreen(ModalScreen[None]):
         if blocked.disabled or blocked.highlighted is None:
             return
         item = str(blocked.get_option_at_index(blocked.highlighted).prompt)
-        self.controls.unblock(item)
+        self.space.controls().unblock(item)
         self.notify(f"{item!r} may be suggested again.", title="Vocabulary")
-        self._fill()
+        self.refresh_vocabulary()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()  # Enter on a word is not the document list's "open"

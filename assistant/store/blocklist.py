@@ -53,7 +53,7 @@ class _State:
     forgotten: list[str] = field(default_factory=list)
     no_learn: list[str] = field(default_factory=list)
     rejections: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Normalised suggestion -> ``{"count": n, "contexts": [context keys]}``."""
+    """Normalised suggestion -> ``{"count": n, "contexts": [context keys], "offered": spelling last offered}``."""
     private: list[str] = field(default_factory=list)
     """Keys of paragraphs written in private mode, not learned until private mode ends."""
     kept_private: list[str] = field(default_factory=list)
@@ -206,6 +206,7 @@ class Controls:
             entry["count"] = int(entry.get("count", 0)) + 1
             contexts = [c for c in entry.get("contexts", []) if c != key] + [key]
             entry["contexts"] = contexts[-MAX_CONTEXTS:]
+            entry["offered"] = " ".join(words(suggestion))  # as the writer saw it: "I", not "i"
             if entry["count"] >= block_after and item not in state.blocked:
                 state.blocked.append(item)
                 return True
@@ -219,6 +220,12 @@ class Controls:
     def rejections(self) -> dict[str, int]:
         """Rejected suggestions (normalised) and how often each was rejected."""
         return {k: int(v.get("count", 0)) for k, v in sorted(self._view()[0].rejections.items())}
+
+    def rejections_as_offered(self) -> dict[str, int]:
+        """Rejected suggestions spelled as they were last offered (``I``, not ``i``), and how often each was
+        rejected; an entry recorded before the spelling was kept shows its normalised form."""
+        state = self._view()[0]
+        return {str(v.get("offered") or k): int(v.get("count", 0)) for k, v in sorted(state.rejections.items())}
 
     # -- forgetting -------------------------------------------------------------------------------------------
     def forget(self, word: str) -> str:

@@ -37,6 +37,14 @@ class SuggestSettings:
     """Ghost text may run on past the current word when the model is confident."""
     phrase_threshold: float = field(default=0.45, metadata={"max": 1.0})
     """Ghost text runs on while the continuation is at least this likely."""
+    debounce_ms: int = field(default=0, metadata={"min": 0})
+    """The app asks for suggestions only after this many milliseconds without a keystroke (0: at every key). The
+    language server's ``debounceMs`` is the same."""
+    after_delete: bool = True
+    """Ghost text also right after a deletion (false: only the suggestion bar until the next typed character;
+    the language server's ``afterDelete``)."""
+    on_demand: bool = False
+    """Suggestions only when asked for with Ctrl+Space (the language server's ``onDemand``)."""
 
 
 @dataclass
@@ -134,9 +142,10 @@ class Settings:
 def _apply(target: Any, table: dict[str, Any], where: str, problems: list[str]) -> None:
     """Set each value of ``table`` that structures (cattrs, strictly) to its field and is in range; report the rest."""
     limits = {f.name: f.metadata.get("max") for f in fields(target)}
+    lows = {f.name: f.metadata.get("min") for f in fields(target)}
 
     def in_range(name: str, value: Any) -> Any:
-        positive = isinstance(value, bool | str) or value > 0
+        positive = isinstance(value, bool | str) or value > 0 or (lows[name] is not None and value >= lows[name])
         limit = limits[name]
         return value if positive and (limit is None or value <= limit) else None
 
@@ -149,6 +158,7 @@ def _apply(target: Any, table: dict[str, Any], where: str, problems: list[str]) 
             problems.append(f"{where}: {p.key} = {p.value!r} is above {limits[p.key]}; using {default}")
         else:
             kind = type(default).__name__ if isinstance(default, bool | str) else f"positive {type(default).__name__}"
+            kind = f"non-negative {type(default).__name__}" if lows[p.key] == 0 else kind
             problems.append(f"{where}: {p.key} = {p.value!r} is not a {kind}; using {default}")
     for f in fields(target):
         setattr(target, f.name, getattr(parsed, f.name))
