@@ -157,7 +157,8 @@ def dispatch(protocol: JsonRPCProtocol, data: Any) -> None:
     try:
         message = protocol.structure_message(data) if isinstance(data, dict) else None
     except JsonRpcException as exc:
-        log.warning("bad message from the client: %s", _one_line(exc.__cause__ or exc))
+        what = f"invalid params for {data.get('method')}" if exc.code == -32602 else "cannot read it"
+        log.warning("bad message from the client: %s (%s)", what, _one_line(exc.__cause__ or exc))
         return
     if message is None or not hasattr(message, "jsonrpc"):
         log.warning("bad message from the client: not a JSON-RPC message: %.80s", data)
