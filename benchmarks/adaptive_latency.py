@@ -26,9 +26,10 @@ from latency import rss_mb
 from assistant.engine.predictor import Predictor
 from assistant.eval.metrics import latency_percentiles
 from assistant.lm.io import load_model
+from assistant.personal.memory import FILE_NAME, PersonalMemory
 from assistant.shipped import base_model_dir
 from assistant.store.documents import DocumentStore
-from assistant.store.memory import FILE_NAME, PersonalMemory, paragraphs
+from assistant.store.memory import paragraphs
 from assistant.text.words import count_words, word_spans
 
 TRAIN = DATA.parent / "train"

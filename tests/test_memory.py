@@ -15,12 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.engine.docmemory import DocumentMemory
+from assistant.engine.memory import DocumentMemory
 from assistant.engine.mixing import MixSettings, em_weights
 from assistant.engine.predictor import Predictor
 from assistant.lm.io import LoadedModel, load_model
+from assistant.personal.memory import FILE_NAME, PersonalMemory
 from assistant.store.documents import DocumentStore
-from assistant.store.memory import FILE_NAME, PersonalMemory, paragraphs
+from assistant.store.memory import paragraphs
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 
+from assistant.personal.memory import PersonalMemory
 from assistant.store.blocklist import Controls
-from assistant.store.memory import PersonalMemory
 
 LEARNED_SHOWN = 40
 """Learned words listed (most used first)."""

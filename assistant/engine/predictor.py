@@ -15,13 +15,12 @@ import torch
 from assistant.decode.generate import Generation, GenerationConfig, generate
 from assistant.decode.wordsearch import SearchLimits, WordCandidate, WordSearch
 from assistant.engine.context import ContextCache, is_word_end
-from assistant.engine.docmemory import DocMemorySettings, DocumentMemory
 from assistant.engine.lookahead import MIN_PROBABILITY, above_floor, as_typed
+from assistant.engine.memory import NO_ANSWER, DocMemorySettings, DocumentMemory, PersonalWords
 from assistant.engine.mixing import MixSettings, em_weights, mix
 from assistant.lm.io import LoadedModel
 from assistant.lm.model import GRULanguageModel
 from assistant.lm.quantize import quantize_for_inference
-from assistant.store.memory import MemoryAnswer, PersonalMemory
 from assistant.text.words import is_word_char, partial_word, words
 
 MAX_TAIL_CHARS = 12
@@ -117,7 +116,7 @@ class Predictor:
         phrase: PhraseSettings | None = None,
         quantize: bool = True,
         model: GRULanguageModel | None = None,
-        personal: PersonalMemory | None = None,
+        personal: PersonalWords | None = None,
         adaptive: bool = True,
         memory: DocMemorySettings | None = None,
         mixing: MixSettings | None = None,
@@ -199,13 +198,13 @@ class Predictor:
         prev = self.document.words[-1] if self.document.words else None
         k = n + 2
         doc = self.document.answer(split.prefix, sentence_start, k)
-        pers = personal.answer(prev, split.prefix, sentence_start, k) if personal is not None else MemoryAnswer({}, 0)
+        pers = personal.answer(prev, split.prefix, sentence_start, k) if personal is not None else NO_ANSWER
         weights = self._mix_weights(split.context, context, personal)
         mixed = mix(weights, model, self.search.prefix_share, [doc, pers])
         ranked = sorted(mixed.items(), key=lambda kv: kv[1], reverse=True)[:n]
         return [WordCandidate(w, min(1.0, p)) for w, p in ranked]
 
-    def _mix_weights(self, window_context: str, context: str, personal: PersonalMemory | None) -> np.ndarray:
+    def _mix_weights(self, window_context: str, context: str, personal: PersonalWords | None) -> np.ndarray:
         """EM weights over the last words of ``context`` (memoised while the context stays the same)."""
         revision = personal.revision if personal is not None else -1
         key = (context, revision, id(personal))

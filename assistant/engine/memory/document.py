@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from assistant.engine.context import _common_prefix, is_word_end
-from assistant.store.memory import MemoryAnswer, shape
+from assistant.engine.context import common_prefix, is_word_end
+from assistant.engine.memory.answer import MemoryAnswer, shape
 from assistant.text.words import WORD_RE
 
 
@@ -57,7 +57,7 @@ class DocumentMemory:
         """Make the memory hold the words of ``context`` (which ends at a word end or is empty)."""
         if context == self._text:
             return
-        keep = _common_prefix(self._text, context)
+        keep = common_prefix(self._text, context)
         while self._ends and not (
             self._ends[-1] <= keep and (self._ends[-1] == len(context) or is_word_end(context, self._ends[-1]))
         ):
