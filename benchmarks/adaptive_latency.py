@@ -29,7 +29,7 @@ from assistant.lm.io import load_model
 from assistant.personal.memory import FILE_NAME, PersonalMemory
 from assistant.shipped import base_model_dir
 from assistant.store.documents import DocumentStore
-from assistant.store.memory import paragraphs
+from assistant.text.paragraphs import paragraphs
 from assistant.text.words import count_words, word_spans
 
 TRAIN = DATA.parent / "train"

@@ -21,7 +21,7 @@ from assistant.engine.predictor import Predictor
 from assistant.lm.io import LoadedModel, load_model
 from assistant.personal.memory import FILE_NAME, PersonalMemory
 from assistant.store.documents import DocumentStore
-from assistant.store.memory import paragraphs
+from assistant.text.paragraphs import paragraphs
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +151,7 @@ def test_a_damaged_or_old_memory_file_is_rebuilt_with_a_message(tmp_path: Path, 
 
 
 def test_paragraphs_split_at_blank_lines() -> None:
-    assert paragraphs("One.\n\n\n  Two\nlines.\n \n--\n\nThree") == ["One.", "Two\nlines.", "Three"]
+    assert paragraphs("One.\n\n\n  Two\nlines.\n \n--\n\nThree") == ["One.", "  Two\nlines.", "--", "Three"]
 
 
 def test_two_users_memories_never_mix(tmp_path: Path, lm: LoadedModel) -> None:

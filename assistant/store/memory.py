@@ -15,7 +15,6 @@ import gzip
 import hashlib
 import json
 import logging
-import re
 import threading
 import zlib
 from collections import Counter
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from assistant.atomic import atomic_write_bytes
+from assistant.text.paragraphs import paragraph_hash, paragraphs
 from assistant.text.words import words
 
 if TYPE_CHECKING:
@@ -37,8 +37,6 @@ VERSION = 2
 """2: paragraphs and documents only (counts are rebuilt on load); 1 also held bigram counts."""
 FILE_NAME = "personal_memory.json.gz"
 """The memory's file, in the folder that holds the store's documents folder (``<user data>/``)."""
-
-_PARAGRAPH_RE = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +61,6 @@ class ParagraphCounter(Protocol):
 
 class MemoryFileError(ValueError):
     """The memory file cannot be used (damaged, or of another format version); the message says why."""
-
-
-def paragraphs(text: str) -> list[str]:
-    """The paragraphs of ``text`` (split at blank lines) that hold at least one word."""
-    return [p.strip() for p in _PARAGRAPH_RE.split(text) if words(p)]
-
-
-def _hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
 @dataclass(frozen=True)
@@ -136,8 +125,8 @@ class MemoryLedger:
         if old is not None and old[0] == sha:
             return 0, 0
         parts = paragraphs(text)
-        texts = {_hash(p): p for p in parts}
-        new_hashes = [_hash(p) for p in parts]
+        texts = {paragraph_hash(p): p for p in parts}
+        new_hashes = [paragraph_hash(p) for p in parts]
         old_counts = Counter(old[1] if old else [])
         new_counts = Counter(new_hashes)
         gone = old_counts - new_counts
