@@ -23,8 +23,8 @@ __all__ = ["FILE_NAME", "MemoryFileError", "PersonalMemory", "SyncReport"]
 class PersonalMemory(PersonalWords):
     """The word memory of a set of documents, kept by a ledger (and its file, when it has a path)."""
 
-    def __init__(self, path: Path | None = None) -> None:
-        super().__init__()
+    def __init__(self, path: Path | None = None, background: bool = False) -> None:
+        super().__init__(background=background)
         self.ledger = MemoryLedger(path, self)
         """Which paragraphs of which documents are counted; the file."""
 
@@ -43,9 +43,9 @@ class PersonalMemory(PersonalWords):
         return cls.from_texts(MemoryLedger.read_files(paths))
 
     @classmethod
-    def load(cls, path: Path) -> PersonalMemory:
+    def load(cls, path: Path, background: bool = False) -> PersonalMemory:
         """Read a memory file; :class:`MemoryFileError` when it is damaged or of another version."""
-        memory = cls(path)
+        memory = cls(path, background)
         memory.ledger.load(path)
         return memory
 
@@ -60,13 +60,13 @@ class PersonalMemory(PersonalWords):
         ``notify`` when the file is damaged or of another version); ``learn`` says what may be learned."""
         path = store.root.parent / FILE_NAME
         say = notify or log.warning
-        memory = cls(path)
+        memory = cls(path, background=True)
         if path.exists():
             try:
-                memory = cls.load(path)
+                memory = cls.load(path, background=True)
             except MemoryFileError as exc:
                 say(f"{exc}; rebuilding it from the documents (they are not touched)")
-                memory = cls(path)
+                memory = cls(path, background=True)
         memory.sync(store, learn=learn)
         if not path.exists():
             memory.save()
@@ -109,7 +109,6 @@ class PersonalMemory(PersonalWords):
         """The documents (sorted names) whose learned paragraphs hold ``word`` (as counted: same case)."""
         return self.ledger.word_documents(word)
 
-    def state(self) -> tuple[dict[str, tuple[str, list[str]]], dict[str, int], dict[str, dict[str, int]]]:
+    def state(self) -> tuple[dict[str, tuple[str, list[str]]], dict[str, int], dict[str, int]]:
         """Everything the memory knows, in plain containers (for comparisons)."""
-        unigrams, followers = self.counts()
-        return dict(self.documents), unigrams, followers
+        return dict(self.documents), self.unigrams, dict(self.paragraphs())
