@@ -93,6 +93,9 @@ class MemoryLedger:
         """Document name -> (content hash, paragraph hashes in order)."""
         self._paragraphs: dict[str, list[Any]] = {}
         """Paragraph hash -> [text, how many documents' paragraphs have this text]."""
+        self._held: dict[str, list[str]] = {}
+        """Documents held out of the counter (open in an editor) -> their counted paragraphs, handed back to the
+        counter when they are released."""
 
     # -- building -----------------------------------------------------------------------------------------------
     @staticmethod
@@ -121,6 +124,7 @@ class MemoryLedger:
     def set_document(self, name: str, text: str, sha256: str | None = None) -> tuple[int, int]:
         """Make document ``name`` hold ``text``; returns (paragraphs added, paragraphs removed)."""
         sha = sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest()
+        self._release(name)
         old = self.documents.get(name)
         if old is not None and old[0] == sha:
             return 0, 0
@@ -145,9 +149,26 @@ class MemoryLedger:
         if old is None:
             return 0
         removed = [self._drop_paragraph(h) for h in old[1]]
-        if self.counter is not None:
+        if self._held.pop(name, None) is None and self.counter is not None:
             self.counter.change((), removed)
         return len(removed)
+
+    @_locked
+    def hold(self, name: str) -> None:
+        """Take document ``name``'s counted paragraphs out of the counter until :meth:`release` (the ledger keeps
+        them: the file and a later sync are unchanged)."""
+        if name in self._held or name not in self.documents:
+            return
+        paragraphs = self.document_paragraphs(name)
+        self._held[name] = paragraphs
+        if self.counter is not None:
+            self.counter.change((), paragraphs)
+
+    @_locked
+    def _release(self, name: str) -> None:
+        paragraphs = self._held.pop(name, None)
+        if paragraphs is not None and self.counter is not None:
+            self.counter.change(paragraphs, ())
 
     @_locked
     def texts(self) -> list[str]:
@@ -174,18 +195,23 @@ class MemoryLedger:
         ``learn`` (the user's privacy controls) decides what is counted: documents marked "do not learn" are
         left out, forgotten words' paragraphs and secrets removed. A change of the controls re-applies every
         document (its recorded hash carries the controls' fingerprint). Documents in ``hold`` (the one being
-        written: the document memory follows it keystroke by keystroke) keep what was counted of them until
-        they leave ``hold``."""
+        written: the document memory follows it keystroke by keystroke) are held out of the counter, their saved
+        text neither counted again nor answering (the document memory covers them: counting both would count
+        the open document twice, and a typo fixed in the editor would still speak from the saved version),
+        until they leave ``hold``; then they are counted as saved."""
         report = SyncReport()
         mark = learn.fingerprint() if learn is not None else ""
         current = {d.name: d for d in store.list() if learn is None or learn.learns_document(d.name)}
         added = removed = 0
+        for name in [n for n in self._held if n not in hold]:
+            self._release(name)
         for name in sorted(set(self.documents) - set(current)):
             removed += self.remove_document(name)
             report.removed.append(name)
         for name, doc in current.items():
             old = self.documents.get(name)
             if name in hold:
+                self.hold(name)
                 continue
             key = f"{doc.sha256}:{mark}" if mark else doc.sha256
             if old is not None and old[0] == key:
