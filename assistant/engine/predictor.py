@@ -206,8 +206,9 @@ class Predictor:
         trust = (here.trust if here is not None else 0.0, 0.0)
         pers = NO_ANSWER
         if personal is not None:
-            chain = personal.chain(self._paragraph_words(context + sep))
-            pers, trust = chain.answer(split.prefix, sentence_start, k), (trust[0], chain.trust)
+            with personal.reading():
+                chain = personal.chain(self._paragraph_words(context + sep))
+                pers, trust = chain.answer(split.prefix, sentence_start, k), (trust[0], chain.trust)
         weights = self._mix_weights(split.context, context, personal, trust)
         mixed = mix(weights, model, self.search.prefix_share, [doc, pers])
         ranked = sorted(mixed.items(), key=lambda kv: kv[1], reverse=True)[:n]
@@ -273,8 +274,9 @@ class Predictor:
             item = (ctx, doc_words[i])
             found = self._records.get(item)
             if found is None:
-                chain = personal.chain(ctx)
-                found = self._records[item] = (chain.probability(doc_words[i]), chain.trust)
+                with personal.reading():
+                    chain = personal.chain(ctx)
+                    found = self._records[item] = (chain.probability(doc_words[i]), chain.trust)
             out.append(found)
         if len(self._records) > 4 * self.mixing.window:
             self._records = {}
@@ -402,12 +404,13 @@ class Predictor:
         while added < settings.max_words and sources:
             options = []
             for i, (memory, context) in enumerate(sources):
-                chain = memory.chain(context)
-                if chain.depth < MEMORY_PHRASE_DEPTH and context[-1][:1].isupper():
-                    lower = [*context[:-1], context[-1][:1].lower() + context[-1][1:]]  # a capitalised start
-                    if memory.chain(lower).depth > chain.depth:
-                        context[-1], chain = lower[-1], memory.chain(lower)
-                found = chain.best() if chain.depth >= MEMORY_PHRASE_DEPTH else None
+                with memory.reading():
+                    chain = memory.chain(context)
+                    if chain.depth < MEMORY_PHRASE_DEPTH and context[-1][:1].isupper():
+                        lower = [*context[:-1], context[-1][:1].lower() + context[-1][1:]]  # a capitalised start
+                        if memory.chain(lower).depth > chain.depth:
+                            context[-1], chain = lower[-1], memory.chain(lower)
+                    found = chain.best() if chain.depth >= MEMORY_PHRASE_DEPTH else None
                 if found is not None:
                     options.append((found[1], i, found[0]))
             if not options:

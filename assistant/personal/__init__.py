@@ -5,6 +5,7 @@
 - :mod:`assistant.personal.finetune`: one personal fine-tune run (documents, journal) and its background jobs.
 - :mod:`assistant.personal.outcome`: what a finished fine-tune is reported as, for each front end.
 - :mod:`assistant.personal.space`: a user's space: one document store, model registry and predictors.
+- :mod:`assistant.personal.memory`: the personal memory: the engine's word counts fed by the store's ledger.
 - :mod:`assistant.personal.users`: many users' spaces (the chat bot's), with a predictor cache and jobs.
 """
 

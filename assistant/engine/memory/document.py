@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from assistant.engine.context import common_prefix, is_word_end
@@ -220,6 +221,10 @@ class DocumentMemory:
         if not self._words:
             return NO_ANSWER
         return self.chain(self._words).answer(prefix, sentence_start, k)
+
+    def reading(self) -> AbstractContextManager[object]:
+        """Nothing to hold: the document memory is read and changed by one thread."""
+        return nullcontext()
 
     def here(self) -> Chain | None:
         """The smoothed distribution after the words of the text (None while it has none)."""

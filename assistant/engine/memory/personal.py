@@ -385,6 +385,10 @@ class PersonalWords:
         return Counter(self._paragraphs)
 
     # -- queries ------------------------------------------------------------------------------------------------
+    def reading(self) -> threading.RLock:
+        """The lock to hold while a :meth:`chain` is read (a change in another thread waits for it)."""
+        return self._lock
+
     @_locked
     def chain(self, context: Sequence[str]) -> Chain:
         """The smoothed distribution after ``context`` (the words before in the paragraph, oldest first)."""
@@ -408,6 +412,7 @@ class PersonalWords:
             depth = k
         return Chain(self._base, evidence(levels), self.strength, depth)
 
+    @_locked
     def probability(self, word: str, context: Sequence[str] | str | None) -> float:
         """``P(word | context)`` (``context``: the words before in the paragraph, or one previous word)."""
         if not self.total:
@@ -416,6 +421,7 @@ class PersonalWords:
             return self._base.probability(word)
         return self.chain([context] if isinstance(context, str) else context).probability(word)
 
+    @_locked
     def answer(self, context: Sequence[str] | str | None, prefix: str, sentence_start: bool, k: int) -> MemoryAnswer:
         """The ``k`` likeliest words starting with ``prefix`` after ``context``, with the prefix's mass."""
         if not self.total:
