@@ -93,6 +93,8 @@ class MemoryLedger:
         """Document name -> (content hash, paragraph hashes in order)."""
         self._paragraphs: dict[str, list[Any]] = {}
         """Paragraph hash -> [text, how many documents' paragraphs have this text]."""
+        self._pending: tuple[list[str], list[str]] | None = None
+        """Changes collected during a sync, handed over at its end."""
         self._held: dict[str, list[str]] = {}
         """Documents held out of the counter (open in an editor) -> their counted paragraphs, handed back to the
         counter when they are released."""
@@ -138,8 +140,7 @@ class MemoryLedger:
         removed = [self._drop_paragraph(h) for h, k in gone.items() for _ in range(k)]
         added = [self._add_paragraph(h, texts[h]) for h, k in came.items() for _ in range(k)]
         self.documents[name] = (sha, new_hashes)
-        if self.counter is not None:
-            self.counter.change(added, removed)
+        self._feed(added, removed)
         return len(added), len(removed)
 
     @_locked
@@ -149,8 +150,8 @@ class MemoryLedger:
         if old is None:
             return 0
         removed = [self._drop_paragraph(h) for h in old[1]]
-        if self._held.pop(name, None) is None and self.counter is not None:
-            self.counter.change((), removed)
+        if self._held.pop(name, None) is None:
+            self._feed((), removed)
         return len(removed)
 
     @_locked
@@ -161,14 +162,21 @@ class MemoryLedger:
             return
         paragraphs = self.document_paragraphs(name)
         self._held[name] = paragraphs
-        if self.counter is not None:
-            self.counter.change((), paragraphs)
+        self._feed((), paragraphs)
 
     @_locked
     def _release(self, name: str) -> None:
         paragraphs = self._held.pop(name, None)
-        if paragraphs is not None and self.counter is not None:
-            self.counter.change(paragraphs, ())
+        if paragraphs is not None:
+            self._feed(paragraphs, ())
+
+    def _feed(self, added: Iterable[str], removed: Iterable[str]) -> None:
+        """Hand a change to the counter (at the end of a sync: one batch for all its documents)."""
+        if self._pending is not None:
+            self._pending[0].extend(added)
+            self._pending[1].extend(removed)
+        elif self.counter is not None:
+            self.counter.change(added, removed)
 
     @_locked
     def texts(self) -> list[str]:
@@ -199,6 +207,18 @@ class MemoryLedger:
         text neither counted again nor answering (the document memory covers them: counting both would count
         the open document twice, and a typo fixed in the editor would still speak from the saved version),
         until they leave ``hold``; then they are counted as saved."""
+        self._pending = ([], [])
+        try:
+            report = self._sync(store, learn, hold)
+        finally:
+            added, removed = self._pending
+            self._pending = None
+            self._feed(added, removed)
+        if report.changes and save and self.path is not None:
+            self.save()
+        return report
+
+    def _sync(self, store: DocumentStore, learn: LearnFilter | None, hold: Collection[str]) -> SyncReport:
         report = SyncReport()
         mark = learn.fingerprint() if learn is not None else ""
         current = {d.name: d for d in store.list() if learn is None or learn.learns_document(d.name)}
@@ -224,10 +244,7 @@ class MemoryLedger:
             a, r = self.set_document(name, learn.text(text) if learn is not None else text, key)
             added, removed = added + a, removed + r
             (report.changed if old is not None else report.added).append(name)
-        report = SyncReport(report.added, report.changed, report.removed, added, removed)
-        if report.changes and save and self.path is not None:
-            self.save()
-        return report
+        return SyncReport(report.added, report.changed, report.removed, added, removed)
 
     def _add_paragraph(self, h: str, text: str) -> str:
         entry = self._paragraphs.get(h)

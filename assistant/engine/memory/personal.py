@@ -250,6 +250,8 @@ class PersonalWords:
         self._delta_total = 0
         self._delta_words = 0
         self._building: threading.Thread | None = None
+        self._stale = False
+        """A big change is not in the index or the small changes yet (a background build is on its way)."""
         self.revision = 0
         """Bumped on every change (callers cache answers per revision)."""
         self._base = _Words(self)
@@ -258,7 +260,11 @@ class PersonalWords:
     @_locked
     def change(self, added: Iterable[str] = (), removed: Iterable[str] = ()) -> None:
         """Count the paragraphs ``added`` and stop counting those ``removed`` (each counted before)."""
-        batch = [(t, -1) for t in removed] + [(t, +1) for t in added]
+        net = Counter(added)
+        net.subtract(removed)  # a paragraph handed back and dropped in one batch is no change
+        batch = [(t, -1) for t, k in net.items() for _ in range(-k)] + [
+            (t, +1) for t, k in net.items() for _ in range(k)
+        ]
         if not batch:
             return
         for text, sign in batch:
@@ -266,8 +272,11 @@ class PersonalWords:
             if self._paragraphs[text] <= 0:
                 del self._paragraphs[text]
         size = sum(len(t) for t, _ in batch) // 6
-        if self._building is None and size + self._delta_words > 4 * DELTA_WORDS:
-            self._rebuild()  # a big batch (a load, a first sync): numpy is faster than counting it word by word
+        if size > DELTA_WORDS and self.background:
+            self._stale = True  # a big batch (a first sync): the next index counts it; no keystroke waits for it
+            self._start_background()
+        elif size + self._delta_words > 4 * DELTA_WORDS and self._building is None:
+            self._rebuild()  # a big batch (a load): numpy is faster than counting it word by word
         else:
             for text, sign in batch:
                 self._log.append((text, sign))
@@ -295,6 +304,7 @@ class PersonalWords:
     def _rebuild(self) -> None:
         """Build the index of every counted paragraph now (holding the lock)."""
         self._index = _Index(self._paragraphs, self.max_order)
+        self._stale = False
         self._clear_delta()
 
     def _clear_delta(self) -> None:
@@ -308,6 +318,7 @@ class PersonalWords:
         if self._building is not None:
             return
         snapshot, cut = Counter(self._paragraphs), len(self._log)
+        self._stale = False  # this build counts every paragraph changed so far
         thread = threading.Thread(target=self._build_in_background, args=(snapshot, cut), daemon=True)
         self._building = thread
         thread.start()
@@ -323,7 +334,7 @@ class PersonalWords:
                 self._apply(text, sign)
             self._building = None
             self.revision += 1
-            if self._log:
+            if self._log or self._stale:
                 self._start_background()
 
     @_locked
@@ -336,7 +347,7 @@ class PersonalWords:
                 building.join()
             finally:
                 self._lock.acquire()
-        if self._log:
+        if self._log or self._stale:
             self._rebuild()
 
     def _ready(self) -> None:
