@@ -79,6 +79,7 @@ class _Index:
         ids = {**self.ids, "\x00": -1}
         tokens = np.full(len(found) + max_order, -1, dtype=np.int64)  # (N,), -1 between paragraphs
         tokens[max_order:] = np.fromiter(map(ids.__getitem__, found), dtype=np.int64, count=len(found))
+        del found  # a million small strings: gone before the sorts
         real = tokens >= 0
         self.unigram = np.bincount(tokens[real], minlength=len(self.vocab)).astype(np.int64)  # (V,)
         self.uni_cum = np.concatenate([[0], np.cumsum(self.unigram)])
@@ -103,7 +104,7 @@ class _Index:
             starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
             counts = np.diff(np.append(starts, len(keys)))
             self.keys.append(keys[starts])
-            self.cums.append(np.concatenate([[0], np.cumsum(counts)]))
+            self.cums.append(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))  # counts < 2**31
 
     def span(self, prefix: str) -> tuple[int, int]:
         """Ids of the words starting with ``prefix``."""
