@@ -33,8 +33,9 @@ class PersonalMemory(PersonalWords):
     def from_texts(cls, texts: Mapping[str, str], path: Path | None = None) -> PersonalMemory:
         """A memory of these documents (name -> text)."""
         memory = cls(path)
-        for name, text in texts.items():
-            memory.set_document(name, text)
+        with memory.ledger.batched():
+            for name, text in texts.items():
+                memory.set_document(name, text)
         return memory
 
     @classmethod

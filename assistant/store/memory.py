@@ -18,7 +18,8 @@ import logging
 import threading
 import zlib
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import wraps
 from pathlib import Path
@@ -170,6 +171,21 @@ class MemoryLedger:
         if paragraphs is not None:
             self._feed(paragraphs, ())
 
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """Collect the changes made inside and hand them to the counter as one batch at the end."""
+        with self._lock:
+            if self._pending is not None:  # already collecting
+                yield
+                return
+            self._pending = ([], [])
+            try:
+                yield
+            finally:
+                added, removed = self._pending
+                self._pending = None
+                self._feed(added, removed)
+
     def _feed(self, added: Iterable[str], removed: Iterable[str]) -> None:
         """Hand a change to the counter (at the end of a sync: one batch for all its documents)."""
         if self._pending is not None:
@@ -207,13 +223,8 @@ class MemoryLedger:
         text neither counted again nor answering (the document memory covers them: counting both would count
         the open document twice, and a typo fixed in the editor would still speak from the saved version),
         until they leave ``hold``; then they are counted as saved."""
-        self._pending = ([], [])
-        try:
+        with self.batched():
             report = self._sync(store, learn, hold)
-        finally:
-            added, removed = self._pending
-            self._pending = None
-            self._feed(added, removed)
         if report.changes and save and self.path is not None:
             self.save()
         return report

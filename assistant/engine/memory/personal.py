@@ -38,7 +38,7 @@ _U64 = (1 << 64) - 1
 DELTA_WORDS = 20_000
 """Words changed since the index was built beyond which a memory without a background thread rebuilds it."""
 
-_TOKENS = re.compile(WORD_RE.pattern + "|\x00")
+_END = np.full(1, -1, dtype=np.int32)
 
 SMALL_RUN = 512
 """Followers of a context up to this many are read into a dict at once."""
@@ -71,15 +71,24 @@ class _Index:
 
     def __init__(self, paragraphs: Counter[str], max_order: int = MAX_ORDER) -> None:
         texts = [text for text, k in paragraphs.items() for _ in range(k)]
-        found = _TOKENS.findall("\x00".join(["", *texts, ""]))  # one pass; "\x00" marks a paragraph's end
-        self.vocab: list[str] = sorted(dict.fromkeys(found).keys() - {"\x00"})
+        findall = WORD_RE.findall
+        seen: set[str] = set()
+        for text in paragraphs:  # pass 1: the vocabulary (the words of one paragraph at a time are alive)
+            seen.update(findall(text))
+        self.vocab: list[str] = sorted(seen)
+        del seen
         if len(self.vocab) > _WORD_MASK:
             raise ValueError("too many different words for the personal memory")
         self.ids = dict(zip(self.vocab, range(len(self.vocab)), strict=True))
-        ids = {**self.ids, "\x00": -1}
-        tokens = np.full(len(found) + max_order, -1, dtype=np.int64)  # (N,), -1 between paragraphs
-        tokens[max_order:] = np.fromiter(map(ids.__getitem__, found), dtype=np.int64, count=len(found))
-        del found  # a million small strings: gone before the sorts
+        get = self.ids.__getitem__
+        parts = [np.full(max_order, -1, dtype=np.int32)]
+        for text in texts:  # pass 2: word ids, -1 after each paragraph
+            ws = findall(text)
+            if ws:
+                parts.append(np.fromiter(map(get, ws), dtype=np.int32, count=len(ws)))
+                parts.append(_END)
+        tokens = np.concatenate(parts).astype(np.int64)  # (N,)
+        del parts
         real = tokens >= 0
         self.unigram = np.bincount(tokens[real], minlength=len(self.vocab)).astype(np.int64)  # (V,)
         self.uni_cum = np.concatenate([[0], np.cumsum(self.unigram)])
