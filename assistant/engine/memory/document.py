@@ -43,9 +43,9 @@ class _Followers:
 
     __slots__ = ("counts", "total", "types")
 
-    def __init__(self, counts: Counter[str]) -> None:
+    def __init__(self, counts: Counter[str], total: int) -> None:
         self.counts = counts
-        self.total = float(sum(counts.values()))
+        self.total = float(total)
         self.types = len(counts)
 
     def count(self, word: str) -> float:
@@ -103,6 +103,8 @@ class DocumentMemory:
         self.unigrams: Counter[str] = Counter()
         self.ngrams: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
         """Context (the words before, oldest first) -> words that followed it, with counts."""
+        self._totals: dict[tuple[str, ...], int] = defaultdict(int)
+        """Context -> how often a word followed it."""
         self.gaps: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
         """(word, next word) -> the text written between them, with counts (for phrases)."""
         self._decayed: dict[str, tuple[float, int]] = {}
@@ -133,7 +135,7 @@ class DocumentMemory:
 
     def _push(self, word: str, end: int, gap: str) -> None:
         contexts = self._contexts()
-        chain = self.chain(self._words) if self._words else None
+        chain = self._chain(contexts) if self._words else None
         self.recorded.append(chain.probability(word) if chain is not None else 0.0)
         self.recorded_trust.append(chain.trust if chain is not None else 0.0)
         n = len(self._words)
@@ -150,6 +152,7 @@ class DocumentMemory:
             self._by_initial[word[:1].lower()].add(word)
         for ctx in contexts:
             self.ngrams[ctx][word] += 1
+            self._totals[ctx] += 1
 
     def _pop(self) -> None:
         word = self._words.pop()
@@ -170,6 +173,9 @@ class DocumentMemory:
             _drop(self.gaps, (self._words[-1], word), gap)
         for ctx in self._contexts():
             _drop(self.ngrams, ctx, word)
+            self._totals[ctx] -= 1
+            if not self._totals[ctx]:
+                del self._totals[ctx]
 
     # -- queries ------------------------------------------------------------------------------------------------
     @property
@@ -197,14 +203,19 @@ class DocumentMemory:
 
     def chain(self, context: Sequence[str]) -> Chain:
         """The smoothed distribution after ``context`` (the words before, oldest first)."""
+        n = len(context)
+        return self._chain([tuple(context[n - k :]) for k in range(1, min(self.settings.max_order, n) + 1)])
+
+    def _chain(self, contexts: list[tuple[str, ...]]) -> Chain:
+        """The smoothed distribution after the longest of ``contexts`` (shortest first, each one word longer)."""
         levels: list[Level] = []
         depth = 0
-        for k in range(1, min(self.settings.max_order, len(context)) + 1):
-            found = self.ngrams.get(tuple(context[len(context) - k :]))
+        for ctx in contexts:
+            found = self.ngrams.get(ctx)
             if not found:
                 break
-            levels.append(_Followers(found))
-            depth = k
+            levels.append(_Followers(found, self._totals[ctx]))
+            depth = len(ctx)
         return Chain(self._base, evidence(levels), self.settings.bigram_strength, depth)
 
     def probability(self, word: str, context: Sequence[str] | str | None) -> float:
