@@ -21,8 +21,8 @@ from assistant.engine.mixing import MixSettings
 from assistant.engine.predictor import Predictor
 from assistant.eval.metrics import keystroke_savings, latency_percentiles
 from assistant.lm.io import load_model
+from assistant.personal.memory import PersonalMemory
 from assistant.shipped import base_model_dir
-from assistant.store.memory import PersonalMemory
 
 DATA = SHARED / "eval"
 GENERAL = {t: DATA / "general" / f"{t}_heldout.txt" for t in ("wiki", "chat", "tech")}

@@ -5,7 +5,7 @@
 How: the objective is the mean KSR@3 (docs/design.md's replay) over the first ``--max-words`` words of
 ``wiki_heldout``, ``chat_heldout``, ``tech_heldout`` (document memory only) and the Austen ``test.txt`` with
 ``train_small.txt`` as the personal memory (all in ../shared/data/eval/). Starting from the defaults in
-``assistant/engine/{docmemory,mixing}.py``, each round tries every listed value of each constant in turn with the
+``assistant/engine/{memory/document,mixing}.py``, each round tries every listed value of each constant in turn with the
 others fixed and keeps the best. The GRU's side of every keystroke (word search, prefix share, word scores) does
 not depend on these constants, so it is computed once per text and replayed from a memo; a trial costs only the
 memories and the mixing. The result is printed for copying into the defaults; nothing is set per text.
@@ -23,13 +23,13 @@ import torch
 from adaptive import AUSTEN, GENERAL
 from benchdata import require
 
-from assistant.engine.docmemory import DocMemorySettings
+from assistant.engine.memory import DocMemorySettings
 from assistant.engine.mixing import MixSettings
 from assistant.engine.predictor import Predictor
 from assistant.eval.metrics import keystroke_savings
 from assistant.lm.io import load_model
+from assistant.personal.memory import PersonalMemory
 from assistant.shipped import base_model_dir
-from assistant.store.memory import PersonalMemory
 
 GRID: dict[str, list[Any]] = {
     "doc.decay": [0.95, 0.98, 0.99, 0.995, 0.999],

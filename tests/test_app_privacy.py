@@ -10,9 +10,9 @@ from textual.widgets import Input, OptionList, Static
 
 from assistant.app.app import WriterApp
 from assistant.app.vocab_screen import VocabScreen
+from assistant.personal.memory import FILE_NAME, PersonalMemory
 from assistant.store.blocklist import Controls
 from assistant.store.documents import DocumentStore
-from assistant.store.memory import FILE_NAME, PersonalMemory
 from assistant.store.paths import Paths
 from tests.app_helpers import settle, type_text, wait_until
 

@@ -15,12 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.engine.docmemory import DocumentMemory
+from assistant.engine.memory import DocumentMemory
 from assistant.engine.mixing import MixSettings, em_weights
 from assistant.engine.predictor import Predictor
 from assistant.lm.io import LoadedModel, load_model
+from assistant.personal.memory import FILE_NAME, PersonalMemory
 from assistant.store.documents import DocumentStore
-from assistant.store.memory import FILE_NAME, PersonalMemory, paragraphs
+from assistant.text.paragraphs import paragraphs
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,8 @@ def test_document_memory_after_edits_equals_one_built_from_the_text(start: str, 
     fresh.update(context)
     assert live.words == fresh.words
     assert live.unigrams == fresh.unigrams
-    assert {k: v for k, v in live.followers.items() if v} == {k: v for k, v in fresh.followers.items() if v}
+    assert {k: v for k, v in live.ngrams.items() if v} == {k: v for k, v in fresh.ngrams.items() if v}
+    assert live.recorded == pytest.approx(fresh.recorded) and live.gaps == fresh.gaps
     assert live.recorded == pytest.approx(fresh.recorded)
     for prefix in ("", "t", "wr", "M"):
         a, b = live.answer(prefix, False, 5), fresh.answer(prefix, False, 5)
@@ -101,6 +103,12 @@ def test_personal_memory_after_any_changes_equals_one_rebuilt(actions) -> None:
         rebuilt = PersonalMemory.from_texts({d.name: store.read(d.name) for d in store.list()})
         assert memory.state()[1:] == rebuilt.state()[1:]
         assert set(memory.documents) == {d.name for d in store.list()}
+        for context in ([], ["the"], ["Anna", "the"], ["falcon", "ship", "any"], ["ship", "any", "questions"]):
+            for word in ("falcon", "ship", "the", "café", "questions"):
+                assert memory.probability(word, context) == pytest.approx(rebuilt.probability(word, context))
+            for prefix in ("", "c", "q"):
+                got, want = memory.answer(context, prefix, False, 20), rebuilt.answer(context, prefix, False, 20)
+                assert got.words == pytest.approx(want.words) and got.mass == pytest.approx(want.mass)
         reloaded = PersonalMemory.load(Path(tmp) / "data" / FILE_NAME)
         assert reloaded.state() == memory.state()
 
@@ -150,7 +158,7 @@ def test_a_damaged_or_old_memory_file_is_rebuilt_with_a_message(tmp_path: Path, 
 
 
 def test_paragraphs_split_at_blank_lines() -> None:
-    assert paragraphs("One.\n\n\n  Two\nlines.\n \n--\n\nThree") == ["One.", "Two\nlines.", "Three"]
+    assert paragraphs("One.\n\n\n  Two\nlines.\n \n--\n\nThree") == ["One.", "  Two\nlines.", "--", "Three"]
 
 
 def test_two_users_memories_never_mix(tmp_path: Path, lm: LoadedModel) -> None:

@@ -63,7 +63,7 @@ class ContextCache:
 
     def hidden(self, context: str) -> torch.Tensor:
         """GRU state ``(L, 1, H)`` after ``context``."""
-        keep = _common_prefix(self._text, context)
+        keep = common_prefix(self._text, context)
         i = bisect.bisect_right(self._ends, keep) - 1
         # A checkpoint stays valid where its offset is still a segment end of the new context.
         while i > 0 and not (self._ends[i] == len(context) or is_word_end(context, self._ends[i])):
@@ -134,7 +134,7 @@ def word_piece_mask(tokenizer: Tokenizer) -> torch.Tensor:
     return torch.tensor(mask, dtype=torch.float32)
 
 
-def _common_prefix(a: str, b: str) -> int:
+def common_prefix(a: str, b: str) -> int:
     """Length of the longest common prefix of ``a`` and ``b``."""
     n = min(len(a), len(b))
     if a[:n] == b[:n]:

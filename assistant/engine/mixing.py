@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.store.memory import MemoryAnswer
+from assistant.engine.memory import MemoryAnswer
 
 SOURCES = ("model", "document", "personal")
 

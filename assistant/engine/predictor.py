@@ -4,7 +4,6 @@ optional phrase continuation (ghost text). The app, the language server, the bot
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -15,13 +14,13 @@ import torch
 from assistant.decode.generate import Generation, GenerationConfig, generate
 from assistant.decode.wordsearch import SearchLimits, WordCandidate, WordSearch
 from assistant.engine.context import ContextCache, is_word_end
-from assistant.engine.docmemory import DocMemorySettings, DocumentMemory
 from assistant.engine.lookahead import MIN_PROBABILITY, above_floor, as_typed
+from assistant.engine.memory import NO_ANSWER, DocMemorySettings, DocumentMemory, PersonalWords
 from assistant.engine.mixing import MixSettings, em_weights, mix
 from assistant.lm.io import LoadedModel
 from assistant.lm.model import GRULanguageModel
 from assistant.lm.quantize import quantize_for_inference
-from assistant.store.memory import MemoryAnswer, PersonalMemory
+from assistant.text.paragraphs import paragraph_tail
 from assistant.text.words import is_word_char, partial_word, words
 
 MAX_TAIL_CHARS = 12
@@ -38,6 +37,9 @@ SENTENCE_END = ".!?"
 
 GUARD_SPARE = 3
 """Extra candidates searched for when a guard may drop some."""
+
+MEMORY_PHRASE_DEPTH = 2
+"""A memory's phrase runs on only from a context of at least this many words (the current word and one before)."""
 
 UNKNOWN_WORD_MIN = 0.2
 """A word outside the lexicon and the text is offered only when at least this probable."""
@@ -117,7 +119,7 @@ class Predictor:
         phrase_settings: PhraseSettings | None = None,
         quantize: bool = True,
         model: GRULanguageModel | None = None,
-        personal: PersonalMemory | None = None,
+        personal: PersonalWords | None = None,
         adaptive: bool = True,
         memory: DocMemorySettings | None = None,
         mixing: MixSettings | None = None,
@@ -150,6 +152,8 @@ class Predictor:
         self.mixing = mixing or MixSettings()
         self._weights_key: tuple[str, int, int] | None = None
         self._weights = np.asarray(self.mixing.prior)
+        self._records_key: tuple[int, int] | None = None
+        self._records: dict[tuple[tuple[str, ...], str], tuple[float, float]] = {}
         self.search = WordSearch(self.model, self.tokenizer, limits)
         self.phrase_settings = phrase_settings or PhraseSettings()
         self._last_phrase: tuple[str, Phrase] | None = None
@@ -196,19 +200,35 @@ class Predictor:
         sep = split.tail[: len(split.tail) - len(split.prefix)]
         before = (context + sep).rstrip(" \t")
         sentence_start = not before or before[-1] in SENTENCE_END or before[-1] == "\n"
-        prev = self.document.words[-1] if self.document.words else None
         k = n + 2
-        doc = self.document.answer(split.prefix, sentence_start, k)
-        pers = personal.answer(prev, split.prefix, sentence_start, k) if personal is not None else MemoryAnswer({}, 0)
-        weights = self._mix_weights(split.context, context, personal)
+        here = self.document.here()
+        doc = here.answer(split.prefix, sentence_start, k) if here is not None else NO_ANSWER
+        trust = (here.trust if here is not None else 0.0, 0.0)
+        pers = NO_ANSWER
+        if personal is not None:
+            with personal.reading():
+                chain = personal.chain(self._paragraph_words(context + sep))
+                pers, trust = chain.answer(split.prefix, sentence_start, k), (trust[0], chain.trust)
+        weights = self._mix_weights(split.context, context, personal, trust)
         mixed = mix(weights, model, self.search.prefix_share, [doc, pers])
         ranked = sorted(mixed.items(), key=lambda kv: kv[1], reverse=True)[:n]
         return [WordCandidate(w, min(1.0, p)) for w, p in ranked]
 
-    def _mix_weights(self, window_context: str, context: str, personal: PersonalMemory | None) -> np.ndarray:
-        """EM weights over the last words of ``context`` (memoised while the context stays the same)."""
+    def _mix_weights(
+        self,
+        window_context: str,
+        context: str,
+        personal: PersonalWords | None,
+        trust: tuple[float, float] = (0.0, 0.0),
+    ) -> np.ndarray:
+        """EM weights over the last words of ``context`` (memoised while the context stays the same).
+
+        ``trust``: how far each memory's longest context here is trusted by its own evidence (``Chain.trust``,
+        0 without a long context). Where a memory has a long context, the weights are fitted on the recent words
+        where it had one too, from a prior that trusts it as far as its evidence says (a sign-off seen in ten
+        mails outweighs a memory's average); elsewhere on all the recent words."""
         revision = personal.revision if personal is not None else -1
-        key = (context, revision, id(personal))
+        key = (context, revision, id(personal), trust)
         if self._weights_key is not None and self._weights_key == key:
             return self._weights
         scores = self.cache.word_scores(self.mixing.window + 1)
@@ -217,15 +237,50 @@ class Predictor:
         doc_words = self.document.words
         count = min(len(scores), len(doc_words) - 1, self.mixing.window)
         records = np.zeros((max(count, 0), 3))
+        trusts = np.zeros((max(count, 0), 2))
         if count > 0:
             records[:, 0] = np.exp(np.asarray(scores[-count:]))
             records[:, 1] = self.document.recorded[-count:]
+            trusts[:, 0] = self.document.recorded_trust[-count:]
             if personal is not None:
-                tail = doc_words[-count - 1 :]
-                records[:, 2] = [personal.probability(w, p) for p, w in itertools.pairwise(tail)]
-        self._weights = em_weights(records, (True, True, personal is not None), self.mixing)
+                found = self._personal_records(personal, doc_words, count)
+                records[:, 2] = [p for p, _ in found]
+                trusts[:, 1] = [t for _, t in found]
+        long_here = np.asarray(trust) > 0
+        same = np.all(trusts[:, long_here] > 0, axis=1)  # all records when no memory has a long context here
+        available = (True, True, personal is not None)
+        settings = self.mixing
+        if long_here.any():
+            settings = replace(settings, prior=_trusted_prior(settings.prior, trust))
+        self._weights = em_weights(records[same], available, settings)
         self._weights_key = key
         return self._weights
+
+    def _paragraph_words(self, before: str) -> list[str]:
+        """The last words of the paragraph before the cursor (the personal memory's context)."""
+        return words(paragraph_tail(before))[-self.document.settings.max_order :]
+
+    def _personal_records(self, personal: PersonalWords, doc_words: list[str], count: int) -> list[tuple[float, float]]:
+        """The personal memory's probability of each of the last ``count`` words of the text from the words
+        before it (remembered per memory revision: each new word costs one query)."""
+        key = (id(personal), personal.revision)
+        if self._records_key != key:
+            self._records_key, self._records = key, {}
+        order = self.document.settings.max_order
+        out = []
+        n = len(doc_words)
+        for i in range(n - count, n):
+            ctx = tuple(doc_words[max(0, i - order) : i])
+            item = (ctx, doc_words[i])
+            found = self._records.get(item)
+            if found is None:
+                with personal.reading():
+                    chain = personal.chain(ctx)
+                    found = self._records[item] = (chain.probability(doc_words[i]), chain.trust)
+            out.append(found)
+        if len(self._records) > 4 * self.mixing.window:
+            self._records = {}
+        return out
 
     def _context_words(self, context: str) -> set[str]:
         """Words of the text being written (names and terms the lexicon lacks); kept up to date incrementally
@@ -287,6 +342,17 @@ class Predictor:
                 if kept.text.startswith(rest) and len(kept.text) > len(rest):  # else a fresh one may run further
                     self._last_phrase = (text, kept)
                     return kept
+        result = _choose(self._network_phrase(split, best), self._memory_phrase(text, split, best), best)
+        if result is None or not result.text:
+            return None
+        if not split.prefix and result.confidence < settings.phrase_threshold:
+            return None  # a guessed next word alone is shown only as likely as a phrase must be
+        self._last_phrase = (text, result)
+        return result
+
+    def _network_phrase(self, split: Split, best: WordCandidate) -> Phrase:
+        """Rest of the best word, then the network's greedy pieces while the whole stays likely."""
+        settings = self.phrase_settings
         rest = best.word[len(split.prefix) :]
         hidden = self.cache.hidden(split.context)
         ids = self.tokenizer.encode(split.tail + rest)
@@ -316,11 +382,79 @@ class Predictor:
         extra = self.tokenizer.decode(out)
         if extra and is_word_char(extra[-1]) and bool(self.search.index.extends[int(torch.argmax(lp))]):
             extra = partial_word(extra)[0].rstrip(" ")  # the greedy path had not finished its last word
-        result = Phrase(rest + extra, math.exp(logp))
-        if not result.text:
+        return Phrase(rest + extra, math.exp(logp))
+
+    def _memory_phrase(self, text: str, split: Split, best: WordCandidate) -> Phrase | None:
+        """Rest of the best word, then the words the memories saw after the same context (the writer's own
+        phrases: a sign-off, a sentence they repeat), while the whole stays likely (the phrase's rule) and each
+        next word follows a context of at least ``MEMORY_PHRASE_DEPTH`` words; up to a line end or a sentence
+        end. None when no memory adds a word."""
+        if not self.adaptive:
             return None
-        self._last_phrase = (text, result)
-        return result
+        settings = self.phrase_settings
+        personal = self.personal if self.personal is not None and len(self.personal) else None
+        before = text[: len(text) - len(split.prefix)]
+        order = self.document.settings.max_order
+        sources: list[tuple[DocumentMemory | PersonalWords, list[str]]] = []
+        if self.document.words:
+            sources.append((self.document, [*self.document.words[-order:], best.word]))
+        if personal is not None:
+            sources.append((personal, [*self._paragraph_words(before), best.word]))
+        phrase, confidence, added = best.word[len(split.prefix) :], best.probability, 0
+        while added < settings.max_words and sources:
+            options = []
+            for i, (memory, context) in enumerate(sources):
+                with memory.reading():
+                    chain = memory.chain(context)
+                    if chain.depth < MEMORY_PHRASE_DEPTH and context[-1][:1].isupper():
+                        lower = [*context[:-1], context[-1][:1].lower() + context[-1][1:]]  # a capitalised start
+                        if memory.chain(lower).depth > chain.depth:
+                            context[-1], chain = lower[-1], memory.chain(lower)
+                    found = chain.best() if chain.depth >= MEMORY_PHRASE_DEPTH else None
+                if found is not None:
+                    options.append((found[1], i, found[0]))
+            if not options:
+                break
+            p, i, word = max(options)
+            if confidence * p < settings.phrase_threshold:
+                break
+            memory, context = sources[i]
+            gap = memory.gap(context[-1], word) or " "
+            if "\n" in gap or any(c in SENTENCE_END for c in gap):
+                break
+            phrase, confidence, added = phrase + gap + word, confidence * p, added + 1
+            for _, ctx in sources:
+                ctx.append(word)
+                del ctx[: max(0, len(ctx) - order)]
+        return Phrase(phrase, confidence) if added else None
+
+
+def _trusted_prior(prior: tuple[float, ...], trust: tuple[float, float]) -> tuple[float, ...]:
+    """``prior`` with each memory that has a long context raised to its trust there, the rest scaled down."""
+    raised = [max(p, t) if t > 0 else p for p, t in zip(prior[1:], trust, strict=True)]
+    lifted = sum(r for r, t in zip(raised, trust, strict=True) if t > 0)
+    if lifted >= 0.95:
+        raised = [r * 0.95 / lifted if t > 0 else 0.0 for r, t in zip(raised, trust, strict=True)]
+        return (0.05, *raised)
+    rest = prior[0] + sum(r for r, t in zip(raised, trust, strict=True) if t <= 0)
+    scale = (1 - lifted) / rest
+    return (prior[0] * scale, *(r if t > 0 else r * scale for r, t in zip(raised, trust, strict=True)))
+
+
+def _choose(network: Phrase, memory: Phrase | None, best: WordCandidate) -> Phrase:
+    """The ghost text to show: of two phrases where one runs on from the other the longer (both passed the
+    phrase's rule), else the likelier per step after the best word (phrases of different lengths compare by
+    the geometric mean of their steps' probabilities)."""
+    if memory is None:
+        return network
+    if memory.text.startswith(network.text) or network.text.startswith(memory.text):
+        return memory if len(memory.text) > len(network.text) else network
+
+    def per_step(phrase: Phrase) -> float:
+        steps = max(1, len(words(phrase.text)) - 1)
+        return (phrase.confidence / max(best.probability, 1e-12)) ** (1 / steps)
+
+    return memory if per_step(memory) > per_step(network) else network
 
 
 def context_window(text: str) -> str:

@@ -3,6 +3,7 @@
 - :mod:`assistant.personal.space`: one user's space: their document store, model registry, personal memory,
   privacy (the one learn filter and suggestion guard, handed to everything below), private mode, predictors and
   fine-tune; it notices when another process makes another model version active.
+- :mod:`assistant.personal.memory`: the personal memory: the engine's word counts fed by the store's ledger.
 - :mod:`assistant.personal.users`: many users' spaces (the chat bot's), with a predictor cache and their fine-tunes.
 - :mod:`assistant.personal.models`: the model provider (active, base or a folder; quantised once; shared) and
   :func:`~assistant.personal.models.make_predictor`, the one place a :class:`Predictor` is built.

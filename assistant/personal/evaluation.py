@@ -12,9 +12,9 @@ from typing import Any
 from assistant.eval.metrics import WordPredictor
 from assistant.eval.ngram import KneserNeyModel
 from assistant.eval.runner import evaluate_texts, read_text
+from assistant.personal.memory import PersonalMemory
 from assistant.personal.models import ModelProvider, make_predictor, use_threads
 from assistant.personal.space import UserSpace
-from assistant.store.memory import PersonalMemory
 from assistant.store.paths import Paths
 from assistant.train.base import DEFAULT_MIX
 from assistant.train.data import read_units

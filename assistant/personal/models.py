@@ -15,7 +15,7 @@ from assistant.engine.predictor import PhraseSettings, Predictor
 from assistant.lm.io import LoadedModel, ModelLoadError, load_model
 from assistant.lm.model import GRULanguageModel
 from assistant.lm.quantize import quantize_for_inference
-from assistant.store.memory import PersonalMemory
+from assistant.personal.memory import PersonalMemory
 from assistant.store.models import BASE, ModelRegistry
 
 __all__ = [

@@ -26,11 +26,11 @@ from assistant.atomic import private_dir
 from assistant.engine.guard import SuggestionGuard
 from assistant.engine.predictor import PhraseSettings, Predictor
 from assistant.personal.finetune import FinetuneConfig, FinetuneOutcome, FinetuneProcess, FinetuneStep, run_finetune
+from assistant.personal.memory import PersonalMemory, SyncReport
 from assistant.personal.models import BASE, PERSONAL, Model, ModelLoadError, ModelProvider, make_predictor
 from assistant.shipped import base_model_dir
 from assistant.store.blocklist import Controls, ControlsError
 from assistant.store.documents import Document, DocumentStore, ImportResult
-from assistant.store.memory import PersonalMemory, SyncReport
 from assistant.store.models import ACTIVE, ModelRegistry
 from assistant.store.paths import Paths
 from assistant.store.privacy import LearnFilter, paragraph_keys

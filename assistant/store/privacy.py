@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.store.blocklist import Controls
+from assistant.text.paragraphs import paragraph_spans, paragraphs
 from assistant.text.secrets import RULES_VERSION, redact
-
-PARAGRAPH_BREAK = "\n\n"
 
 
 def paragraph_key(paragraph: str) -> str:
@@ -27,7 +27,7 @@ def paragraph_key(paragraph: str) -> str:
 
 def paragraph_keys(text: str) -> list[str]:
     """The keys of ``text``'s paragraphs as :meth:`LearnFilter.text` reads them."""
-    return [paragraph_key(p) for p in text.split(PARAGRAPH_BREAK) if p.strip()]
+    return [paragraph_key(p) for p in paragraphs(text)]
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,25 @@ class LearnFilter:
         secrets removed."""
         private = self.controls.private_paragraphs() if self.controls is not None else frozenset()
         if private:
-            text = PARAGRAPH_BREAK.join(p for p in text.split(PARAGRAPH_BREAK) if paragraph_key(p) not in private)
+            text = _without_paragraphs(text, lambda p: paragraph_key(p) in private)
         if self.controls is not None and self.controls.forgotten():
-            kept = [p for p in text.split(PARAGRAPH_BREAK) if not self.controls.paragraph_is_forgotten(p)]
-            text = PARAGRAPH_BREAK.join(kept)
+            text = _without_paragraphs(text, self.controls.paragraph_is_forgotten)
         return redact(text) if self.filter_secrets else text
 
     def documents(self, documents: dict[str, str]) -> dict[str, str]:
         """``name -> learnable text`` for every document that may be learned."""
         return {name: self.text(text) for name, text in documents.items() if self.learns_document(name)}
+
+
+def _without_paragraphs(text: str, drop: Callable[[str], bool]) -> str:
+    """``text`` without the paragraphs (``assistant.text.paragraphs``: the ones the memory and the fine-tune
+    see) that ``drop`` chooses, each with the blank lines after it; the rest as it was."""
+    spans = paragraph_spans(text)
+    kept = [
+        (s, e, spans[i + 1][0] if i + 1 < len(spans) else e) for i, (s, e) in enumerate(spans) if not drop(text[s:e])
+    ]
+    if len(kept) == len(spans):
+        return text
+    head = text[: spans[0][0]] if spans else text
+    body = "".join(text[s:nxt] for s, _, nxt in kept[:-1]) + (text[kept[-1][0] : kept[-1][1]] if kept else "")
+    return head + body + text[spans[-1][1] :]

@@ -27,6 +27,8 @@ from assistant.lm.model import GRUConfig
 from assistant.store.models import BASE, ModelRegistry, VersionInfo, user_lexicon
 from assistant.store.privacy import LearnFilter
 from assistant.text.lexicon import LEXICON_FILE
+from assistant.text.paragraphs import paragraph_hash
+from assistant.text.paragraphs import paragraphs as text_paragraphs
 from assistant.text.words import count_words
 from assistant.train.checkpoint import CheckpointError
 from assistant.train.data import TokenData, split_long
@@ -94,12 +96,8 @@ document without blank lines is many units and the held-out tenth is a tenth of 
 
 def paragraphs(text: str, max_chars: int = PARAGRAPH_CHARS) -> list[str]:
     """Blank-line separated paragraphs with text in them, long ones split into units of at most ``max_chars``."""
-    blocks = [p.strip("\n") for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    blocks = text_paragraphs(text)
     return [unit for block in blocks for unit in split_long(block, max_chars) if unit.strip()]
-
-
-def paragraph_hash(p: str) -> str:
-    return hashlib.sha256(p.encode("utf-8")).hexdigest()[:20]
 
 
 def make_plan(documents: dict[str, str], seen: dict[str, list[str]], start: str, cfg: FinetuneConfig) -> Plan:
