@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from assistant.personal.memory import FILE_NAME, MemoryFileError, PersonalMemory
 from assistant.personal.space import UserSpace
-from assistant.store.memory import FILE_NAME, MemoryFileError, PersonalMemory
 
 
 @dataclass(frozen=True)
