@@ -110,13 +110,13 @@ def main() -> None:
             predictor = Predictor(lm, model=base.model, memory=doc, mixing=mix, personal=memory)
             predictor.cache, predictor.search = base.cache, search  # type: ignore[assignment]
             base.cache.reset()
-            per.append(keystroke_savings(predictor, text, ns=(3,), max_words=args.max_words).ksr(3))
+            per.append(keystroke_savings(predictor, text, ns=(3,), max_words=args.max_words, ghost=False).ksr(3))
         return sum(per) / len(per), per
 
     static = []
     for text, _ in texts:
         predictor = Predictor(lm, model=base.model, adaptive=False)
-        static.append(keystroke_savings(predictor, text, ns=(3,), max_words=args.max_words).ksr(3))
+        static.append(keystroke_savings(predictor, text, ns=(3,), max_words=args.max_words, ghost=False).ksr(3))
     print("static KSR@3 (wiki, chat, tech, austen):", [round(s, 4) for s in static], flush=True)
     best, per = score(params)
     print(f"defaults: {best:.4f} {[round(s, 4) for s in per]}", flush=True)
