@@ -18,6 +18,7 @@ from assistant.engine.context import ContextCache, is_word_end
 from assistant.engine.docmemory import DocMemorySettings, DocumentMemory
 from assistant.engine.lookahead import MIN_PROBABILITY, above_floor, as_typed
 from assistant.engine.mixing import MixSettings, em_weights, mix
+from assistant.engine.neuralcache import NeuralCacheSettings
 from assistant.lm.io import LoadedModel
 from assistant.lm.model import GRULanguageModel
 from assistant.lm.quantize import quantize_for_inference
@@ -123,6 +124,7 @@ class Predictor:
         mixing: MixSettings | None = None,
         guard: Callable[[str, Suggestions], Suggestions] | None = None,
         min_probability: float = MIN_PROBABILITY,
+        neural: NeuralCacheSettings | None = None,
     ) -> None:
         """``model``: the network to run, e.g. one quantised copy shared by several predictors (it holds no
         state); default ``lm.model``, quantised for inference unless ``quantize`` is false.
@@ -133,7 +135,10 @@ class Predictor:
         ``guard``: the last check on every :meth:`suggest` answer (the user's privacy controls: no secret,
         nothing blocked or rejected); it may drop candidates, so a few more are searched for.
 
-        ``min_probability``: candidates less likely than this are never offered."""
+        ``min_probability``: candidates less likely than this are never offered.
+
+        ``neural``: a neural cache over the document's GRU states, mixed into the network's next-piece
+        distribution (only when ``adaptive``; off by default, see ``engine/neuralcache.py``)."""
         self.lm = lm
         self.min_probability = min_probability
         """Floor on a candidate's probability (``lookahead.MIN_PROBABILITY`` by default)."""
@@ -142,7 +147,7 @@ class Predictor:
         self.model = model
         self.tokenizer = lm.tokenizer
         self.adaptive = adaptive
-        self.cache = ContextCache(self.model, self.tokenizer, score=adaptive)
+        self.cache = ContextCache(self.model, self.tokenizer, score=adaptive, neural=neural if adaptive else None)
         self.document = DocumentMemory(memory)
         """What the text before the cursor has shown (used when ``adaptive``)."""
         self.personal = personal
@@ -151,6 +156,8 @@ class Predictor:
         self._weights_key: tuple[str, int, int] | None = None
         self._weights = np.asarray(self.mixing.prior)
         self.search = WordSearch(self.model, self.tokenizer, limits)
+        if self.cache.neural is not None:
+            self.search.adjust = self.cache.mix_neural
         self.phrase_settings = phrase or PhraseSettings()
         self._last_phrase: tuple[str, Phrase] | None = None
         self.lexicon = lm.lexicon
