@@ -17,8 +17,9 @@ from assistant.decode.wordsearch import SearchLimits, WordCandidate, WordSearch
 from assistant.engine.context import ContextCache, is_word_end
 from assistant.engine.docmemory import DocMemorySettings, DocumentMemory
 from assistant.engine.lookahead import MIN_PROBABILITY, above_floor, as_typed
-from assistant.engine.mixing import MixSettings, em_weights, mix
+from assistant.engine.mixing import SOURCES, MixSettings, em_weights, mix
 from assistant.engine.neuralcache import NeuralCacheSettings
+from assistant.engine.ngramsource import NgramSource
 from assistant.lm.io import LoadedModel
 from assistant.lm.model import GRULanguageModel
 from assistant.lm.quantize import quantize_for_inference
@@ -125,6 +126,7 @@ class Predictor:
         guard: Callable[[str, Suggestions], Suggestions] | None = None,
         min_probability: float = MIN_PROBABILITY,
         neural: NeuralCacheSettings | None = None,
+        ngram: NgramSource | None = None,
     ) -> None:
         """``model``: the network to run, e.g. one quantised copy shared by several predictors (it holds no
         state); default ``lm.model``, quantised for inference unless ``quantize`` is false.
@@ -138,7 +140,9 @@ class Predictor:
         ``min_probability``: candidates less likely than this are never offered.
 
         ``neural``: a neural cache over the document's GRU states, mixed into the network's next-piece
-        distribution (only when ``adaptive``; off by default, see ``engine/neuralcache.py``)."""
+        distribution (only when ``adaptive``; off by default, see ``engine/neuralcache.py``).
+
+        ``ngram``: the general n-gram as one more source of the mixing (only when ``adaptive``)."""
         self.lm = lm
         self.min_probability = min_probability
         """Floor on a candidate's probability (``lookahead.MIN_PROBABILITY`` by default)."""
@@ -152,6 +156,8 @@ class Predictor:
         """What the text before the cursor has shown (used when ``adaptive``)."""
         self.personal = personal
         """The user's personal memory, or None."""
+        self.ngram = ngram if adaptive else None
+        """The general n-gram source, or None."""
         self.mixing = mixing or MixSettings()
         self._weights_key: tuple[str, int, int] | None = None
         self._weights = np.asarray(self.mixing.prior)
@@ -207,8 +213,11 @@ class Predictor:
         k = n + 2
         doc = self.document.answer(split.prefix, sentence_start, k)
         pers = personal.answer(prev, split.prefix, sentence_start, k) if personal is not None else MemoryAnswer({}, 0)
+        gram = MemoryAnswer({}, 0)
+        if self.ngram is not None:
+            gram = self.ngram.answer(_paragraph_words(context, self.ngram.order - 1), split.prefix, sentence_start, k)
         weights = self._mix_weights(split.context, context, personal)
-        mixed = mix(weights, model, self.search.prefix_share, [doc, pers])
+        mixed = mix(weights, model, self.search.prefix_share, [doc, pers, gram])
         ranked = sorted(mixed.items(), key=lambda kv: kv[1], reverse=True)[:n]
         return [WordCandidate(w, min(1.0, p)) for w, p in ranked]
 
@@ -223,14 +232,22 @@ class Predictor:
             scores = scores[:-1]  # the context ends in separators: its last segment holds no word
         doc_words = self.document.words
         count = min(len(scores), len(doc_words) - 1, self.mixing.window)
-        records = np.zeros((max(count, 0), 3))
+        records = np.zeros((max(count, 0), len(SOURCES)))
         if count > 0:
             records[:, 0] = np.exp(np.asarray(scores[-count:]))
             records[:, 1] = self.document.recorded[-count:]
             if personal is not None:
                 tail = doc_words[-count - 1 :]
                 records[:, 2] = [personal.probability(w, p) for p, w in itertools.pairwise(tail)]
-        self._weights = em_weights(records, (True, True, personal is not None), self.mixing)
+            if self.ngram is not None:
+                n = self.ngram.order - 1
+                at = len(doc_words) - count
+                records[:, 3] = [
+                    self.ngram.probability(doc_words[i], doc_words[max(0, i - n) : i])
+                    for i in range(at, len(doc_words))
+                ]
+        available = (True, True, personal is not None, self.ngram is not None)
+        self._weights = em_weights(records, available, self.mixing)
         self._weights_key = key
         return self._weights
 
@@ -328,6 +345,13 @@ class Predictor:
             return None
         self._last_phrase = (text, result)
         return result
+
+
+def _paragraph_words(context: str, count: int) -> list[str]:
+    """The last ``count`` words of the paragraph ``context`` ends in (what the general n-gram reads)."""
+    start = context.rfind("\n\n") + 1
+    tail = context[max(start, len(context) - 40 * count) :]
+    return words(tail)[-count:] if count > 0 else []
 
 
 def context_window(text: str) -> str:
