@@ -42,10 +42,13 @@ class PieceCache:
         self._ids = torch.zeros(256, dtype=torch.long)
         self.length = 0
         """Rows held."""
+        self._view: tuple[int, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        """For the rows held when last asked: (length, keys, distinct pieces, each row's index among them)."""
 
     def truncate(self, length: int) -> None:
         """Keep the first ``length`` rows (an edit went back to a checkpoint)."""
         self.length = min(self.length, length)
+        self._view = None
 
     def append(self, keys: torch.Tensor, ids: torch.Tensor) -> None:
         """Add rows: ``keys`` ``(T, H)`` the output before each piece, ``ids`` ``(T,)`` the pieces."""
@@ -60,6 +63,7 @@ class PieceCache:
         self._keys[self.length : need] = keys.float()
         self._ids[self.length : need] = ids
         self.length = need
+        self._view = None
 
     def weight(self) -> float:
         """``lambda`` for the rows held now."""
@@ -72,12 +76,16 @@ class PieceCache:
         lam = self.weight()
         if lam <= 0 or not self.length:
             return logprobs
-        s = self.settings
-        lo = max(0, self.length - s.size)
-        keys = self._keys[lo : self.length]  # (N, H)
-        attn = torch.softmax(s.theta * (queries.float() @ keys.T), dim=-1)  # (K, N)
-        cache = torch.zeros_like(logprobs).index_add_(1, self._ids[lo : self.length], attn)  # (K, V)
-        return torch.logaddexp(logprobs + math.log1p(-lam), torch.log(cache * lam + 1e-30))
+        if self._view is None or self._view[0] != self.length:
+            lo = max(0, self.length - self.settings.size)
+            distinct, where = torch.unique(self._ids[lo : self.length], return_inverse=True)
+            self._view = (self.length, self._keys[lo : self.length], distinct, where)
+        _, keys, distinct, where = self._view  # (N, H), (U,), (N,)
+        attn = torch.softmax(self.settings.theta * (queries.float() @ keys.T), dim=-1)  # (K, N)
+        cache = torch.zeros(len(attn), len(distinct)).index_add_(1, where, attn)  # (K, U): only pieces it holds
+        out = logprobs + math.log1p(-lam)
+        out[:, distinct] = torch.logaddexp(out[:, distinct], torch.log(cache * lam + 1e-30))
+        return out
 
 
 @torch.no_grad()
