@@ -106,3 +106,22 @@ def test_predictor_with_the_ngram_stays_incremental(lm: LoadedModel, folder: Pat
     weights = live._mix_weights("x", text[:400].rsplit(" ", 1)[0], None)
     assert weights[3] > 0 and weights[2] == 0
     assert Predictor(lm, adaptive=False, ngram=source).ngram is None
+
+
+def test_predictors_get_the_ngram_of_their_base_model_only(
+    tiny_model_dir: Path, folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from assistant.personal.models import general_ngram
+
+    lm = load_model(tiny_model_dir)
+    monkeypatch.setenv("ASSISTANT_BASE_MODEL", str(tmp_path / "nowhere"))
+    assert general_ngram(lm) is None  # a model of its own with no n-gram and no base beside it
+    base = tmp_path / "base"
+    shutil.copytree(tiny_model_dir, base)
+    shutil.copytree(folder, base / "ngram")
+    monkeypatch.setenv("ASSISTANT_BASE_MODEL", str(base))
+    found = general_ngram(lm)  # same tokenizer as the base: a fine-tune of it
+    assert found is not None and found.folder == (base / "ngram").resolve()
+    assert general_ngram(load_model(base)) is found  # one shared source per folder

@@ -7,6 +7,7 @@ word for the mixing weights. The model is mapped from disk on first use, so open
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +38,12 @@ class NgramSource:
         """The n-gram shipped in ``model_dir``, or None when it has none."""
         folder = model_dir / FOLDER_NAME
         return cls(folder) if (folder / "ngram.json").is_file() else None
+
+    @staticmethod
+    @functools.cache
+    def shared(model_dir: Path) -> NgramSource | None:
+        """One source per model folder for the whole process (every predictor shares its mapped tables)."""
+        return NgramSource.beside(model_dir.resolve())
 
     @property
     def model(self) -> KneserNeyModel:
