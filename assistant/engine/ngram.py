@@ -78,6 +78,18 @@ def _pack_context(ids: Sequence[int]) -> np.uint64:
     return np.uint64(key)
 
 
+@dataclass(frozen=True)
+class _Followers:
+    """One order's n-grams after one context: follower ids (sorted), their counts, the context's total count and
+    back-off mass, the order's discounts."""
+
+    ids: np.ndarray
+    counts: np.ndarray
+    total: float
+    gamma: float
+    discounts: np.ndarray
+
+
 def _discounts(counts: np.ndarray) -> np.ndarray:
     """Modified Kneser-Ney discounts from counts of counts."""
     n = [max(1, int((counts == k).sum())) for k in (1, 2, 3, 4)]
@@ -269,36 +281,58 @@ class KneserNeyModel:
         ctx = [BOS] * (self.order - 1) + [index.get(w, UNK) for w in words]
         return ctx[-(self.order - 1) :]
 
-    def prob(self, context: Sequence[int], candidates: np.ndarray) -> np.ndarray:
-        """Interpolated P(w | context) for an array of word ids (``context`` = the last N-1 ids)."""
-        p = self.unigram[candidates].copy()
+    def view(self, context: Sequence[int]) -> list[_Followers]:
+        """What every order knows after ``context`` (the last N-1 ids), lowest order first; orders that never
+        saw their part of the context are left out (the lower order stands there). Costs a few binary searches;
+        :meth:`prob` and :meth:`candidates_in` then touch only these slices (a caller that keeps a view while the
+        context stays the same pays them once per word)."""
+        out = []
         for k in range(1, self.order):  # context length k -> table of (k+1)-grams
             table = self.orders[k - 1]
             ctx = _pack_context(context[-k:])
-            ci = np.searchsorted(table.ctx_keys, ctx)
+            ci = int(np.searchsorted(table.ctx_keys, ctx))
             if ci >= len(table.ctx_keys) or table.ctx_keys[ci] != ctx:
-                continue  # unseen context: the lower order stands
-            total = table.ctx_total[ci]
-            keys = (ctx << _B) | candidates.astype(np.uint64)
-            ki = np.clip(np.searchsorted(table.keys, keys), 0, len(table.keys) - 1)
-            found = table.keys[ki] == keys
-            c = np.where(found, table.counts[ki], 0).astype(np.float64)
-            d = np.where(c == 1, table.discounts[0], np.where(c == 2, table.discounts[1], table.discounts[2]))
-            p = np.maximum(c - d * (c > 0), 0) / total + (table.ctx_gamma_mass[ci] / total) * p
+                continue
+            a = int(np.searchsorted(table.keys, ctx << _B))
+            b = int(np.searchsorted(table.keys, (ctx << _B) | _M, side="right"))
+            ids = (np.asarray(table.keys[a:b]) & _M).astype(np.int64)
+            counts = np.asarray(table.counts[a:b])
+            out.append(
+                _Followers(ids, counts, float(table.ctx_total[ci]), float(table.ctx_gamma_mass[ci]), table.discounts)
+            )
+        return out
+
+    def prob(self, context: Sequence[int], candidates: np.ndarray) -> np.ndarray:
+        """Interpolated P(w | context) for an array of word ids (``context`` = the last N-1 ids)."""
+        return self.prob_in(self.view(context), candidates)
+
+    def prob_in(self, view: list[_Followers], candidates: np.ndarray) -> np.ndarray:
+        """:meth:`prob` from a context's :meth:`view`."""
+        p = self.unigram[candidates].astype(np.float64)
+        for f in view:
+            if not len(f.ids):
+                p = (f.gamma / f.total) * p
+                continue
+            pos = np.clip(np.searchsorted(f.ids, candidates), 0, len(f.ids) - 1)
+            c = np.where(f.ids[pos] == candidates, f.counts[pos], 0).astype(np.float64)
+            d = np.where(c == 1, f.discounts[0], np.where(c == 2, f.discounts[1], f.discounts[2]))
+            p = np.maximum(c - d * (c > 0), 0) / f.total + (f.gamma / f.total) * p
         return p
 
     def _candidates(self, context: Sequence[int], lo: int, hi: int, per_source: int = 40) -> np.ndarray:
+        return self.candidates_in(self.view(context), lo, hi, per_source)
+
+    def candidates_in(self, view: list[_Followers], lo: int, hi: int, per_source: int = 40) -> np.ndarray:
+        """Ids in ``[lo, hi)`` worth scoring after a context: the ``per_source`` most frequent followers of each
+        order, and the most probable words overall."""
         pools = []
-        for k in range(1, self.order):
-            table = self.orders[k - 1]
-            ctx = _pack_context(context[-k:])
-            a = np.searchsorted(table.keys, (ctx << _B) | np.uint64(lo))
-            b = np.searchsorted(table.keys, (ctx << _B) | np.uint64(hi))
+        for f in view:
+            a, b = np.searchsorted(f.ids, [lo, hi])
             if b > a:
-                counts = table.counts[a:b]
+                counts = f.counts[a:b]
                 m = min(per_source, b - a)
                 top = np.argpartition(-counts, m - 1)[:m] if m < b - a else np.arange(b - a)
-                pools.append((table.keys[a:b][top] & _M).astype(np.int64))
+                pools.append(f.ids[a:b][top])
         if hi > lo:
             pools.append(self._unigram_top(lo, hi, per_source))
         return np.unique(np.concatenate(pools)) if pools else np.zeros(0, dtype=np.int64)

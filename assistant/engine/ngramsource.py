@@ -32,6 +32,8 @@ class NgramSource:
         self._model: KneserNeyModel | None = None
         self._lock = threading.Lock()
         self._memo: dict[tuple[str, ...], float] = {}
+        self._view: tuple[tuple[int, ...], list] | None = None
+        """The last context's view (the context stays while a word is typed)."""
 
     @classmethod
     def beside(cls, model_dir: Path) -> NgramSource | None:
@@ -66,15 +68,19 @@ class NgramSource:
         """The ``k`` likeliest words that start with ``prefix`` after the words ``context`` (of the paragraph
         before the cursor), shaped like the memories' (capitalised at a sentence start)."""
         m = self.model
-        ctx = m._context_ids(context)
+        ctx = tuple(m._context_ids(context))
+        last = self._view  # one read: predictors on other threads share the source
+        if last is None or last[0] != ctx:
+            last = self._view = (ctx, m.view(ctx))
+        view = last[1]
         prefixes = {prefix}
         if sentence_start and prefix[:1].isupper():
             prefixes.add(prefix[:1].lower() + prefix[1:])  # the n-gram knows "the", the writer typed "T"
-        pools = [m._candidates(ctx, *m._prefix_range(p)) for p in prefixes]
+        pools = [m.candidates_in(view, *m._prefix_range(p)) for p in prefixes]
         cands = np.unique(np.concatenate(pools)) if pools else np.zeros(0, dtype=np.int64)
         if not len(cands):
             return MemoryAnswer({}, 0.0)
-        p = m.prob(ctx, cands)
+        p = m.prob_in(view, cands)
         probs: dict[str, float] = {}
         for i in np.argsort(-p, kind="stable"):
             word = shape(m.vocab[int(cands[i])], sentence_start)
