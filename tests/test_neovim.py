@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from assistant.engine.ngramsource import NgramSource
 from assistant.engine.predictor import Predictor
 from assistant.lm.io import load_model
 from assistant.shipped import base_model_dir
@@ -157,7 +158,9 @@ def test_neovim_gets_completions_and_ghost_text(tmp_path: Path) -> None:
     assert result["position"] == {"line": 1, "character": len(line) + 2}  # two emoji: two UTF-16 units each
 
     torch.set_num_threads(1)
-    expected = Predictor(load_model(base_model_dir())).suggest("Hi team,\n" + line, 5)
+    expected = Predictor(load_model(base_model_dir()), ngram=NgramSource.shared(base_model_dir())).suggest(
+        "Hi team,\n" + line, 5
+    )
     items = result["completion"]["items"]
     assert [i["label"] for i in items] == [c.word for c in expected.words]
     assert "moved" in [i["label"] for i in items]
@@ -179,7 +182,7 @@ def test_neovim_ghost_text_is_drawn_apart_from_the_text_and_accepted(tmp_path: P
     result = run_nvim(tmp_path, GHOST_SCRIPT, note)
     line = "Dear team, The meeting has been mov"
     torch.set_num_threads(1)
-    expected = Predictor(load_model(base_model_dir())).suggest(line, 5)
+    expected = Predictor(load_model(base_model_dir()), ngram=NgramSource.shared(base_model_dir())).suggest(line, 5)
     assert expected.phrase is not None
     addition = expected.phrase.text  # what follows "mov" in the item's insertText ("mov" + phrase)
 
