@@ -1,13 +1,15 @@
 """Latency and size of adaptive prediction: a 20,000-word document and a 1M-word personal memory, one thread.
 
     python benchmarks/adaptive_latency.py [--doc-words 20000] [--personal-words 1000000] [--chars 3000]
+        [--neural] [--ngram DIR | --no-ngram]
 
 Reads ../shared/data/train/*.txt (the personal memory's text: paragraphs in file order until --personal-words)
 and ../shared/data/eval/general/tech_heldout.txt (the document). Measures, in a temporary ASSISTANT_HOME-like
 folder: building the memory from a store of 100 documents, its file size, loading it, one sync after one
 paragraph of one document changed (in memory, then the file write); then ``Predictor.suggest`` on every
 keystroke of --chars characters typed after the first --doc-words words of the document (the predictor has
-read them, as after opening it), with p50/p95/p99 and the resident memory.
+read them, as after opening it), with p50/p95/p99 and the resident memory. ``--neural`` turns the neural cache
+on; the general n-gram beside the model (or ``--ngram DIR``) is a source unless ``--no-ngram``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from adaptive import DATA
 from benchdata import require, texts_in
 from latency import rss_mb
 
+from assistant.engine.neuralcache import NeuralCacheSettings
+from assistant.engine.ngramsource import NgramSource
 from assistant.engine.predictor import Predictor
 from assistant.eval.metrics import latency_percentiles
 from assistant.lm.io import load_model
@@ -56,6 +60,9 @@ def main() -> None:
     parser.add_argument("--personal-words", type=int, default=1_000_000)
     parser.add_argument("--chars", type=int, default=3000, help="characters typed after the document's start")
     parser.add_argument("--static", action="store_true", help="the bare model (no memories) for comparison")
+    parser.add_argument("--neural", action="store_true", help="with the neural cache")
+    parser.add_argument("--ngram", type=Path, default=None, help="n-gram folder (default: the model's, if any)")
+    parser.add_argument("--no-ngram", action="store_true", help="without the general n-gram")
     args = parser.parse_args()
     require([DOCUMENT])
     texts_in(TRAIN)
@@ -94,8 +101,16 @@ def main() -> None:
             memory.compact()
             result["rebuild_after_change_s"] = round(time.perf_counter() - t0, 2)
         result["rss_mb_memory"] = round(rss_mb() - rss_start, 1)
-    lm = load_model(args.model or base_model_dir())
-    predictor = Predictor(lm, adaptive=not args.static, personal=None if args.static else memory)
+    model_dir = args.model or base_model_dir()
+    lm = load_model(model_dir)
+    ngram = None if args.no_ngram else (NgramSource(args.ngram) if args.ngram else NgramSource.beside(model_dir))
+    predictor = Predictor(
+        lm,
+        adaptive=not args.static,
+        personal=None if args.static else memory,
+        neural=NeuralCacheSettings() if args.neural else None,
+        ngram=ngram,
+    )
     doc = DOCUMENT.read_text(encoding="utf-8")
     spans = word_spans(doc)
     start = spans[min(args.doc_words, len(spans)) - 1][1]
@@ -120,6 +135,8 @@ def main() -> None:
     result["latency_ms"] = latency_percentiles(latencies, digits=3)
     result["rss_mb_after"] = round(rss_mb(), 1)
     result["mode"] = "static" if args.static else "adaptive"
+    result["neural"] = args.neural
+    result["ngram"] = ngram is not None
     print(json.dumps(result, indent=1))
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-"""The shared data folder beside the repository (see its README.md); the tests never read it."""
+SHARED = Path(os.environ.get("ASSISTANT_BENCH_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
+"""The shared data folder beside the repository (see its README.md), or ``$ASSISTANT_BENCH_DATA`` (a checkout
+elsewhere, e.g. a worktree); the tests never read it."""
 
 
 def require(paths: list[Path]) -> None:

@@ -1,6 +1,6 @@
 """Fit the constants of the document memory and the mixing on the development texts, by coordinate search.
 
-    python benchmarks/fit_mixing.py [--max-words 2000] [--rounds 2] [--json OUT]
+    python benchmarks/fit_mixing.py [--max-words 2000] [--rounds 2] [--ngram DIR] [--json OUT]
 
 How: the objective is the mean KSR@3 (docs/design.md's replay) over the first ``--max-words`` words of
 ``wiki_heldout``, ``chat_heldout``, ``tech_heldout`` (document memory only) and the Austen ``test.txt`` with
@@ -8,7 +8,9 @@ How: the objective is the mean KSR@3 (docs/design.md's replay) over the first ``
 ``assistant/engine/{memory/document,mixing}.py``, each round tries every listed value of each constant in turn with the
 others fixed and keeps the best. The GRU's side of every keystroke (word search, prefix share, word scores) does
 not depend on these constants, so it is computed once per text and replayed from a memo; a trial costs only the
-memories and the mixing. The result is printed for copying into the defaults; nothing is set per text.
+memories and the mixing. With ``--ngram`` (an n-gram folder, e.g. ``models/base/ngram``) the general n-gram is a
+source on every text and its prior is fitted too. The result is printed for copying into the defaults; nothing
+is set per text.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from benchdata import require
 
 from assistant.engine.memory import DocMemorySettings
 from assistant.engine.mixing import MixSettings
+from assistant.engine.ngramsource import NgramSource
 from assistant.engine.predictor import Predictor
 from assistant.eval.metrics import keystroke_savings
 from assistant.lm.io import load_model
@@ -39,6 +42,7 @@ GRID: dict[str, list[Any]] = {
     "mix.prior_words": [5.0, 10.0, 20.0, 50.0],
     "mix.prior_doc": [0.05, 0.1, 0.2, 0.3],
     "mix.prior_personal": [0.05, 0.1, 0.2, 0.3],
+    "mix.prior_ngram": [0.05, 0.1, 0.2, 0.3],
 }
 
 
@@ -72,6 +76,7 @@ def settings_of(params: dict[str, Any]) -> tuple[DocMemorySettings, MixSettings]
             1 - params["mix.prior_doc"] - params["mix.prior_personal"],
             params["mix.prior_doc"],
             params["mix.prior_personal"],
+            params["mix.prior_ngram"],
         ),
     )
     return doc, mix
@@ -82,8 +87,12 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--max-words", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--ngram", type=Path, default=None, help="an n-gram folder: fit with it as a source")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
+    ngram = NgramSource(args.ngram) if args.ngram else None
+    if ngram is None:
+        GRID.pop("mix.prior_ngram")
     require([*GENERAL.values(), AUSTEN / "test.txt", AUSTEN / "train_small.txt"])
     torch.set_num_threads(1)
     lm = load_model(args.model or base_model_dir())
@@ -101,22 +110,23 @@ def main() -> None:
         "mix.prior_words": m.prior_words,
         "mix.prior_doc": m.prior[1],
         "mix.prior_personal": m.prior[2],
+        "mix.prior_ngram": m.prior_of(4)[3],
     }
 
     def score(p: dict[str, Any]) -> tuple[float, list[float]]:
         doc, mix = settings_of(p)
         per = []
         for text, memory in texts:
-            predictor = Predictor(lm, model=base.model, memory=doc, mixing=mix, personal=memory)
+            predictor = Predictor(lm, model=base.model, memory=doc, mixing=mix, personal=memory, ngram=ngram)
             predictor.cache, predictor.search = base.cache, search  # type: ignore[assignment]
             base.cache.reset()
-            per.append(keystroke_savings(predictor, text, ns=(3,), max_words=args.max_words).ksr(3))
+            per.append(keystroke_savings(predictor, text, ns=(3,), max_words=args.max_words, ghost=False).ksr(3))
         return sum(per) / len(per), per
 
     static = []
     for text, _ in texts:
         predictor = Predictor(lm, model=base.model, adaptive=False)
-        static.append(keystroke_savings(predictor, text, ns=(3,), max_words=args.max_words).ksr(3))
+        static.append(keystroke_savings(predictor, text, ns=(3,), max_words=args.max_words, ghost=False).ksr(3))
     print("static KSR@3 (wiki, chat, tech, austen):", [round(s, 4) for s in static], flush=True)
     best, per = score(params)
     print(f"defaults: {best:.4f} {[round(s, 4) for s in per]}", flush=True)

@@ -146,10 +146,35 @@ def main() -> None:
         m = mix.get(Path(fname).stem, {})
         w(f"| {fname} | {src} | {lic} | {genre} | {m.get('weight', '-')} | {int(m.get('train_tokens', 0)):,} |")
     w("")
+    out.extend(ngram_section(args.model))
     if args.notes and args.notes.is_file():
         w("## Notes\n")
         w(args.notes.read_text().strip() + "\n")
     (args.model / "CARD.md").write_text("\n".join(out))
+
+
+def ngram_section(model_dir: Path) -> list[str]:
+    """The card's section on the general n-gram in ``model_dir/ngram`` (none when the folder has none)."""
+    meta_file = model_dir / "ngram" / "ngram.json"
+    if not meta_file.is_file():
+        return []
+    m = json.loads(meta_file.read_text(encoding="utf-8"))
+    grams = ", ".join(f"{n:,} {k + 2}-grams" for k, n in enumerate(m["ngrams"]))
+    mins = ", ".join(f"{k + 2}-grams {c}" for k, c in enumerate(m["min_counts"]))
+    return [
+        "## General n-gram (`ngram/`)\n",
+        f"An interpolated modified Kneser-Ney word {m['order']}-gram (`assistant/engine/ngram.py`), one more "
+        "source of the adaptive mixing (`assistant/engine/ngramsource.py`): it predicts words from the last "
+        f"{m['order'] - 1} words of the paragraph. Trained on the same mix as the network (the files and weights "
+        f"above; {m['paragraphs']:,} paragraphs after weighting, vocabulary the {m['vocabulary']:,} most frequent "
+        f"words seen at least twice), {m['full_mb']} MB unpruned, count-pruned to {m['mb']} MB (minimum counts: "
+        f"{mins}; a pruned n-gram's mass backs off to the lower order, so every distribution still sums to one): "
+        f"{grams}.\n",
+        "Files: plain `.npy` arrays (no pickle; loaded with `allow_pickle=False` and memory-mapped, so opening "
+        "costs nothing and the pages are read as used), `vocab.txt` and `ngram.json` (the build's facts and "
+        "every file's SHA-256). Rebuild: `python scripts/build_ngram.py --data ../shared/data/train` "
+        "(deterministic: the same data gives the same files).\n",
+    ]
 
 
 def _extra_sources(mix: dict) -> list[tuple[str, str, str, str]]:

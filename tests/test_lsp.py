@@ -17,6 +17,7 @@ import torch
 from lsprotocol import types as t
 from pygls.lsp.client import LanguageClient
 
+from assistant.engine.ngramsource import NgramSource
 from assistant.engine.predictor import Predictor
 from assistant.lm.io import load_model
 from assistant.shipped import base_model_dir
@@ -112,7 +113,7 @@ async def base(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sessio
 def base_predictor() -> Predictor:
     """The shipped model in this process, to check the server's answers against the engine's."""
     torch.set_num_threads(1)
-    return Predictor(load_model(base_model_dir()))
+    return Predictor(load_model(base_model_dir()), ngram=NgramSource.shared(base_model_dir()))  # as make_predictor
 
 
 def probability(item: t.CompletionItem) -> float:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from assistant.engine.ngramsource import NgramSource
 from assistant.engine.predictor import Predictor
 from assistant.lm.io import load_model
 from assistant.shipped import base_model_dir
@@ -317,7 +318,9 @@ def test_neovim_gets_completions_and_ghost_text(tmp_path: Path, nvim: str) -> No
     assert result["position"] == {"line": 1, "character": width}  # 0.11 offers UTF-8, 0.7 speaks UTF-16
 
     torch.set_num_threads(1)
-    expected = Predictor(load_model(base_model_dir())).suggest("Hi team,\n" + line, 5)
+    expected = Predictor(load_model(base_model_dir()), ngram=NgramSource.shared(base_model_dir())).suggest(
+        "Hi team,\n" + line, 5
+    )
     items = result["completion"]["items"]
     assert [i["label"] for i in items] == [c.word for c in expected.words]
     assert "moved" in [i["label"] for i in items]
@@ -339,7 +342,7 @@ def test_neovim_ghost_text_is_drawn_apart_from_the_text_and_accepted(tmp_path: P
     result = run_nvim(tmp_path, GHOST_SCRIPT, note, nvim)
     line = "Dear team, The meeting has been mov"
     torch.set_num_threads(1)
-    expected = Predictor(load_model(base_model_dir())).suggest(line, 5)
+    expected = Predictor(load_model(base_model_dir()), ngram=NgramSource.shared(base_model_dir())).suggest(line, 5)
     assert expected.phrase is not None
     addition = expected.phrase.text  # what follows "mov" in the item's insertText ("mov" + phrase)
 

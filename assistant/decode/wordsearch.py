@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -189,6 +190,9 @@ class WordSearch:
         the tail's separators that agrees with the partial word (1 after a separator); for mixing with memories."""
         self.rows_stepped = 0
         """Paths advanced by one piece through the model since creation (a measure of the work done)."""
+        self.adjust: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+        """Applied to every step's log-probabilities ``(K, V)`` with the GRU outputs ``(K, H)`` they came from
+        (the predictor's neural cache); the root's come adjusted from the caller."""
 
     def candidates(
         self, logprobs: torch.Tensor, hidden: torch.Tensor, tail: str, n: int = 5, extra: int = 0
@@ -383,6 +387,8 @@ class WordSearch:
             hidden = torch.cat([items[i][0].hidden for i in todo], dim=1)  # (L, K, H)
             ids = torch.tensor([items[i][1] for i in todo], dtype=torch.long, device=hidden.device)
             lp, h = self.model.step(ids, hidden)  # (K, V), (L, K, H)
+            if self.adjust is not None:
+                lp = self.adjust(lp, h[-1])
             self.rows_stepped += len(todo)
             if len(self._memo) > MEMO_LIMIT:
                 self._memo.clear()

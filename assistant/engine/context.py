@@ -4,7 +4,8 @@ The context before the word being typed is cut into segments that each end at a 
 context), and each segment is encoded on its own, so the pieces of a context never depend on what follows it: a
 keystroke at the end costs only the new segment, and an edit anywhere resumes from the last checkpoint before
 the first changed character. Checkpoints hold only the GRU state (a few KB each); the next-piece distribution
-is recomputed from the state when asked.
+is recomputed from the state when asked. With a neural cache, each checkpoint also marks how many of the cache's
+rows its text gave, so an edit truncates the cache with the states.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import bisect
 import torch
 
 from assistant.decode.generate import CONTEXT_START
+from assistant.engine.neuralcache import NeuralCacheSettings, PieceCache
 from assistant.lm.model import GRULanguageModel
 from assistant.text.tokenizer import Tokenizer
 from assistant.text.words import WORD_RE, is_word_char
@@ -44,8 +46,15 @@ def is_word_end(text: str, offset: int) -> bool:
 class ContextCache:
     """GRU states along the current text; answers the state after any context, reusing what it can."""
 
-    def __init__(self, model: GRULanguageModel, tokenizer: Tokenizer, score: bool = False) -> None:
-        """``score``: also record each segment's log-probability of its word pieces (for the mixing weights)."""
+    def __init__(
+        self,
+        model: GRULanguageModel,
+        tokenizer: Tokenizer,
+        score: bool = False,
+        neural: NeuralCacheSettings | None = None,
+    ) -> None:
+        """``score``: also record each segment's log-probability of its word pieces (for the mixing weights).
+        ``neural``: keep a neural cache over the text's states and mix it into every next-piece distribution."""
         self.model = model
         self.tokenizer = tokenizer
         self._device = next(model.parameters()).device
@@ -58,6 +67,10 @@ class ContextCache:
         self._scores: list[float] = [0.0]
         self._word_piece = word_piece_mask(tokenizer).to(self._device) if score else None
         self._last: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.neural = PieceCache(model.config.hidden_dim, neural) if neural is not None else None
+        """The neural cache over the current text, or None."""
+        self._rows: list[int] = [0]
+        """Rows of the neural cache given by the text up to each checkpoint."""
         self.tokens_fed = 0
         """Pieces fed to the model since creation (a measure of the work done)."""
 
@@ -71,6 +84,9 @@ class ContextCache:
         del self._ends[i + 1 :]
         del self._states[i + 1 :]
         del self._scores[i + 1 :]
+        del self._rows[i + 1 :]
+        if self.neural is not None:
+            self.neural.truncate(self._rows[-1])
         self._text = context
         h = self._states[-1]
         start = self._ends[-1]
@@ -83,19 +99,25 @@ class ContextCache:
             if ids:  # one call per segment: the same computation whichever edit led here
                 x = torch.tensor([ids], dtype=torch.long, device=self._device)
                 out, h_next = self.model.advance_state(x, h)
+                rows = torch.cat([h[-1], out[0, :-1]], dim=0)  # (T, H): the output before each piece
                 if self._word_piece is not None:
-                    score = self._segment_score(h, out, ids)
+                    score = self._segment_score(rows, ids)
+                if self.neural is not None:
+                    self.neural.append(rows, x[0])
                 h = h_next
                 self.tokens_fed += len(ids)
             self._ends.append(end)
             self._states.append(h)
             self._scores.append(score)
+            self._rows.append(self.neural.length if self.neural is not None else 0)
         return h
 
-    def _segment_score(self, before: torch.Tensor, out: torch.Tensor, ids: list[int]) -> float:
-        """Log-probability of a segment's pieces that spell its word (separator-only pieces left out)."""
-        rows = torch.cat([before[-1], out[0, :-1]], dim=0)  # (T, H): the output before each piece
+    def _segment_score(self, rows: torch.Tensor, ids: list[int]) -> float:
+        """Log-probability of a segment's pieces that spell its word (separator-only pieces left out), under the
+        neural cache as the text before the segment left it when there is one."""
         lp = torch.log_softmax(self.model.logits_from_output(rows).float(), dim=-1)  # (T, V)
+        if self.neural is not None:
+            lp = self.neural.mix(lp, rows)
         target = torch.tensor(ids, device=rows.device)
         picked = lp.gather(1, target[:, None])[:, 0]
         return float((picked * self._word_piece[target]).sum())
@@ -110,9 +132,16 @@ class ContextCache:
         h = self.hidden(context)
         if self._last is not None and self._last[0] is h:
             return self._last[1], h
-        lp = self.model.next_logprobs(h)[0]
-        self._last = (h, lp)
-        return lp, h
+        lp = self.model.next_logprobs(h)
+        if self.neural is not None:
+            lp = self.neural.mix(lp, h[-1])
+        self._last = (h, lp[0])
+        return lp[0], h
+
+    def mix_neural(self, logprobs: torch.Tensor, outputs: torch.Tensor) -> torch.Tensor:
+        """``logprobs`` ``(K, V)`` computed from ``outputs`` ``(K, H)`` after the current text, mixed with the
+        neural cache (unchanged without one): the word search's hook for the pieces it expands."""
+        return logprobs if self.neural is None else self.neural.mix(logprobs, outputs)
 
     def reset(self) -> None:
         """Forget every state (e.g. when switching documents)."""
@@ -120,6 +149,10 @@ class ContextCache:
         self._ends = [0]
         self._states = [self._root]
         self._scores = [0.0]
+        self._rows = [0]
+        self._last = None
+        if self.neural is not None:
+            self.neural.truncate(0)
 
 
 def word_piece_mask(tokenizer: Tokenizer) -> torch.Tensor:

@@ -16,7 +16,9 @@ from assistant.decode.wordsearch import SearchLimits, WordCandidate, WordSearch
 from assistant.engine.context import ContextCache, is_word_end
 from assistant.engine.lookahead import MIN_PROBABILITY, above_floor, as_typed
 from assistant.engine.memory import NO_ANSWER, DocMemorySettings, DocumentMemory, PersonalWords
-from assistant.engine.mixing import MixSettings, em_weights, mix
+from assistant.engine.mixing import SOURCES, MixSettings, em_weights, mix
+from assistant.engine.neuralcache import NeuralCacheSettings
+from assistant.engine.ngramsource import NgramSource
 from assistant.lm.io import LoadedModel
 from assistant.lm.model import GRULanguageModel
 from assistant.lm.quantize import quantize_for_inference
@@ -125,6 +127,8 @@ class Predictor:
         mixing: MixSettings | None = None,
         guard: Callable[[str, Suggestions], Suggestions] | None = None,
         min_probability: float = MIN_PROBABILITY,
+        neural: NeuralCacheSettings | None = None,
+        ngram: NgramSource | None = None,
     ) -> None:
         """``model``: the network to run, e.g. one quantised copy shared by several predictors (it holds no
         state); default ``lm.model``, quantised for inference unless ``quantize`` is false.
@@ -135,7 +139,12 @@ class Predictor:
         ``guard``: the last check on every :meth:`suggest` answer (the user's privacy controls: no secret,
         nothing blocked or rejected); it may drop candidates, so a few more are searched for.
 
-        ``min_probability``: candidates less likely than this are never offered."""
+        ``min_probability``: candidates less likely than this are never offered.
+
+        ``neural``: a neural cache over the document's GRU states, mixed into the network's next-piece
+        distribution (only when ``adaptive``; off by default, see ``engine/neuralcache.py``).
+
+        ``ngram``: the general n-gram as one more source of the mixing (only when ``adaptive``)."""
         self.lm = lm
         self.min_probability = min_probability
         """Floor on a candidate's probability (``lookahead.MIN_PROBABILITY`` by default)."""
@@ -144,17 +153,21 @@ class Predictor:
         self.model = model
         self.tokenizer = lm.tokenizer
         self.adaptive = adaptive
-        self.cache = ContextCache(self.model, self.tokenizer, score=adaptive)
+        self.cache = ContextCache(self.model, self.tokenizer, score=adaptive, neural=neural if adaptive else None)
         self.document = DocumentMemory(memory)
         """What the text before the cursor has shown (used when ``adaptive``)."""
         self.personal = personal
         """The user's personal memory, or None."""
+        self.ngram = ngram if adaptive else None
+        """The general n-gram source, or None."""
         self.mixing = mixing or MixSettings()
         self._weights_key: tuple[str, int, int] | None = None
         self._weights = np.asarray(self.mixing.prior)
         self._records_key: tuple[int, int] | None = None
         self._records: dict[tuple[tuple[str, ...], str], tuple[float, float]] = {}
         self.search = WordSearch(self.model, self.tokenizer, limits)
+        if self.cache.neural is not None:
+            self.search.adjust = self.cache.mix_neural
         self.phrase_settings = phrase_settings or PhraseSettings()
         self._last_phrase: tuple[str, Phrase] | None = None
         self.lexicon = lm.lexicon
@@ -209,8 +222,11 @@ class Predictor:
             with personal.reading():
                 chain = personal.chain(self._paragraph_words(context + sep))
                 pers, trust = chain.answer(split.prefix, sentence_start, k), (trust[0], chain.trust)
+        gram = NO_ANSWER
+        if self.ngram is not None:
+            gram = self.ngram.answer(_paragraph_words(context, self.ngram.order - 1), split.prefix, sentence_start, k)
         weights = self._mix_weights(split.context, context, personal, trust)
-        mixed = mix(weights, model, self.search.prefix_share, [doc, pers])
+        mixed = mix(weights, model, self.search.prefix_share, [doc, pers, gram])
         ranked = sorted(mixed.items(), key=lambda kv: kv[1], reverse=True)[:n]
         return [WordCandidate(w, min(1.0, p)) for w, p in ranked]
 
@@ -236,7 +252,7 @@ class Predictor:
             scores = scores[:-1]  # the context ends in separators: its last segment holds no word
         doc_words = self.document.words
         count = min(len(scores), len(doc_words) - 1, self.mixing.window)
-        records = np.zeros((max(count, 0), 3))
+        records = np.zeros((max(count, 0), len(SOURCES)))
         trusts = np.zeros((max(count, 0), 2))
         if count > 0:
             records[:, 0] = np.exp(np.asarray(scores[-count:]))
@@ -246,12 +262,19 @@ class Predictor:
                 found = self._personal_records(personal, doc_words, count)
                 records[:, 2] = [p for p, _ in found]
                 trusts[:, 1] = [t for _, t in found]
+            if self.ngram is not None:
+                n = self.ngram.order - 1
+                at = len(doc_words) - count
+                records[:, 3] = [
+                    self.ngram.probability(doc_words[i], doc_words[max(0, i - n) : i])
+                    for i in range(at, len(doc_words))
+                ]
         long_here = np.asarray(trust) > 0
         same = np.all(trusts[:, long_here] > 0, axis=1)  # all records when no memory has a long context here
-        available = (True, True, personal is not None)
+        available = (True, True, personal is not None, self.ngram is not None)
         settings = self.mixing
         if long_here.any():
-            settings = replace(settings, prior=_trusted_prior(settings.prior, trust))
+            settings = replace(settings, prior=_trusted_prior(settings.prior_of(len(SOURCES)), trust))
         self._weights = em_weights(records[same], available, settings)
         self._weights_key = key
         return self._weights
@@ -430,15 +453,19 @@ class Predictor:
 
 
 def _trusted_prior(prior: tuple[float, ...], trust: tuple[float, float]) -> tuple[float, ...]:
-    """``prior`` with each memory that has a long context raised to its trust there, the rest scaled down."""
-    raised = [max(p, t) if t > 0 else p for p, t in zip(prior[1:], trust, strict=True)]
-    lifted = sum(r for r, t in zip(raised, trust, strict=True) if t > 0)
+    """``prior`` (one weight per source) with each memory (the sources after the model, in ``trust``'s order)
+    that has a long context raised to its trust there, the other sources scaled down."""
+    raised = {i: max(prior[i], t) for i, t in enumerate(trust, start=1) if t > 0}
+    lifted = sum(raised.values())
     if lifted >= 0.95:
-        raised = [r * 0.95 / lifted if t > 0 else 0.0 for r, t in zip(raised, trust, strict=True)]
-        return (0.05, *raised)
-    rest = prior[0] + sum(r for r, t in zip(raised, trust, strict=True) if t <= 0)
+        out = [0.0] * len(prior)
+        out[0] = 0.05
+        for i, r in raised.items():
+            out[i] = r * 0.95 / lifted
+        return tuple(out)
+    rest = sum(p for i, p in enumerate(prior) if i not in raised)
     scale = (1 - lifted) / rest
-    return (prior[0] * scale, *(r if t > 0 else r * scale for r, t in zip(raised, trust, strict=True)))
+    return tuple(raised.get(i, p * scale) for i, p in enumerate(prior))
 
 
 def _choose(network: Phrase, memory: Phrase | None, best: WordCandidate) -> Phrase:
@@ -455,6 +482,13 @@ def _choose(network: Phrase, memory: Phrase | None, best: WordCandidate) -> Phra
         return (phrase.confidence / max(best.probability, 1e-12)) ** (1 / steps)
 
     return memory if per_step(memory) > per_step(network) else network
+
+
+def _paragraph_words(context: str, count: int) -> list[str]:
+    """The last ``count`` words of the paragraph ``context`` ends in (what the general n-gram reads)."""
+    start = context.rfind("\n\n") + 1
+    tail = context[max(start, len(context) - 40 * count) :]
+    return words(tail)[-count:] if count > 0 else []
 
 
 def context_window(text: str) -> str:

@@ -78,6 +78,15 @@ def format_report(report: dict[str, Any]) -> str:
     lines.append(
         "bits per character: " + ("n/a (word model: no character probabilities)" if bpc is None else f"{bpc:.3f}")
     )
+    ghost = report.get("ghost")
+    if ghost is not None:
+        lines.append(
+            f"ghost text: shown past the word at {ghost['shown']:.1%} of keystrokes, first word right "
+            f"{ghost['first_word_right']:.1%}, all right {ghost['all_right']:.1%}; Tab on a wholly right one saves "
+            f"{ghost['saved_chars']:,} characters ({ghost['saved_share']:.1%})"
+        )
+    else:
+        lines.append("ghost text: n/a (the predictor shows none)")
     lat = report["latency_ms"]
     lines.append(f"latency ms: p50 {lat['p50']:.2f}, p95 {lat['p95']:.2f}, p99 {lat['p99']:.2f}")
     return "\n".join(lines)

@@ -4,6 +4,8 @@ quantised once, shared by every predictor that runs it; and :func:`make_predicto
 
 from __future__ import annotations
 
+import functools
+import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,11 +13,13 @@ from pathlib import Path
 import torch
 
 from assistant.engine.guard import SuggestionGuard
+from assistant.engine.ngramsource import NgramSource
 from assistant.engine.predictor import PhraseSettings, Predictor
 from assistant.lm.io import LoadedModel, ModelLoadError, load_model
 from assistant.lm.model import GRULanguageModel
 from assistant.lm.quantize import quantize_for_inference
 from assistant.personal.memory import PersonalMemory
+from assistant.shipped import base_model_dir
 from assistant.store.models import BASE, ModelRegistry
 
 __all__ = [
@@ -61,7 +65,8 @@ def make_predictor(
     """A predictor with its own incremental state over ``model``'s shared network. Every front end gets its
     predictors here, so whatever a predictor needs besides the model is wired in one place: the user's
     ``personal`` memory, and the document memory and adaptive mixing unless ``adaptive`` is off (the bare model);
-    ``guard`` (the user's privacy controls) checks every answer before it is shown."""
+    ``guard`` (the user's privacy controls) checks every answer before it is shown; the general n-gram shipped
+    beside the base model (``models/base/ngram/``, if there) is one more source of the mixing."""
     return Predictor(
         model.lm,
         phrase_settings=phrase_settings,
@@ -69,7 +74,29 @@ def make_predictor(
         personal=personal,
         adaptive=adaptive,
         guard=guard.apply if guard is not None else None,
+        ngram=general_ngram(model.lm) if adaptive else None,
     )
+
+
+def general_ngram(lm: LoadedModel) -> NgramSource | None:
+    """The general n-gram for ``lm``: the one in its own folder, else the shipped base model's when ``lm`` is
+    that model or a fine-tune of it (the same tokenizer); None for any other model (a test's tiny one)."""
+    own = NgramSource.shared(lm.path)
+    if own is not None:
+        return own
+    base = base_model_dir()
+    theirs = lm.meta.get("tokenizer")
+    same = isinstance(theirs, dict) and theirs.get("sha256") is not None and theirs["sha256"] == _tokenizer_hash(base)
+    return NgramSource.shared(base) if same else None
+
+
+@functools.cache
+def _tokenizer_hash(model_dir: Path) -> str | None:
+    """The tokenizer hash in a model folder's ``config.json`` (None when unreadable)."""
+    try:
+        return json.loads((model_dir / "config.json").read_text(encoding="utf-8"))["tokenizer"]["sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _inference(lm: LoadedModel, name: str, quantize: bool, warning: str = "") -> Model:
