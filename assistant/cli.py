@@ -236,17 +236,21 @@ def cmd_paths(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    """Copy text documents (files or whole folders) into your document store."""
+    """Copy text documents (files or whole folders) into your document store; an mbox file or a Maildir folder
+    gives one document per message, with only your own words (no quotes, headers or signatures)."""
     settings = _settings()
     space = _documents()
-    results = space.import_paths([Path(p) for p in args.paths], settings.import_.max_bytes)
+    senders = args.mail_from or settings.import_.mail_from
+    results = space.import_paths([Path(p) for p in args.paths], settings.import_.max_bytes, senders)
     space.close()  # the personal memory serves the imported words from the next keystroke
     for r in results:
         print(f"{r.status:<9} {r.label}" + (f"  ({r.detail})" if r.status != "imported" else f"  -> {r.detail}"))
-    counts = {s: sum(r.status == s for r in results) for s in ("imported", "duplicate", "refused", "skipped")}
+    counts = {
+        s: sum(r.count for r in results if r.status == s) for s in ("imported", "duplicate", "refused", "skipped")
+    }
     print(f"{counts['imported']} imported, {counts['duplicate']} duplicate, {counts['refused']} refused")
     if counts["skipped"]:
-        print(f"{counts['skipped']} skipped (not text files, hidden folders or links)")
+        print(f"{counts['skipped']} skipped (not text files, hidden folders, links, or mail that is not yours)")
     return 0 if counts["imported"] or not counts["refused"] else 1
 
 
@@ -557,7 +561,14 @@ def build_parser() -> argparse.ArgumentParser:
     pa.set_defaults(handler=cmd_paths)
 
     im = sub.add_parser("import", help="copy text documents into your store", description=cmd_import.__doc__)
-    im.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    im.add_argument("paths", nargs="+", metavar="PATH", help="files or folders, mbox files or Maildir folders")
+    im.add_argument(
+        "--from",
+        dest="mail_from",
+        action="append",
+        metavar="ADDRESS",
+        help="keep only mail sent from this address (repeatable; default: the import.mail_from setting)",
+    )
     im.set_defaults(handler=cmd_import)
 
     d = sub.add_parser("docs", help="list your documents (or --remove one)", description=cmd_docs.__doc__)

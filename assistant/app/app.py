@@ -489,7 +489,7 @@ class WriterApp(App[None]):
             self.call_from_thread(self.notify, f"{path} does not exist.", title="Import", severity="error")
             return
         try:
-            results = self.space.import_paths([path], self.settings.import_.max_bytes)
+            results = self.space.import_paths([path], self.settings.import_.max_bytes, self.settings.import_.mail_from)
         except (OSError, StoreError) as exc:
             self.call_from_thread(self.notify, f"Import failed: {exc}", title="Import", severity="error")
             return

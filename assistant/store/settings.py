@@ -19,6 +19,8 @@ class ImportSettings:
 
     max_bytes: int = 5_000_000
     """Files larger than this are refused."""
+    mail_from: list[str] = field(default_factory=list)
+    """Your mail addresses: importing a mailbox keeps only mail sent from these (all mail when empty)."""
 
 
 @dataclass
@@ -131,7 +133,7 @@ def _apply(target: Any, table: dict[str, Any], where: str, problems: list[str]) 
     limits = {f.name: f.metadata.get("max") for f in fields(target)}
 
     def in_range(name: str, value: Any) -> Any:
-        positive = isinstance(value, bool | str) or value > 0
+        positive = isinstance(value, bool | str | list) or value > 0
         limit = limits[name]
         return value if positive and (limit is None or value <= limit) else None
 
@@ -154,6 +156,8 @@ def _is_number(value: Any) -> bool:
 
 
 def _toml_value(value: object) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return str(value).lower() if isinstance(value, bool) else str(value)
