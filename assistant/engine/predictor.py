@@ -18,10 +18,13 @@ from assistant.engine.context import ContextCache, is_word_end
 from assistant.engine.docmemory import DocMemorySettings, DocumentMemory
 from assistant.engine.lookahead import MIN_PROBABILITY, above_floor, as_typed
 from assistant.engine.mixing import MixSettings, em_weights, mix
+from assistant.engine.wordlist import WordListSource, reweigh
 from assistant.lm.io import LoadedModel
 from assistant.lm.model import GRULanguageModel
 from assistant.lm.quantize import quantize_for_inference
 from assistant.store.memory import MemoryAnswer, PersonalMemory
+from assistant.text.frequency import FrequencyList
+from assistant.text.language import detect
 from assistant.text.words import is_word_char, partial_word, words
 
 MAX_TAIL_CHARS = 12
@@ -41,6 +44,20 @@ GUARD_SPARE = 3
 
 UNKNOWN_WORD_MIN = 0.2
 """A word outside the lexicon and the text is offered only when at least this probable."""
+
+NETWORK_LANGUAGES = ("en",)
+"""Languages the base network was trained on: a document in another one gets its word-frequency list."""
+
+DETECT_EVERY = 20
+"""The document's language is judged again after this many words were added or removed (not per keystroke)."""
+
+LANGUAGE_ANCHOR = 200
+"""A text that no longer starts as the one last judged (another text, not an edit at the end) is judged again."""
+
+WORDLIST_PRIOR = 0.5
+"""Weight of a frequency list before any word is written (the others' priors share the rest)."""
+
+APOSTROPHES = "'’"
 
 
 @dataclass(frozen=True)
@@ -148,7 +165,7 @@ class Predictor:
         self.personal = personal
         """The user's personal memory, or None."""
         self.mixing = mixing or MixSettings()
-        self._weights_key: tuple[str, int, int] | None = None
+        self._weights_key: tuple[str, int, int, str] | None = None
         self._weights = np.asarray(self.mixing.prior)
         self.search = WordSearch(self.model, self.tokenizer, limits)
         self.phrase_settings = phrase or PhraseSettings()
@@ -157,6 +174,13 @@ class Predictor:
         """Known words; None offers whatever the search finds."""
         self._seen: tuple[str, set[str]] = ("", set())
         self.guard = guard
+        self.language = NETWORK_LANGUAGES[0]
+        """The language of the document being written, as last detected (judged every ``DETECT_EVERY`` words)."""
+        self.wordlist: WordListSource | None = None
+        """The frequency list of :attr:`language` when the network does not know it (then a fourth source)."""
+        self._language_words = -DETECT_EVERY
+        self._language_text = ""
+        self._common = FrequencyList.from_wordfreq(NETWORK_LANGUAGES[0]) if self.lexicon is not None else None
 
     @torch.no_grad()
     def words(self, text_before_cursor: str, n: int = 5) -> list[WordCandidate]:
@@ -182,6 +206,10 @@ class Predictor:
         found = self.search.candidates(logprobs, hidden, split.tail, n, extra=2 * n)
         context = full[: len(full) - len(split.tail)]
         self.document.update(context)
+        self._follow_language(context)
+        wordlist = self.wordlist
+        if foreign and wordlist is not None and wordlist.knows_prefix(split.prefix):
+            foreign = False  # the language's own list judges its words
         personal = self.personal if self.personal is not None and len(self.personal) else None
         model = {
             c.word: c.probability
@@ -190,6 +218,7 @@ class Predictor:
             or foreign
             or c.probability >= UNKNOWN_WORD_MIN
             or c.word in self.lexicon
+            or (wordlist is not None and c.word in wordlist.list)
             or c.word in self.document
             or (personal is not None and c.word in personal)
         }
@@ -198,17 +227,28 @@ class Predictor:
         sentence_start = not before or before[-1] in SENTENCE_END or before[-1] == "\n"
         prev = self.document.words[-1] if self.document.words else None
         k = n + 2
+        common = wordlist.list if wordlist is not None else self._common
+        if common is not None and model:
+            model = reweigh(model, common, {w for w in model if w in self.document or (personal and w in personal)})
+        elif common is not None and found and self.lexicon is not None and not foreign:
+            # The network spelled no known word for this prefix: the language's common words speak for it.
+            listed = WordListSource(common).answer(split.prefix, sentence_start, k).words
+            model = {w: p for w, p in listed.items() if w in self.lexicon or wordlist is not None}
         doc = self.document.answer(split.prefix, sentence_start, k)
         pers = personal.answer(prev, split.prefix, sentence_start, k) if personal is not None else MemoryAnswer({}, 0)
+        memories = [doc, pers]
+        if wordlist is not None:
+            memories.append(wordlist.answer(split.prefix, sentence_start, k))
         weights = self._mix_weights(split.context, context, personal)
-        mixed = mix(weights, model, self.search.prefix_share, [doc, pers])
+        mixed = one_spelling(mix(weights, model, self.search.prefix_share, memories), self._apostrophe(split.prefix))
         ranked = sorted(mixed.items(), key=lambda kv: kv[1], reverse=True)[:n]
         return [WordCandidate(w, min(1.0, p)) for w, p in ranked]
 
     def _mix_weights(self, window_context: str, context: str, personal: PersonalMemory | None) -> np.ndarray:
         """EM weights over the last words of ``context`` (memoised while the context stays the same)."""
         revision = personal.revision if personal is not None else -1
-        key = (context, revision, id(personal))
+        wordlist = self.wordlist
+        key = (context, revision, id(personal), wordlist.language if wordlist is not None else "")
         if self._weights_key is not None and self._weights_key == key:
             return self._weights
         scores = self.cache.word_scores(self.mixing.window + 1)
@@ -216,16 +256,54 @@ class Predictor:
             scores = scores[:-1]  # the context ends in separators: its last segment holds no word
         doc_words = self.document.words
         count = min(len(scores), len(doc_words) - 1, self.mixing.window)
-        records = np.zeros((max(count, 0), 3))
+        records = np.zeros((max(count, 0), 3 if wordlist is None else 4))
         if count > 0:
             records[:, 0] = np.exp(np.asarray(scores[-count:]))
             records[:, 1] = self.document.recorded[-count:]
             if personal is not None:
                 tail = doc_words[-count - 1 :]
                 records[:, 2] = [personal.probability(w, p) for p, w in itertools.pairwise(tail)]
-        self._weights = em_weights(records, (True, True, personal is not None), self.mixing)
+            if wordlist is not None:
+                records[:, 3] = [wordlist.probability(w) for w in doc_words[-count:]]
+        available: tuple[bool, ...] = (True, True, personal is not None)
+        settings = self.mixing
+        if wordlist is not None:
+            available += (True,)
+            prior = (*(p * (1 - WORDLIST_PRIOR) for p in settings.prior), WORDLIST_PRIOR)
+            settings = replace(settings, prior=prior)  # type: ignore[arg-type]
+        self._weights = em_weights(records, available, settings)
         self._weights_key = key
         return self._weights
+
+    def _follow_language(self, context: str) -> None:
+        """Judge the document's language again once ``DETECT_EVERY`` words were added or removed since the last
+        time; a language the network does not know brings its frequency list, one it knows drops it."""
+        count = len(self.document.words)
+        same_text = context.startswith(self._language_text)
+        if same_text and abs(count - self._language_words) < DETECT_EVERY:
+            return
+        self._language_words = count
+        self._language_text = context[:LANGUAGE_ANCHOR]
+        found = detect(context, default=self.language if count >= DETECT_EVERY else NETWORK_LANGUAGES[0]).language
+        if found == self.language:
+            return
+        self.language = found
+        self.wordlist = None
+        if found not in NETWORK_LANGUAGES:
+            words_of = FrequencyList.from_wordfreq(found)
+            self.wordlist = WordListSource(words_of) if words_of is not None else None
+        self._weights_key = None
+
+    def _apostrophe(self, prefix: str) -> str | None:
+        """The apostrophe the writer uses: the one in the word being typed, else the last one in the text."""
+        for ch in reversed(prefix):
+            if ch in APOSTROPHES:
+                return ch
+        for w in reversed(self.document.words[-500:]):
+            for ch in APOSTROPHES:
+                if ch in w:
+                    return ch
+        return None
 
     def _context_words(self, context: str) -> set[str]:
         """Words of the text being written (names and terms the lexicon lacks); kept up to date incrementally
@@ -265,6 +343,10 @@ class Predictor:
         self._weights_key = None
         self._last_phrase = None
         self._seen = ("", set())
+        self.language = NETWORK_LANGUAGES[0]
+        self.wordlist = None
+        self._language_words = -DETECT_EVERY
+        self._language_text = ""
 
     @torch.no_grad()
     def continue_text(self, text: str, config: GenerationConfig) -> Generation:
@@ -288,6 +370,8 @@ class Predictor:
                     self._last_phrase = (text, kept)
                     return kept
         rest = best.word[len(split.prefix) :]
+        if self.wordlist is not None:  # the network's phrases are in a language the writer is not writing
+            return Phrase(rest, best.probability) if rest else None
         hidden = self.cache.hidden(split.context)
         ids = self.tokenizer.encode(split.tail + rest)
         device = hidden.device
@@ -321,6 +405,29 @@ class Predictor:
             return None
         self._last_phrase = (text, result)
         return result
+
+
+def one_spelling(candidates: dict[str, float], preferred: str | None) -> dict[str, float]:
+    """Candidates that are one word spelled two ways as one, with their probabilities summed: apostrophes
+    (``won't``, ``won’t``: spelled with ``preferred``, else as the likelier form is) and German ``ß`` against
+    the ``ss`` of frequency lists, which fold it (the ``ß`` form, which only the writer's text can have given)."""
+    if not any(ch in w for w in candidates for ch in "'’ß"):
+        return candidates
+    merged: dict[str, float] = {}
+    spelled: dict[str, tuple[bool, float, str]] = {}
+    for w, p in candidates.items():
+        key = w.replace("’", "'").replace("ß", "ss")
+        merged[key] = merged.get(key, 0.0) + p
+        rank = ("ß" in w, p, w)
+        if key not in spelled or rank[:2] > spelled[key][:2]:
+            spelled[key] = rank
+    out: dict[str, float] = {}
+    for key, p in merged.items():
+        word = spelled[key][2]
+        if preferred is not None and any(ch in word for ch in APOSTROPHES):
+            word = word.replace("'", preferred).replace("’", preferred)
+        out[word] = out.get(word, 0.0) + p
+    return out
 
 
 def context_window(text: str) -> str:
