@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from assistant import __version__
 
@@ -267,15 +268,33 @@ def cmd_docs(args: argparse.Namespace) -> int:
             raise CliError(str(exc.args[0])) from exc
         print(f"removed {args.remove}")
         return 0
+    from assistant.text.language import name as language_name
+
     docs = space.store.list()
+    languages = _document_languages(space.store, docs)
     if args.json:
-        print(json.dumps([{"name": d.name, "size": d.size, "modified": d.modified, "sha256": d.sha256} for d in docs]))
+        rows = [{"name": d.name, "size": d.size, "modified": d.modified, "sha256": d.sha256} for d in docs]
+        print(json.dumps([{**row, "language": languages[row["name"]]} for row in rows]))
         return 0
     if not docs:
         print("no documents yet: 'assistant import PATH' adds some")
     for d in docs:
-        print(f"{d.name}\t{d.size:,} bytes")
+        print(f"{d.name}\t{d.size:,} bytes\t{language_name(languages[d.name]) if languages[d.name] else '-'}")
     return 0
+
+
+def _document_languages(store: Any, docs: list[Any]) -> dict[str, str]:
+    """Each document's language code ('' when too short to tell or unreadable)."""
+    from assistant.text.language import MIN_WORDS, detect
+
+    out = {}
+    for d in docs:
+        try:
+            text = store.read(d.name)
+        except (OSError, KeyError, UnicodeDecodeError):
+            text = ""
+        out[d.name] = detect(text).language if len(text.split()) >= MIN_WORDS else ""
+    return out
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:

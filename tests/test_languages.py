@@ -170,3 +170,26 @@ def test_a_document_that_changes_language_follows_it(predictor: Predictor) -> No
     predictor.suggest(text + "la réun", n=3)
     assert predictor.language == "fr"
     assert len(FRENCH.split()) * 3 >= DETECT_EVERY
+
+
+def test_docs_lists_each_documents_language(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ASSISTANT_HOME": str(tmp_path / "home")}
+    (tmp_path / "lettre.txt").write_text(FRENCH * 2, encoding="utf-8")
+    (tmp_path / "plan.txt").write_text(ENGLISH * 2, encoding="utf-8")
+    (tmp_path / "short.txt").write_text("Merci !", encoding="utf-8")
+
+    def cli(*args: str) -> str:
+        out = subprocess.run([sys.executable, "-m", "assistant", *args], env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    cli("import", str(tmp_path / "lettre.txt"), str(tmp_path / "plan.txt"), str(tmp_path / "short.txt"))
+    lines = {line.split("\t")[0]: line.split("\t")[-1] for line in cli("docs").splitlines()}
+    assert lines == {"lettre.txt": "French", "plan.txt": "English", "short.txt": "-"}
+    rows = {r["name"]: r["language"] for r in json.loads(cli("docs", "--json"))}
+    assert rows == {"lettre.txt": "fr", "plan.txt": "en", "short.txt": ""}

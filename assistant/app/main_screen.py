@@ -35,6 +35,8 @@ class MainScreen(Screen[None]):
     """The status line's right part: the model and what learning is doing."""
     learn_progress: reactive[tuple[int, int | None] | None] = reactive(None, layout=False)
     """(step, total) of the running fine-tune, None when none runs."""
+    document_language: reactive[str] = reactive("", layout=False)
+    """The open document's language as the predictor last detected it, when not English ('' otherwise)."""
 
     @dataclass
     class SuggestionsReady(Message):
@@ -60,7 +62,7 @@ class MainScreen(Screen[None]):
             yield GhostEditor(id="editor")
         yield SuggestionBar(id="bar")
         yield StatusLine(id="status").data_bind(
-            MainScreen.document_state, MainScreen.model_state, MainScreen.learn_progress
+            MainScreen.document_state, MainScreen.model_state, MainScreen.learn_progress, MainScreen.document_language
         )
         yield Footer()
 
@@ -118,6 +120,8 @@ class MainScreen(Screen[None]):
             return  # the text or cursor moved on: a newer answer is coming
         editor.show_ghost(ghost_for(message.suggestions, message.rest_of_line, self.writer.settings.suggest.phrase))
         self.bar.show(message.suggestions)
+        language = message.suggestions.language
+        self.document_language = "" if language == "en" else message.suggestions.language_name
         editor.candidates = len(message.suggestions.words)
         self.shown_key = message.key
         self.shown_at = time.perf_counter()

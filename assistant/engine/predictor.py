@@ -25,6 +25,7 @@ from assistant.lm.quantize import quantize_for_inference
 from assistant.store.memory import MemoryAnswer, PersonalMemory
 from assistant.text.frequency import FrequencyList
 from assistant.text.language import detect
+from assistant.text.language import name as language_name
 from assistant.text.words import is_word_char, partial_word, words
 
 MAX_TAIL_CHARS = 12
@@ -117,6 +118,13 @@ class Suggestions:
     separator: str = ""
     """A space the prediction assumes but the writer has not typed yet (right after ``"approved."``): inserting
     a candidate puts it first. The phrase's text starts with it already."""
+    language: str = "en"
+    """The language of the text, as last detected (ISO 639-1)."""
+
+    @property
+    def language_name(self) -> str:
+        """The language's English name (``French``)."""
+        return language_name(self.language)
 
     @property
     def completions(self) -> list[str]:
@@ -327,7 +335,7 @@ class Predictor:
         found = self._words(split, n + (GUARD_SPARE if self.guard else 0), full)
         candidates = above_floor(found, self.min_probability)
         ghost = self._phrase(text, split, candidates) if phrase and candidates else None
-        answer = Suggestions(split.prefix, candidates, ghost, separator)
+        answer = Suggestions(split.prefix, candidates, ghost, separator, self.language)
         if self.guard is not None:
             answer = self.guard(full, answer)
             if len(answer.words) > n:
