@@ -2,8 +2,8 @@
 the likeliest words that start with a prefix.
 
 Only the ``size`` most common words are kept (lower-cased, as wordfreq lists them), in a sorted array with a
-cumulative sum, so the words of a prefix and their mass are two bisections away; the top words of one- and
-two-letter prefixes are cached, since those ranges are long.
+cumulative sum, so the words of a prefix and their mass are two bisections away; the top words of prefixes of up
+to three letters, whose ranges are long, are tabled when the list loads.
 """
 
 from __future__ import annotations
@@ -26,8 +26,11 @@ WORDFREQ_CODES = {"no": "nb"}
 
 _ELIDED = re.compile(r"\w+'")
 
-SCAN_LIMIT = 4_000
-"""A prefix range longer than this is answered from a cache of its top words."""
+SHORT_PREFIX = 3
+"""Prefixes up to this long are answered from a table of their top words (longer ones have short ranges)."""
+
+TOP_KEPT = 16
+"""Words kept per short prefix in that table."""
 
 
 class FrequencyList:
@@ -44,7 +47,16 @@ class FrequencyList:
         self._elided = {w: f / total for w, f in (elided or {}).items()}
         self._sorted = sorted(self._freq)
         self._cum = array("d", [0.0, *itertools.accumulate(self._freq[w] for w in self._sorted)])
-        self._top: dict[tuple[str, int], list[tuple[str, float]]] = {}
+        self._top: dict[str, list[tuple[str, float]]] = {}
+        """The ``TOP_KEPT`` most frequent words of every prefix of up to ``SHORT_PREFIX`` characters (their
+        ranges are long), filled in one pass over the words from the most frequent down."""
+        for w in sorted(self._freq, key=self._freq.__getitem__, reverse=True):
+            for n in range(SHORT_PREFIX + 1):
+                if n > len(w):
+                    break
+                kept = self._top.setdefault(w[:n], [])
+                if len(kept) < TOP_KEPT:
+                    kept.append((w, self._freq[w]))
 
     @classmethod
     def from_wordfreq(cls, language: str, size: int = DEFAULT_SIZE) -> FrequencyList | None:
@@ -81,13 +93,10 @@ class FrequencyList:
     def top(self, prefix: str, k: int) -> list[tuple[str, float]]:
         """The ``k`` most frequent listed words starting with ``prefix`` (lower-cased), with frequencies."""
         p = prefix.lower()
+        if len(p) <= SHORT_PREFIX and k <= TOP_KEPT:
+            return self._top.get(p, [])[:k]
         lo, hi = self._range(p)
-        if hi - lo <= SCAN_LIMIT:
-            return heapq.nlargest(k, ((w, self._freq[w]) for w in self._sorted[lo:hi]), key=lambda wf: wf[1])
-        key = (p, k)
-        if key not in self._top:
-            self._top[key] = heapq.nlargest(k, ((w, self._freq[w]) for w in self._sorted[lo:hi]), key=lambda wf: wf[1])
-        return self._top[key]
+        return heapq.nlargest(k, ((w, self._freq[w]) for w in self._sorted[lo:hi]), key=lambda wf: wf[1])
 
     def _range(self, prefix: str) -> tuple[int, int]:
         if not prefix:
