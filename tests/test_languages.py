@@ -193,3 +193,20 @@ def test_docs_lists_each_documents_language(tmp_path) -> None:  # type: ignore[n
     assert lines == {"lettre.txt": "French", "plan.txt": "English", "short.txt": "-"}
     rows = {r["name"]: r["language"] for r in json.loads(cli("docs", "--json"))}
     assert rows == {"lettre.txt": "fr", "plan.txt": "en", "short.txt": ""}
+
+
+def test_memory_blocklist_and_secrets_work_in_french(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from assistant.personal.space import Layout, UserSpace
+
+    space = UserSpace(Layout.inside(tmp_path / "user"), base_model_dir())
+    secret = "sk_live_" + "9fQ2xT7bLm4Kp8Zr3Wc6Yd1N"
+    space.save("lettre.txt", FRENCH * 2 + f"Le projet Zéphyrelle avance. Zéphyrelle utilise la clé {secret}.\n")
+    memory = space.memory()
+    assert memory is not None and "Zéphyrelle" in memory and secret not in memory
+    predictor = space.predictor()
+    assert "Zéphyrelle" in _words(predictor, FRENCH + "Le projet Zéph")
+    assert "réunion" in _words(predictor, FRENCH + "Je pense que la réun")
+    space.controls().block("réunion")
+    predictor = space.predictor()
+    assert "réunion" not in _words(predictor, FRENCH + "Je pense que la réun")
+    assert not any(w.startswith("sk_live") for w in _words(predictor, FRENCH + "la clé sk_l"))
