@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from assistant import __version__
 
@@ -281,17 +282,21 @@ def cmd_paths(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    """Copy text documents (files or whole folders) into your document store."""
+    """Copy text documents (files or whole folders) into your document store; an mbox file or a Maildir folder
+    gives one document per message, with only your own words (no quotes, headers or signatures)."""
     settings = _settings()
     space = _documents()
-    results = space.import_paths([Path(p) for p in args.paths], settings.import_.max_bytes)
+    senders = args.mail_from or settings.import_.mail_from
+    results = space.import_paths([Path(p) for p in args.paths], settings.import_.max_bytes, senders)
     space.close()  # the personal memory serves the imported words from the next keystroke
     for r in results:
         print(f"{r.status:<9} {r.label}" + (f"  ({r.detail})" if r.status != "imported" else f"  -> {r.detail}"))
-    counts = {s: sum(r.status == s for r in results) for s in ("imported", "duplicate", "refused", "skipped")}
+    counts = {
+        s: sum(r.count for r in results if r.status == s) for s in ("imported", "duplicate", "refused", "skipped")
+    }
     print(f"{counts['imported']} imported, {counts['duplicate']} duplicate, {counts['refused']} refused")
     if counts["skipped"]:
-        print(f"{counts['skipped']} skipped (not text files, hidden folders or links)")
+        print(f"{counts['skipped']} skipped (not text files, hidden folders, links, or mail that is not yours)")
     return 0 if counts["imported"] or not counts["refused"] else 1
 
 
@@ -310,7 +315,10 @@ def cmd_docs(args: argparse.Namespace) -> int:
             raise CliError(str(exc.args[0])) from exc
         print(f"removed {args.remove}")
         return 0
+    from assistant.text.language import name as language_name
+
     docs = space.store.list()
+    languages = _document_languages(space.store, docs)
     controls = space.controls()
     try:
         kept_out, held = set(controls.no_learn()), controls.held_private()
@@ -327,6 +335,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
                         "modified": d.modified,
                         "sha256": d.sha256,
                         "learned": d.name not in kept_out,
+                        "language": languages[d.name],
                     }
                     for d in docs
                 ]
@@ -336,13 +345,28 @@ def cmd_docs(args: argparse.Namespace) -> int:
     if not docs:
         print("no documents yet: 'assistant import PATH' adds some")
     for d in docs:
-        print(f"{d.name}\t{d.size:,} bytes" + ("\tkept out of learning" if d.name in kept_out else ""))
+        language = language_name(languages[d.name]) if languages[d.name] else "-"
+        print(f"{d.name}\t{d.size:,} bytes\t{language}" + ("\tkept out of learning" if d.name in kept_out else ""))
     if held:
         print(
             f"{held} paragraph{'s' if held != 1 else ''} written in private mode: not learned until private mode "
             "ends in the app"
         )
     return 0
+
+
+def _document_languages(store: Any, docs: list[Any]) -> dict[str, str]:
+    """Each document's language code ('' when too short to tell or unreadable)."""
+    from assistant.text.language import MIN_WORDS, detect
+
+    out = {}
+    for d in docs:
+        try:
+            text = store.read(d.name)
+        except (OSError, KeyError, UnicodeDecodeError):
+            text = ""
+        out[d.name] = detect(text).language if len(text.split()) >= MIN_WORDS else ""
+    return out
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
@@ -635,7 +659,14 @@ def build_parser() -> argparse.ArgumentParser:
     pa.set_defaults(handler=cmd_paths)
 
     im = sub.add_parser("import", help="copy text documents into your store", description=cmd_import.__doc__)
-    im.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    im.add_argument("paths", nargs="+", metavar="PATH", help="files or folders, mbox files or Maildir folders")
+    im.add_argument(
+        "--from",
+        dest="mail_from",
+        action="append",
+        metavar="ADDRESS",
+        help="keep only mail sent from this address (repeatable; default: the import.mail_from setting)",
+    )
     im.set_defaults(handler=cmd_import)
 
     d = sub.add_parser("docs", help="list your documents (or --remove one)", description=cmd_docs.__doc__)

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.engine.memory import MemoryAnswer
 from assistant.engine.mixing import SOURCES, MixSettings, em_weights, mix
 from assistant.engine.ngram import BOS, KneserNeyModel
 from assistant.engine.ngramsource import NgramSource
 from assistant.engine.predictor import Predictor
 from assistant.lm.io import LoadedModel, load_model
-from assistant.store.memory import MemoryAnswer
 from tests.conftest import make_corpus
 
 

@@ -281,7 +281,7 @@ class WriterApp(App[None]):
         self.main.documents.ask_delete()
 
     def action_import_files(self) -> None:
-        self.main.documents.ask_import(self.settings.import_.max_bytes)
+        self.main.documents.ask_import(self.settings.import_.max_bytes, self.settings.import_.mail_from)
 
     def action_toggle_no_learn(self) -> None:
         self.main.documents.toggle_no_learn()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -299,27 +299,28 @@ class DocumentController:
 
         self.host.app.push_screen(ConfirmScreen(f"Delete {name}? This cannot be undone."), confirmed)
 
-    def ask_import(self, max_bytes: int) -> None:
-        """Ask for a file or folder, then import it (files over ``max_bytes`` are refused)."""
+    def ask_import(self, max_bytes: int, mail_from: Sequence[str] = ()) -> None:
+        """Ask for a file, a folder or a mailbox, then import it (files over ``max_bytes`` are refused; of a
+        mailbox only mail sent from ``mail_from``, when given)."""
         if not self.writable("importing"):
             return
 
         def chosen(path: str | None) -> None:
             if path:
-                work = partial(self._import_work, Path(path).expanduser(), max_bytes)
+                work = partial(self._import_work, Path(path).expanduser(), max_bytes, tuple(mail_from))
                 self.host.run_worker(work, thread=True, group="import")
 
         self.host.app.push_screen(
             PromptScreen("Import a text file or a folder of them:", placeholder="~/notes"), chosen
         )
 
-    def _import_work(self, path: Path, max_bytes: int) -> None:
+    def _import_work(self, path: Path, max_bytes: int, mail_from: tuple[str, ...]) -> None:
         call = self.host.app.call_from_thread
         if not path.exists():
             call(self.notify, f"{path} does not exist.", title="Import", severity="error")
             return
         try:
-            results = self.space.import_paths([path], max_bytes)
+            results = self.space.import_paths([path], max_bytes, mail_from)
         except (OSError, StoreError) as exc:
             call(self.notify, f"Import failed: {exc}", title="Import", severity="error")
             return

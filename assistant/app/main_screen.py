@@ -44,6 +44,8 @@ class MainScreen(Screen[None]):
     """The status line's right part: the model and what learning is doing (set by the app)."""
     learn_progress: reactive[tuple[int, int | None] | None] = reactive(None, layout=False)
     """(step, total) of the running fine-tune, None when none runs (set by the app)."""
+    document_language: reactive[str] = reactive("", layout=False)
+    """The open document's language as the predictor last detected it, when not English ('' otherwise)."""
 
     @dataclass
     class Ready(Message):
@@ -96,7 +98,9 @@ class MainScreen(Screen[None]):
             yield self.listing
             yield self.editor
         yield self.bar
-        yield self.status.data_bind(MainScreen.document_state, MainScreen.model_state, MainScreen.learn_progress)
+        yield self.status.data_bind(
+            MainScreen.document_state, MainScreen.model_state, MainScreen.learn_progress, MainScreen.document_language
+        )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -212,6 +216,7 @@ class MainScreen(Screen[None]):
         quiet = editor.last_change == "undo" or (editor.last_change == "delete" and not suggest.after_delete)
         editor.show_ghost("" if quiet else ghost_for(suggestions, rest_of_line, suggest.phrase))
         self.bar.show(suggestions)
+        self.document_language = "" if suggestions.language == "en" else suggestions.language_name
         editor.candidates = len(suggestions.words)
         self.shown_key = key
         self.shown_at = time.perf_counter()

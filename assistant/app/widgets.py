@@ -61,6 +61,8 @@ class StatusLine(Horizontal):
     StatusLine { height: 1; background: $panel; padding: 0 1; }
     StatusLine > #status-text { width: 1fr; }
     StatusLine > #status-model { width: auto; margin-left: 2; color: $text-muted; }
+    StatusLine > #status-language { width: auto; margin-left: 2; display: none; }
+    StatusLine.-language > #status-language { display: block; }
     StatusLine > ProgressBar { width: auto; margin-left: 2; display: none; }
     StatusLine.learning > ProgressBar { display: block; }
     """
@@ -71,16 +73,20 @@ class StatusLine(Horizontal):
     """The right part: model version and what learning is doing."""
     learn_progress: reactive[tuple[int, int | None] | None] = reactive(None, layout=False)
     """(step, total steps or None) of a running fine-tune; None hides the bar."""
+    document_language: reactive[str] = reactive("", layout=False)
+    """The open document's language when it is not English ('' hides it)."""
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._text = Label("", id="status-text")
         self._progress = ProgressBar(total=None, show_eta=True, id="status-progress")
         self._model = Label("", id="status-model")
+        self._language = Label("", id="status-language")
 
     def compose(self) -> ComposeResult:
         yield self._text
         yield self._progress
+        yield self._language
         yield self._model
 
     def watch_document_state(self, text: str) -> None:
@@ -88,6 +94,10 @@ class StatusLine(Horizontal):
 
     def watch_model_state(self, text: str) -> None:
         self._model.update(text)
+
+    def watch_document_language(self, text: str) -> None:
+        self._language.update(text)
+        self.set_class(bool(text), "-language")
 
     def watch_learn_progress(self, progress: tuple[int, int | None] | None) -> None:
         if progress is None:

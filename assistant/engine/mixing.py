@@ -1,5 +1,6 @@
 """Adaptive mixing of any number of word sources: the GRU (with its neural cache, if on), the document memory,
-the personal memory and the general n-gram (:data:`SOURCES`).
+the personal memory, the general n-gram and, in a language the network does not know, that language's
+frequency list (:data:`SOURCES`).
 
 The weights follow how well each source has predicted the recent words of the text: online EM over a window of
 the last words (each word's probability under each source, recorded from the text before it), pulled toward a
@@ -22,7 +23,7 @@ import numpy as np
 
 from assistant.engine.memory import MemoryAnswer
 
-SOURCES = ("model", "document", "personal", "ngram")
+SOURCES = ("model", "document", "personal", "ngram", "wordlist")
 """The sources, in the order of weights, priors and records."""
 
 

@@ -19,9 +19,13 @@ from assistant.engine.memory import NO_ANSWER, DocMemorySettings, DocumentMemory
 from assistant.engine.mixing import SOURCES, MixSettings, em_weights, mix
 from assistant.engine.neuralcache import NeuralCacheSettings
 from assistant.engine.ngramsource import NgramSource
+from assistant.engine.wordlist import WordListSource, reweigh
 from assistant.lm.io import LoadedModel
 from assistant.lm.model import GRULanguageModel
 from assistant.lm.quantize import quantize_for_inference
+from assistant.text.frequency import FrequencyList
+from assistant.text.language import detect
+from assistant.text.language import name as language_name
 from assistant.text.paragraphs import paragraph_tail
 from assistant.text.words import is_word_char, partial_word, words
 
@@ -45,6 +49,20 @@ MEMORY_PHRASE_DEPTH = 2
 
 UNKNOWN_WORD_MIN = 0.2
 """A word outside the lexicon and the text is offered only when at least this probable."""
+
+NETWORK_LANGUAGES = ("en",)
+"""Languages the base network was trained on: a document in another one gets its word-frequency list."""
+
+DETECT_EVERY = 20
+"""The document's language is judged again after this many words were added or removed (not per keystroke)."""
+
+LANGUAGE_ANCHOR = 200
+"""A text that no longer starts as the one last judged (another text, not an edit at the end) is judged again."""
+
+WORDLIST_PRIOR = 0.5
+"""Weight of a frequency list before any word is written (the others' priors share the rest)."""
+
+APOSTROPHES = "'’"
 
 
 @dataclass(frozen=True)
@@ -104,6 +122,13 @@ class Suggestions:
     separator: str = ""
     """A space the prediction assumes but the writer has not typed yet (right after ``"approved."``): inserting
     a candidate puts it first. The phrase's text starts with it already."""
+    language: str = "en"
+    """The language of the text, as last detected (ISO 639-1)."""
+
+    @property
+    def language_name(self) -> str:
+        """The language's English name (``French``)."""
+        return language_name(self.language)
 
     @property
     def completions(self) -> list[str]:
@@ -161,7 +186,7 @@ class Predictor:
         self.ngram = ngram if adaptive else None
         """The general n-gram source, or None."""
         self.mixing = mixing or MixSettings()
-        self._weights_key: tuple[str, int, int] | None = None
+        self._weights_key: tuple[str, int, int, str] | None = None
         self._weights = np.asarray(self.mixing.prior)
         self._records_key: tuple[int, int] | None = None
         self._records: dict[tuple[tuple[str, ...], str], tuple[float, float]] = {}
@@ -174,6 +199,13 @@ class Predictor:
         """Known words; None offers whatever the search finds."""
         self._seen: tuple[str, set[str]] = ("", set())
         self.guard = guard
+        self.language = NETWORK_LANGUAGES[0]
+        """The language of the document being written, as last detected (judged every ``DETECT_EVERY`` words)."""
+        self.wordlist: WordListSource | None = None
+        """The frequency list of :attr:`language` when the network does not know it (then a fourth source)."""
+        self._language_words = -DETECT_EVERY
+        self._language_text = ""
+        self._common = FrequencyList.from_wordfreq(NETWORK_LANGUAGES[0]) if self.lexicon is not None else None
 
     @torch.no_grad()
     def words(self, text_before_cursor: str, n: int = 5) -> list[WordCandidate]:
@@ -199,6 +231,10 @@ class Predictor:
         found = self.search.candidates(logprobs, hidden, split.tail, n, extra=2 * n)
         context = full[: len(full) - len(split.tail)]
         self.document.update(context)
+        self._follow_language(context)
+        wordlist = self.wordlist
+        if foreign and wordlist is not None and wordlist.knows_prefix(split.prefix):
+            foreign = False  # the language's own list judges its words
         personal = self.personal if self.personal is not None and len(self.personal) else None
         model = {
             c.word: c.probability
@@ -207,6 +243,7 @@ class Predictor:
             or foreign
             or c.probability >= UNKNOWN_WORD_MIN
             or c.word in self.lexicon
+            or (wordlist is not None and c.word in wordlist.list)
             or c.word in self.document
             or (personal is not None and c.word in personal)
         }
@@ -214,6 +251,13 @@ class Predictor:
         before = (context + sep).rstrip(" \t")
         sentence_start = not before or before[-1] in SENTENCE_END or before[-1] == "\n"
         k = n + 2
+        common = wordlist.list if wordlist is not None else self._common
+        if common is not None and model:
+            model = reweigh(model, common, {w for w in model if w in self.document or (personal and w in personal)})
+        elif common is not None and found and self.lexicon is not None and not foreign:
+            # The network spelled no known word for this prefix: the language's common words speak for it.
+            listed = WordListSource(common).answer(split.prefix, sentence_start, k).words
+            model = {w: p for w, p in listed.items() if w in self.lexicon or wordlist is not None}
         here = self.document.here()
         doc = here.answer(split.prefix, sentence_start, k) if here is not None else NO_ANSWER
         trust = (here.trust if here is not None else 0.0, 0.0)
@@ -225,8 +269,10 @@ class Predictor:
         gram = NO_ANSWER
         if self.ngram is not None:
             gram = self.ngram.answer(_paragraph_words(context, self.ngram.order - 1), split.prefix, sentence_start, k)
+        listed = wordlist.answer(split.prefix, sentence_start, k) if wordlist is not None else NO_ANSWER
         weights = self._mix_weights(split.context, context, personal, trust)
-        mixed = mix(weights, model, self.search.prefix_share, [doc, pers, gram])
+        memories = [doc, pers, gram, listed]
+        mixed = one_spelling(mix(weights, model, self.search.prefix_share, memories), self._apostrophe(split.prefix))
         ranked = sorted(mixed.items(), key=lambda kv: kv[1], reverse=True)[:n]
         return [WordCandidate(w, min(1.0, p)) for w, p in ranked]
 
@@ -244,7 +290,8 @@ class Predictor:
         where it had one too, from a prior that trusts it as far as its evidence says (a sign-off seen in ten
         mails outweighs a memory's average); elsewhere on all the recent words."""
         revision = personal.revision if personal is not None else -1
-        key = (context, revision, id(personal), trust)
+        wordlist = self.wordlist
+        key = (context, revision, id(personal), trust, wordlist.language if wordlist is not None else "")
         if self._weights_key is not None and self._weights_key == key:
             return self._weights
         scores = self.cache.word_scores(self.mixing.window + 1)
@@ -269,10 +316,16 @@ class Predictor:
                     self.ngram.probability(doc_words[i], doc_words[max(0, i - n) : i])
                     for i in range(at, len(doc_words))
                 ]
+            if wordlist is not None:
+                records[:, 4] = [wordlist.probability(w) for w in doc_words[-count:]]
         long_here = np.asarray(trust) > 0
         same = np.all(trusts[:, long_here] > 0, axis=1)  # all records when no memory has a long context here
-        available = (True, True, personal is not None, self.ngram is not None)
+        available = (True, True, personal is not None, self.ngram is not None, wordlist is not None)
         settings = self.mixing
+        if wordlist is not None:  # a language the network does not know: its frequency list joins with a share
+            prior = [p * (1 - WORDLIST_PRIOR) for p in settings.prior_of(len(SOURCES))]
+            prior[SOURCES.index("wordlist")] = WORDLIST_PRIOR
+            settings = replace(settings, prior=tuple(prior))
         if long_here.any():
             settings = replace(settings, prior=_trusted_prior(settings.prior_of(len(SOURCES)), trust))
         self._weights = em_weights(records[same], available, settings)
@@ -305,6 +358,36 @@ class Predictor:
             self._records = {}
         return out
 
+    def _follow_language(self, context: str) -> None:
+        """Judge the document's language again once ``DETECT_EVERY`` words were added or removed since the last
+        time; a language the network does not know brings its frequency list, one it knows drops it."""
+        count = len(self.document.words)
+        same_text = context.startswith(self._language_text)
+        if same_text and abs(count - self._language_words) < DETECT_EVERY:
+            return
+        self._language_words = count
+        self._language_text = context[:LANGUAGE_ANCHOR]
+        found = detect(context, default=self.language if count >= DETECT_EVERY else NETWORK_LANGUAGES[0]).language
+        if found == self.language:
+            return
+        self.language = found
+        self.wordlist = None
+        if found not in NETWORK_LANGUAGES:
+            words_of = FrequencyList.from_wordfreq(found)
+            self.wordlist = WordListSource(words_of) if words_of is not None else None
+        self._weights_key = None
+
+    def _apostrophe(self, prefix: str) -> str | None:
+        """The apostrophe the writer uses: the one in the word being typed, else the last one in the text."""
+        for ch in reversed(prefix):
+            if ch in APOSTROPHES:
+                return ch
+        for w in reversed(self.document.words[-500:]):
+            for ch in APOSTROPHES:
+                if ch in w:
+                    return ch
+        return None
+
     def _context_words(self, context: str) -> set[str]:
         """Words of the text being written (names and terms the lexicon lacks); kept up to date incrementally
         while the text grows at the end (the context always ends at a word end)."""
@@ -327,7 +410,7 @@ class Predictor:
         found = self._words(split, n + (GUARD_SPARE if self.guard else 0), full)
         candidates = above_floor(found, self.min_probability)
         ghost = self._phrase(text, split, candidates) if phrase and candidates else None
-        answer = Suggestions(split.prefix, candidates, ghost, separator)
+        answer = Suggestions(split.prefix, candidates, ghost, separator, self.language)
         if self.guard is not None:
             answer = self.guard(full, answer)
             if len(answer.words) > n:
@@ -343,6 +426,10 @@ class Predictor:
         self._weights_key = None
         self._last_phrase = None
         self._seen = ("", set())
+        self.language = NETWORK_LANGUAGES[0]
+        self.wordlist = None
+        self._language_words = -DETECT_EVERY
+        self._language_text = ""
 
     @torch.no_grad()
     def continue_text(self, text: str, config: GenerationConfig) -> Generation:
@@ -377,6 +464,8 @@ class Predictor:
         """Rest of the best word, then the network's greedy pieces while the whole stays likely."""
         settings = self.phrase_settings
         rest = best.word[len(split.prefix) :]
+        if self.wordlist is not None:  # the network's phrases are in a language the writer is not writing
+            return Phrase(rest, best.probability) if rest else None
         hidden = self.cache.hidden(split.context)
         ids = self.tokenizer.encode(split.tail + rest)
         device = hidden.device
@@ -489,6 +578,29 @@ def _paragraph_words(context: str, count: int) -> list[str]:
     start = context.rfind("\n\n") + 1
     tail = context[max(start, len(context) - 40 * count) :]
     return words(tail)[-count:] if count > 0 else []
+
+
+def one_spelling(candidates: dict[str, float], preferred: str | None) -> dict[str, float]:
+    """Candidates that are one word spelled two ways as one, with their probabilities summed: apostrophes
+    (``won't``, ``won’t``: spelled with ``preferred``, else as the likelier form is) and German ``ß`` against
+    the ``ss`` of frequency lists, which fold it (the ``ß`` form, which only the writer's text can have given)."""
+    if not any(ch in w for w in candidates for ch in "'’ß"):
+        return candidates
+    merged: dict[str, float] = {}
+    spelled: dict[str, tuple[bool, float, str]] = {}
+    for w, p in candidates.items():
+        key = w.replace("’", "'").replace("ß", "ss")
+        merged[key] = merged.get(key, 0.0) + p
+        rank = ("ß" in w, p, w)
+        if key not in spelled or rank[:2] > spelled[key][:2]:
+            spelled[key] = rank
+    out: dict[str, float] = {}
+    for key, p in merged.items():
+        word = spelled[key][2]
+        if preferred is not None and any(ch in word for ch in APOSTROPHES):
+            word = word.replace("'", preferred).replace("’", preferred)
+        out[word] = out.get(word, 0.0) + p
+    return out
 
 
 def context_window(text: str) -> str:

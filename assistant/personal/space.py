@@ -387,9 +387,10 @@ class UserSpace:
         self.registry.refresh_lexicons(self.learn_filter().documents(self.texts()).values())
         self.sync_memory()
 
-    def import_paths(self, paths: Iterable[Path], max_bytes: int) -> list[ImportResult]:
-        """Copy text files (or folders of them) in; one result per file."""
-        results = self.store.import_paths(paths, max_bytes)
+    def import_paths(self, paths: Iterable[Path], max_bytes: int, mail_from: Iterable[str] = ()) -> list[ImportResult]:
+        """Copy text files (or folders of them), mbox files and Maildir folders in; one result per file or
+        message (``mail_from``: keep only mail sent from these addresses)."""
+        results = self.store.import_paths(paths, max_bytes, mail_from=tuple(mail_from))
         self.sync_memory()
         return results
 

@@ -20,7 +20,7 @@ import re
 import shutil
 import stat
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,6 +30,7 @@ from filelock import FileLock, Timeout
 
 from assistant.atomic import atomic_write_text, clean_leftovers, private_dir
 from assistant.store.archive import ArchiveError, recover
+from assistant.store.mail import MBOX_SUFFIXES, mailbox_kind, read_mailbox
 from assistant.store.textfile import TEXT_SUFFIXES, NotText, printable, read_document
 
 MANIFEST = ".manifest.json"
@@ -75,6 +76,8 @@ class ImportResult:
     """``imported``, ``duplicate``, ``refused`` (an error) or ``skipped`` (not something to import)."""
     detail: str = ""
     """The document's name, the document it duplicates, or why it was refused or skipped."""
+    count: int = 1
+    """How many files or mail messages the line stands for (a mailbox's skipped messages share one line)."""
 
     @property
     def label(self) -> str:
@@ -376,21 +379,29 @@ class DocumentStore:
             docs[new] = doc
             return doc
 
-    def import_paths(self, paths: Iterable[Path], max_bytes: int, follow_links: bool = False) -> list[ImportResult]:
+    def import_paths(
+        self, paths: Iterable[Path], max_bytes: int, follow_links: bool = False, mail_from: Collection[str] = ()
+    ) -> list[ImportResult]:
         """Copy text files (or every text file in folders) into the store; one bad file stops nothing.
 
         Every file of a folder gets a line: imported, duplicate, refused (with the error) or skipped (not a
         text file type, a hidden folder, or a link leading out of the folder, which is followed only with
-        ``follow_links``).
+        ``follow_links``). An mbox file or a Maildir folder becomes one document per message
+        (:meth:`import_mailbox`), keeping only mail sent from ``mail_from`` when it names addresses.
         """
         results: list[ImportResult] = []
         for path in paths:
-            if path.is_dir():
+            kind = mailbox_kind(path)
+            if kind is not None:
+                results.extend(self.import_mailbox(path, kind, max_bytes, mail_from))
+            elif path.is_dir():
                 found = list(_walk(path, follow_links))
                 if not any(reason is None for _, reason in found):
                     results.append(ImportResult(path, "refused", "folder holds no text files"))
                 for f, reason in found:
-                    if reason is None:
+                    if reason is None and f.suffix.lower() in MBOX_SUFFIXES and (kind := mailbox_kind(f)):
+                        results.extend(self.import_mailbox(f, kind, max_bytes, mail_from))
+                    elif reason is None:
                         results.append(self._import_one(f, max_bytes))
                     else:
                         status, _, why = reason.partition(":")
@@ -399,6 +410,34 @@ class DocumentStore:
                 results.append(self._import_one(path, max_bytes))
             else:
                 results.append(ImportResult(path, "refused", "no such file or folder"))
+        return results
+
+    def import_mailbox(
+        self, path: Path, kind: str, max_bytes: int, mail_from: Collection[str] = ()
+    ) -> list[ImportResult]:
+        """One document per message of an mbox file or Maildir folder (the writer's own words, see
+        :mod:`assistant.store.mail`): a line per message imported, duplicated (same text, or imported from the
+        same message before) or damaged, and one per reason messages were skipped."""
+        read = read_mailbox(path, kind, mail_from, max_bytes)
+        results = [ImportResult(path, "refused", why) for why in read.problems]
+        try:
+            with self._changing() as change:
+                by_sha = {d.sha256: d.name for d in change.docs.values()}
+                by_source = {d.source: d.name for d in change.docs.values() if d.source}
+                for m in read.messages:
+                    same = by_source.get(m.source) or by_sha.get(_sha(m.text))
+                    if same is not None:
+                        results.append(ImportResult(path, "duplicate", same))
+                        continue
+                    doc = self._put(change, _unique(safe_name(m.name), change.docs), m.text, m.source)
+                    by_sha[doc.sha256] = by_source[m.source] = doc.name
+                    results.append(ImportResult(path, "imported", doc.name + (f" ({m.note})" if m.note else "")))
+        except StoreError as exc:
+            return [*results, ImportResult(path, "refused", str(exc), len(read.messages))]
+        for why, n in sorted(read.skipped.items()):
+            results.append(ImportResult(path, "skipped", f"{n} message(s): {why}", n))
+        if not read.messages and not read.skipped and not read.problems:
+            results.append(ImportResult(path, "refused", f"{kind} holds no messages"))
         return results
 
     def _import_one(self, path: Path, max_bytes: int) -> ImportResult:
@@ -460,7 +499,7 @@ def _walk(folder: Path, follow_links: bool) -> Iterator[tuple[Path, str | None]]
             f = here / name
             if f.is_symlink() and not follow_links and not f.resolve().is_relative_to(top):
                 yield f, "skipped: link to a file outside the folder (not followed)"
-            elif f.suffix.lower() not in TEXT_SUFFIXES:
+            elif f.suffix.lower() not in TEXT_SUFFIXES | MBOX_SUFFIXES:
                 yield f, f"skipped: not a text file type ({f.suffix or 'no suffix'})"
             else:
                 yield f, None

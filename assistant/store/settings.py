@@ -23,6 +23,8 @@ class ImportSettings:
     """Files larger than this are refused (also a restored archive's documents)."""
     max_archive_bytes: int = 4 << 30
     """A backup archive whose files add up to more than this is refused by ``restore``."""
+    mail_from: list[str] = field(default_factory=list)
+    """Your mail addresses: importing a mailbox keeps only mail sent from these (all mail when empty)."""
 
 
 @dataclass
@@ -145,7 +147,7 @@ def _apply(target: Any, table: dict[str, Any], where: str, problems: list[str]) 
     lows = {f.name: f.metadata.get("min") for f in fields(target)}
 
     def in_range(name: str, value: Any) -> Any:
-        positive = isinstance(value, bool | str) or value > 0 or (lows[name] is not None and value >= lows[name])
+        positive = isinstance(value, bool | str | list) or value > 0 or (lows[name] is not None and value >= lows[name])
         limit = limits[name]
         return value if positive and (limit is None or value <= limit) else None
 
@@ -169,6 +171,8 @@ def _is_number(value: Any) -> bool:
 
 
 def _toml_value(value: object) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return str(value).lower() if isinstance(value, bool) else str(value)

@@ -1,0 +1,106 @@
+"""A word-frequency list as a source of prediction: the language's common words for the prefix typed, so a
+word the writer has not used yet is still completed, and a measure of how common a word is in general.
+
+The list answers like the memories (:class:`MemoryAnswer`: ``P(word | prefix)`` and the prefix's mass) and the
+mixing weighs it by how well it has predicted the recent words, as it weighs them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.engine.memory import MemoryAnswer
+from assistant.text.frequency import FrequencyList
+
+COMMON_ZIPF = 2.5
+"""Words at least this common (Zipf scale: about 300 per billion words) are common words."""
+
+RARE_SLOPE = 0.5
+"""Below ``COMMON_ZIPF`` a word's weight falls by this many powers of ten per Zipf unit."""
+
+ELISIONS = frozenset(
+    {"l'", "d'", "j'", "n'", "s'", "c'", "m'", "t'", "qu'", "jusqu'", "lorsqu'", "puisqu'", "un'", "dell'", "all'"}
+)
+"""Elided articles and pronouns written joined to the next word (``l'équipe``): the word after is looked up."""
+
+_ELIDED = re.compile(r"^(\w+['’])(.*)$")
+
+
+def commonness(zipf: float) -> float:
+    """Weight in (0, 1] of a word the writer has not used, from how common it is in general."""
+    return 10 ** (RARE_SLOPE * (min(zipf, COMMON_ZIPF) - COMMON_ZIPF))
+
+
+def reweigh(candidates: dict[str, float], common: FrequencyList, keep: set[str]) -> dict[str, float]:
+    """``candidates`` with each word outside ``keep`` weighted by its :func:`commonness`, renormalised to the
+    same total, so an invented word of the training mix does not crowd out the common word beside it."""
+    total = sum(candidates.values())
+    weighted = {w: p * (1.0 if w in keep else commonness(common.zipf(_plain(w)))) for w, p in candidates.items()}
+    new = sum(weighted.values())
+    if new <= 0 or total <= 0:
+        return candidates
+    return {w: p * total / new for w, p in weighted.items()}
+
+
+class WordListSource:
+    """The words of a :class:`FrequencyList`, shaped as the writer types them."""
+
+    def __init__(self, words: FrequencyList) -> None:
+        self.list = words
+
+    @property
+    def language(self) -> str:
+        return self.list.language
+
+    def probability(self, word: str) -> float:
+        """Unigram probability of ``word`` (for the mixing weights)."""
+        p = self.list.probability(_plain(word))
+        if p or not (m := _ELIDED.match(word)) or _plain(m.group(1)).lower() not in ELISIONS:
+            return p
+        return self._elision(m.group(1)) * self.list.probability(m.group(2))
+
+    def _elision(self, head: str) -> float:
+        """How common an elided form is (wordfreq lists ``l'`` as ``l``, having split at the apostrophe)."""
+        return self.list.probability(_plain(head)) or self.list.probability(head[:-1])
+
+    def knows_prefix(self, prefix: str) -> bool:
+        """Whether a listed word (or an elision and a listed word) starts with ``prefix``."""
+        if self.list.knows_prefix(_plain(prefix)):
+            return True
+        m = _ELIDED.match(prefix)
+        return bool(m) and _plain(m.group(1)).lower() in ELISIONS and self.list.knows_prefix(m.group(2))
+
+    def answer(self, prefix: str, sentence_start: bool, k: int) -> MemoryAnswer:
+        """The ``k`` most frequent words starting with ``prefix``, shaped like it."""
+        plain = _plain(prefix)
+        words: dict[str, float] = {}
+        mass = self.list.mass(plain) if prefix else 1.0
+        for w, f in self.list.top(plain, k):
+            words[_shape(w, prefix, sentence_start)] = f
+        m = _ELIDED.match(prefix)
+        if m and _plain(m.group(1)).lower() in ELISIONS:
+            head, rest = m.group(1), m.group(2)
+            share = self._elision(head)
+            for w, f in self.list.top(rest, k):
+                words.setdefault(head + _shape(w, rest, False), share * f)
+            mass += share * (self.list.mass(rest) if rest else 1.0)
+        if "’" in prefix:
+            words = {w.replace("'", "’"): f for w, f in words.items()}
+        words = {w: f for w, f in words.items() if w.startswith(prefix)}
+        if mass <= 0 or not words:
+            return MemoryAnswer({}, 0.0)
+        return MemoryAnswer({w: f / mass for w, f in words.items()}, min(1.0, mass))
+
+
+def _plain(word: str) -> str:
+    """The list's spelling: a straight apostrophe."""
+    return word.replace("’", "'")
+
+
+def _shape(word: str, prefix: str, sentence_start: bool) -> str:
+    """A lower-cased listed word spelled as the prefix starts it (capital, all capitals, sentence start)."""
+    if prefix[:1].isupper():
+        return word.upper() if len(prefix) > 1 and prefix.isupper() else word[:1].upper() + word[1:]
+    if not prefix and sentence_start:
+        return word[:1].upper() + word[1:]
+    return word
