@@ -3,6 +3,10 @@ of their id, each user's own predictor (an LRU cache), and their fine-tunes.
 
 Users without a personal model share the base model's network (the provider loads it once), yet every user gets
 their own :class:`Predictor`, so one user's text can never change another user's suggestions.
+
+Fine-tunes asked for by chat users go through one queue (:meth:`UserSpaces.request_finetune`): at most
+``max_finetunes`` run at once (each is a child process of several hundred MB), the others wait their turn, and a
+user who asks again while theirs waits or runs keeps their one place.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from assistant.personal.space import Layout, UserSpace
 
 log = logging.getLogger(__name__)
 
-__all__ = ["KEY_CHARS", "FinetuneBusy", "UserSpaces", "user_key"]
+__all__ = ["KEY_CHARS", "FinetuneBusy", "FinetuneTicket", "UserSpaces", "user_key"]
 
 KEY_CHARS = 20
 """Hex digits of the SHA-256 of a user id that name the user's folder."""
@@ -39,6 +43,28 @@ def user_key(user_id: str) -> str:
 
 class FinetuneBusy(RuntimeError):
     """A fine-tune of this user's model is already running."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FinetuneTicket:
+    """A user's place in the fine-tune queue, as :meth:`UserSpaces.request_finetune` answers it."""
+
+    place: int
+    """0: running now; n >= 1: n-th in line (n - 1 others wait before it)."""
+    again: bool
+    """The user had asked already: this is the same run, not a second one."""
+
+
+@dataclasses.dataclass
+class _Request:
+    """A queued fine-tune: whose, and whom to tell when it starts and ends."""
+
+    key: str
+    user_id: str
+    on_done: Callable[[FinetuneOutcome | BaseException], None]
+    on_start: Callable[[], None] | None
+    waited: bool = False
+    """It did not start at once (so ``on_start`` is worth calling)."""
 
 
 @dataclasses.dataclass
@@ -60,7 +86,10 @@ class UserSpaces:
         finetune_config: FinetuneConfig | None = None,
         cache_size: int = 32,
         provider: ModelProvider | None = None,
+        max_finetunes: int = 1,
     ) -> None:
+        if max_finetunes < 1:
+            raise ValueError(f"max_finetunes must be at least 1, not {max_finetunes}")
         self.root = root
         self.base_dir = base_dir
         self.finetune_config = finetune_config or FinetuneConfig(threads=1)
@@ -69,6 +98,11 @@ class UserSpaces:
         self._spaces: dict[str, UserSpace] = {}
         self._slots: OrderedDict[str, _Slot] = OrderedDict()
         self._lock = threading.Lock()
+        self.max_finetunes = max_finetunes
+        """Most fine-tunes that run at once; more wait in :meth:`request_finetune`'s queue."""
+        self._waiting: list[_Request] = []
+        self._running: dict[str, FinetuneProcess] = {}
+        self._queue_lock = threading.RLock()
 
     def space(self, user_id: str) -> UserSpace:
         """The user's space (nothing is written until something is stored in it)."""
@@ -131,10 +165,75 @@ class UserSpaces:
             raise FinetuneBusy("a fine-tune of your model is already running")
         return job
 
+    def request_finetune(
+        self,
+        user_id: str,
+        on_done: Callable[[FinetuneOutcome | BaseException], None],
+        on_start: Callable[[], None] | None = None,
+    ) -> FinetuneTicket:
+        """Queue a fine-tune of the user's model; it starts when fewer than ``max_finetunes`` run. ``on_start``
+        is called when a queued run starts (not when it starts at once), ``on_done`` with its outcome (a
+        :class:`FinetuneBusy` when it could not start), both on another thread and never for a forgotten user.
+        Asking again while the run waits or runs changes nothing (``again`` is True)."""
+        key = user_key(user_id)
+        with self._queue_lock:
+            if key in self._running:
+                return FinetuneTicket(0, again=True)
+            for i, request in enumerate(self._waiting):
+                if request.key == key:
+                    return FinetuneTicket(i + 1, again=True)
+            request = _Request(key, user_id, on_done, on_start)
+            self._waiting.append(request)
+            self._pump()
+            if any(r is request for r in self._waiting):
+                request.waited = True
+                return FinetuneTicket(len(self._waiting), again=False)
+            return FinetuneTicket(0, again=False)  # running, or failed to start (on_done says why)
+
+    def queue_place(self, user_id: str) -> int | None:
+        """The user's place in the fine-tune queue (0: running), or None when they have none."""
+        key = user_key(user_id)
+        with self._queue_lock:
+            if key in self._running:
+                return 0
+            return next((i + 1 for i, r in enumerate(self._waiting) if r.key == key), None)
+
+    def _pump(self) -> None:
+        """Start queued fine-tunes while fewer than ``max_finetunes`` run (queue lock held)."""
+        while self._waiting and len(self._running) < self.max_finetunes:
+            request = self._waiting.pop(0)
+            space = self.space(request.user_id)
+
+            def finished(
+                outcome: FinetuneOutcome | BaseException, request: _Request = request, space: UserSpace = space
+            ) -> None:
+                with self._queue_lock:
+                    self._running.pop(request.key, None)
+                    self._pump()
+                with self._lock:
+                    current = self._spaces.get(request.key) is space
+                if current:
+                    request.on_done(outcome)
+
+            try:
+                job = space.start_finetune(self.finetune_config, on_done=finished)
+            except OSError as exc:
+                job, problem = None, exc
+            else:
+                problem = FinetuneBusy("a fine-tune of your model is already running, or private mode is on")
+            if job is None:
+                threading.Thread(target=request.on_done, args=(problem,), daemon=True).start()
+                continue
+            self._running[request.key] = job
+            if request.waited and request.on_start is not None:
+                threading.Thread(target=request.on_start, daemon=True).start()
+
     def forget(self, user_id: str) -> bool:
         """Stop the user's fine-tune (unreported), drop their predictor and delete their folder; True if anything
         existed."""
         key = user_key(user_id)
+        with self._queue_lock:
+            self._waiting = [r for r in self._waiting if r.key != key]
         with self._lock:
             space = self._spaces.pop(key, None)
             self._slots.pop(key, None)
@@ -143,7 +242,9 @@ class UserSpaces:
         return UserSpace(Layout.inside(self.root / key), self.base_dir, self.provider).delete()
 
     def close(self, wait_s: float = 10.0) -> None:
-        """Cancel every running fine-tune (each saves a checkpoint and can resume later)."""
+        """Cancel every running fine-tune (each saves a checkpoint and can resume later) and drop the queue."""
+        with self._queue_lock:
+            self._waiting.clear()
         with self._lock:
             spaces = list(self._spaces.values())
             self._spaces.clear()
