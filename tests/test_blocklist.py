@@ -190,3 +190,17 @@ def test_forget_and_no_learn_keep_text_out_of_a_fine_tune(
     controls.unforget("wizard")
     again = finetune(registry, docs, tmp_path / "work", FAST)
     assert again.version is not None and "wizard" in load_model(registry.folder(again.version.name)).lexicon
+
+
+def test_the_start_of_a_blocked_word_is_not_offered(controls: Controls) -> None:
+    from assistant.engine.predictor import Suggestions
+    from assistant.engine.predictor import WordCandidate as Candidate
+
+    controls.block("Gwendolyn")
+    controls.block("red panda")
+    guard = SuggestionGuard(controls)
+    words = ["Gwend", "Gwendol", "Gwendolyn", "Gwen", "Gw", "red"]
+    offered = Suggestions("Gw", [Candidate(w, 0.1) for w in words], None)
+    kept = [c.word for c in guard.apply("ask Gw", offered).words]
+    assert kept == ["Gwen", "Gw", "red"]  # half the word or more leaks it; a short start and a phrase's word do not
+    assert [c.word for c in guard.apply("a re", Suggestions("re", [Candidate("red", 0.5)], None)).words] == ["red"]
