@@ -10,6 +10,8 @@ is recomputed from the state when asked.
 from __future__ import annotations
 
 import bisect
+import threading
+import weakref
 
 import torch
 
@@ -56,7 +58,7 @@ class ContextCache:
         self._states: list[torch.Tensor] = [self._root]
         self.score = score
         self._scores: list[float] = [0.0]
-        self._word_piece = word_piece_mask(tokenizer).to(self._device) if score else None
+        self._word_piece = shared_word_piece_mask(tokenizer).to(self._device) if score else None
         self._last: tuple[torch.Tensor, torch.Tensor] | None = None
         self.tokens_fed = 0
         """Pieces fed to the model since creation (a measure of the work done)."""
@@ -120,6 +122,19 @@ class ContextCache:
         self._ends = [0]
         self._states = [self._root]
         self._scores = [0.0]
+
+
+_MASKS: weakref.WeakKeyDictionary[Tokenizer, torch.Tensor] = weakref.WeakKeyDictionary()
+_MASKS_LOCK = threading.Lock()
+
+
+def shared_word_piece_mask(tokenizer: Tokenizer) -> torch.Tensor:
+    """:func:`word_piece_mask`, computed once per tokenizer (every predictor over a model shares it; read only)."""
+    with _MASKS_LOCK:
+        mask = _MASKS.get(tokenizer)
+        if mask is None:
+            mask = _MASKS[tokenizer] = word_piece_mask(tokenizer)
+        return mask
 
 
 def word_piece_mask(tokenizer: Tokenizer) -> torch.Tensor:

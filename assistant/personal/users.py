@@ -24,7 +24,7 @@ from pathlib import Path
 from assistant.engine.predictor import Predictor
 from assistant.personal.finetune import FinetuneConfig, FinetuneOutcome
 from assistant.personal.jobs import FinetuneProcess
-from assistant.personal.models import ModelProvider
+from assistant.personal.models import BASE, Model, ModelProvider
 from assistant.personal.space import Layout, UserSpace
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,8 @@ class _Request:
     on_start: Callable[[], None] | None
     waited: bool = False
     """It did not start at once (so ``on_start`` is worth calling)."""
+    cancelled: bool = False
+    """The user was forgotten (or the spaces closed): nothing more is reported."""
 
 
 @dataclasses.dataclass
@@ -87,6 +89,7 @@ class UserSpaces:
         cache_size: int = 32,
         provider: ModelProvider | None = None,
         max_finetunes: int = 1,
+        model_cache: int = 8,
     ) -> None:
         if max_finetunes < 1:
             raise ValueError(f"max_finetunes must be at least 1, not {max_finetunes}")
@@ -97,11 +100,14 @@ class UserSpaces:
         self.provider = provider or ModelProvider()
         self._spaces: dict[str, UserSpace] = {}
         self._slots: OrderedDict[str, _Slot] = OrderedDict()
+        self.model_cache = model_cache
+        """Personal model versions kept loaded (the least recently used is dropped)."""
+        self._models: OrderedDict[tuple[str, str], Model] = OrderedDict()
         self._lock = threading.Lock()
         self.max_finetunes = max_finetunes
         """Most fine-tunes that run at once; more wait in :meth:`request_finetune`'s queue."""
         self._waiting: list[_Request] = []
-        self._running: dict[str, FinetuneProcess] = {}
+        self._running: dict[str, _Request] = {}
         self._queue_lock = threading.RLock()
 
     def space(self, user_id: str) -> UserSpace:
@@ -132,16 +138,44 @@ class UserSpaces:
             if slot is not None and slot.version == version:
                 self._slots.move_to_end(key)
                 return slot
-        model = space.model()
-        if model.warning:
-            log.warning("user %s: %s", key, model.warning)
+        model = self._model(key, version, space)
         slot = _Slot(version, space.predictor(model))
         with self._lock:
             self._slots[key] = slot
             self._slots.move_to_end(key)
             while len(self._slots) > self.cache_size:
-                self._slots.popitem(last=False)
+                old, _ = self._slots.popitem(last=False)
+                self._evict_space(old)
         return slot
+
+    def _model(self, key: str, version: str, space: UserSpace) -> Model:
+        """The user's active model: the base model is the provider's (loaded once for everyone), a personal
+        version is loaded once and kept among the ``model_cache`` most recently used."""
+        if version == BASE:
+            model = space.model()
+        else:
+            with self._lock:
+                model = self._models.get((key, version))
+                if model is not None:
+                    self._models.move_to_end((key, version))
+            if model is None:
+                model = space.model()
+                with self._lock:
+                    self._models[(key, version)] = model
+                    while len(self._models) > self.model_cache:
+                        self._models.popitem(last=False)
+        if model.warning:
+            log.warning("user %s: %s", key, model.warning)
+        return model
+
+    def _evict_space(self, key: str) -> None:
+        """Drop an idle user's space with their predictor (lock held), so memory stays bounded however many
+        users have written; a space with a fine-tune running or queued stays. Its memory is on disk (brought up
+        to date from the documents when it next loads)."""
+        space = self._spaces.get(key)
+        if space is None or space.finetuning or key in self._running or any(r.key == key for r in self._waiting):
+            return
+        del self._spaces[key]
 
     def finetuning(self, user_id: str) -> bool:
         """True while the user's fine-tune runs."""
@@ -204,15 +238,12 @@ class UserSpaces:
             request = self._waiting.pop(0)
             space = self.space(request.user_id)
 
-            def finished(
-                outcome: FinetuneOutcome | BaseException, request: _Request = request, space: UserSpace = space
-            ) -> None:
+            def finished(outcome: FinetuneOutcome | BaseException, request: _Request = request) -> None:
                 with self._queue_lock:
-                    self._running.pop(request.key, None)
+                    if self._running.get(request.key) is request:
+                        del self._running[request.key]
                     self._pump()
-                with self._lock:
-                    current = self._spaces.get(request.key) is space
-                if current:
+                if not request.cancelled:
                     request.on_done(outcome)
 
             try:
@@ -224,7 +255,7 @@ class UserSpaces:
             if job is None:
                 threading.Thread(target=request.on_done, args=(problem,), daemon=True).start()
                 continue
-            self._running[request.key] = job
+            self._running[request.key] = request
             if request.waited and request.on_start is not None:
                 threading.Thread(target=request.on_start, daemon=True).start()
 
@@ -234,9 +265,13 @@ class UserSpaces:
         key = user_key(user_id)
         with self._queue_lock:
             self._waiting = [r for r in self._waiting if r.key != key]
+            if key in self._running:
+                self._running[key].cancelled = True
         with self._lock:
             space = self._spaces.pop(key, None)
             self._slots.pop(key, None)
+            for cached in [k for k in self._models if k[0] == key]:
+                del self._models[cached]
         if space is not None:
             space.kill_finetune()  # no checkpoint worth keeping: everything of theirs goes
         return UserSpace(Layout.inside(self.root / key), self.base_dir, self.provider).delete()
@@ -245,6 +280,8 @@ class UserSpaces:
         """Cancel every running fine-tune (each saves a checkpoint and can resume later) and drop the queue."""
         with self._queue_lock:
             self._waiting.clear()
+            for request in self._running.values():
+                request.cancelled = True
         with self._lock:
             spaces = list(self._spaces.values())
             self._spaces.clear()
