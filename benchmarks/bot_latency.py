@@ -61,7 +61,7 @@ def main() -> None:
 
         def timed(user: str, message: str) -> float:
             with contextlib.suppress(Empty):
-                while True:  # anything left from before (a plain message's refusal) is not this reply
+                while True:  # anything left from before is not this reply
                     bot.pop_message(timeout=0)
             bot.bot.sender = bot.bot.build_identifier(user)
             t0 = time.perf_counter()
@@ -78,8 +78,13 @@ def main() -> None:
                 bot.bot.sender = bot.bot.build_identifier(user)
                 for _ in range(args.lines):
                     bot.push_message(cut(120))  # plain messages: learned, not answered
-            for user in users:
-                timed(user, "!learn status")  # every message of the set-up is handled
+            for user in users:  # wait until every line of the set-up is stored (the bot handles messages on a pool)
+                deadline = time.monotonic() + 120
+                while time.monotonic() < deadline:
+                    bot.bot.sender = bot.bot.build_identifier(user)
+                    bot.push_message("!learn status")
+                    if "Words stored: 0 in" not in bot.pop_message(timeout=60):
+                        break
             setup_s = time.perf_counter() - t0
             profile = cProfile.Profile() if args.profile else None
             suggest: list[float] = []

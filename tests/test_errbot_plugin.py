@@ -430,3 +430,15 @@ def test_the_text_backend_answers_continue_in_a_room(tmp_path: Path, home: Path)
     assert "I sent you the continuation privately" in out, out
     assert "The meeting has been moved to" in out.split("I sent you the continuation privately")[0], out
     assert "Learning from your messages" in out
+
+
+def test_the_plugin_readme_lists_every_command() -> None:
+    import re
+
+    source = (PLUGIN_DIR / "assistant_bot.py").read_text()
+    commands = re.findall(r"@botcmd(?:\([^)]*?name=\"(\w+)\"[^)]*\)|\([^)]*\))?\n    def (\w+)", source)
+    names = {named or func for named, func in commands}
+    readme = (PLUGIN_DIR / "README.md").read_text()
+    assert names >= {"suggest", "continue", "learn", "forget", "vocab", "block", "unblock", "finetune"}
+    assert all(f"`!{name}" in readme for name in names), sorted(n for n in names if f"`!{n}" not in readme)
+    assert "`!forget WORD`" in readme

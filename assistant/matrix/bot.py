@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -272,13 +273,22 @@ class MatrixBot:
             log.warning("could not join a room: %s", resp.status_code)
 
 
+async def _until_stopped(bot: MatrixBot) -> None:
+    """Run ``bot`` until it fails or SIGTERM/SIGINT comes (then running fine-tunes checkpoint and stop)."""
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, lambda: task.cancel() if task else None)
+    with contextlib.suppress(asyncio.CancelledError):
+        await bot.run()
+
+
 def run(settings: MatrixSettings) -> int:
-    """Run the bot until interrupted (the ``assistant matrix`` command)."""
+    """Run the bot until stopped (the ``assistant matrix`` command)."""
     bot = MatrixBot(settings)
     try:
-        asyncio.run(bot.run())
-    except KeyboardInterrupt:
-        return 130
+        asyncio.run(_until_stopped(bot))
     except LoginFailed as exc:
         log.error("%s", exc)
         return 2

@@ -133,6 +133,10 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
             "give the bot's password or access_token (in the settings file, or ASSISTANT_MATRIX_PASSWORD / "
             "ASSISTANT_MATRIX_TOKEN)"
         )
+    known = {f.name for f in dataclasses.fields(FinetuneConfig)}
+    unknown = sorted(set(options.finetune) - known)
+    if unknown:
+        raise MatrixConfigError(f"[finetune]: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     try:
         finetune = structure_all({"threads": 1, **options.finetune}, FinetuneConfig)
     except ValueError as exc:
