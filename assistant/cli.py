@@ -455,6 +455,24 @@ def cmd_lsp(args: argparse.Namespace) -> int:
     return run()
 
 
+def cmd_matrix(args: argparse.Namespace) -> int:
+    """Run the Matrix chat bot: it joins the rooms it is invited to and answers !suggest, !continue, !learn,
+    !vocab, !block, !unblock, !forget, !finetune and !help (see the README's "Matrix" section)."""
+    import logging
+
+    try:
+        from assistant.matrix.bot import run
+        from assistant.matrix.config import MatrixConfigError, load_settings
+    except ImportError as exc:
+        raise CliError(f"the Matrix bot needs matrix-nio: pip install 'assistant[matrix]' ({exc})") from exc
+    try:
+        settings = load_settings(Path(args.config).expanduser() if args.config else None)
+    except MatrixConfigError as exc:
+        raise CliError(str(exc)) from exc
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return run(settings)
+
+
 def _docs_no_learn(space, name: str, no_learn: bool) -> int:
     if name not in {d.name for d in space.store.list()}:
         raise CliError(f"no document named {name!r}")
@@ -691,6 +709,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("lsp", help="language server for editors (stdio)", description=cmd_lsp.__doc__)
     ls.set_defaults(handler=cmd_lsp)
+
+    mx = sub.add_parser("matrix", help="run the Matrix chat bot", description=cmd_matrix.__doc__)
+    mx.add_argument(
+        "--config", metavar="FILE", help="settings file (TOML, mode 0600); ASSISTANT_MATRIX_* variables also work"
+    )
+    mx.set_defaults(handler=cmd_matrix)
 
     vo = sub.add_parser(
         "vocab", help="block, unblock or forget words; list what you blocked and forgot", description=cmd_vocab.__doc__

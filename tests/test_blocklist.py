@@ -199,3 +199,17 @@ def test_rejections_keep_the_spelling_they_were_offered_in(controls: Controls) -
     controls.reject("The meeting is on", "Thursday")
     assert controls.rejections() == {"i": 2, "thursday": 1}  # compared case-folded
     assert controls.rejections_as_offered() == {"i": 2, "Thursday": 1}  # shown as last offered
+
+
+def test_the_start_of_a_blocked_word_is_not_offered(controls: Controls) -> None:
+    from assistant.engine.predictor import Suggestions
+    from assistant.engine.predictor import WordCandidate as Candidate
+
+    controls.block("Gwendolyn")
+    controls.block("red panda")
+    guard = SuggestionGuard(controls)
+    words = ["Gwend", "Gwendol", "Gwendolyn", "Gwen", "Gw", "red"]
+    offered = Suggestions("Gw", [Candidate(w, 0.1) for w in words], None)
+    kept = [c.word for c in guard.apply("ask Gw", offered).words]
+    assert kept == ["Gwen", "Gw", "red"]  # half the word or more leaks it; a short start and a phrase's word do not
+    assert [c.word for c in guard.apply("a re", Suggestions("re", [Candidate("red", 0.5)], None)).words] == ["red"]

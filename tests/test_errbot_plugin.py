@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import random
@@ -184,12 +185,12 @@ def test_finetune_is_private_to_its_user(testbot: TestBot, home: Path) -> None:
     assert "in the background" in say(testbot, "alice", "!finetune")
     # The bot stays responsive while the job runs.
     assert "fine-tuning now" in say(testbot, "alice", "!learn status")
-    assert "Not now" in say(testbot, "alice", "!finetune")
+    assert "already running" in say(testbot, "alice", "!finetune")  # one run per person
     assert say(testbot, "bob", PROBES[0]) == bob_before[0]
 
     report = testbot.pop_message(timeout=120)
-    assert "Fine-tuning done: v0001 accepted" in report, report
-    assert "gain" in report and "bits/char" in report
+    assert "Fine-tuning done: your suggestions now come from your new model v0001" in report, report
+    assert "bits per character" in report
     assert "Model: v0001" in say(testbot, "alice", "!learn status")
     alice_after = [say(testbot, "alice", p) for p in PROBES]
     assert alice_after != alice_before
@@ -319,3 +320,125 @@ def test_continue_in_a_room_answers_the_sender_privately(testbot: TestBot) -> No
     assert answer == "I sent you the continuation privately: it comes from your personal model."
     private = testbot.pop_message()
     assert private.startswith("The meeting has been") and "(greedy, at most 3 words)" in private
+
+
+def test_finetunes_wait_in_one_queue_and_a_second_ask_is_the_same_run(testbot: TestBot) -> None:
+    config = say(testbot, "gbin@localhost", f"!plugin config WritingAssistant {{'FINETUNE': {FAST_FINETUNE!r}}}")
+    assert "configuration done" in config.lower(), config
+    for user, seed in (("alice", 3), ("bob", 4)):
+        say(testbot, user, "!learn on")
+        tell(testbot, user, *wizard_messages(n=20, seed=seed))
+    first = say(testbot, "alice", "!finetune")
+    assert ("Fine-tuning your model now" in first and "on 6" in first) or "words in 20 of your messages" in first
+    queued = say(testbot, "bob", "!finetune")
+    assert "you are number 1 in line (0 ahead of you)" in queued, queued
+    assert "already in the fine-tune queue, number 1" in say(testbot, "bob", "!finetune")
+    plugin = testbot.bot.plugin_manager.get_plugin_obj_by_name("WritingAssistant")
+    assert plugin.users.spaces.queue_place("alice") == 0 and plugin.users.spaces.queue_place("bob") == 1
+    news = [testbot.pop_message(timeout=180) for _ in range(3)]  # alice's result; bob's start and result
+    assert sum("Fine-tuning done" in n for n in news) == 2, news
+    assert replies_started() in news
+    assert plugin.users.spaces.queue_place("bob") is None
+
+
+def replies_started() -> str:
+    from assistant.chat.replies import FINETUNE_STARTED
+
+    return FINETUNE_STARTED
+
+
+def test_finetune_messages_say_what_is_learned_and_never_a_forgotten_word(testbot: TestBot) -> None:
+    config = say(testbot, "gbin@localhost", "!plugin config WritingAssistant {'FINETUNE': {'min_words': 100000}}")
+    assert "configuration done" in config.lower(), config
+    assert "learning is off" in say(testbot, "alice", "!finetune")
+    say(testbot, "alice", "!learn on")
+    tell(testbot, "alice", "Zephyrine called about the roof.", "The roof needs new tiles before winter.")
+    say(testbot, "alice", "!forget Zephyrine")
+    started = say(testbot, "alice", "!finetune")
+    assert "7 words in 1 of your messages" in started, started
+    assert "1 message(s) holding a word you asked me to forget are left out" in started
+    done = testbot.pop_message(timeout=120)
+    assert "did nothing: not enough new text yet" in done, done
+    assert "Zephyrine" not in started + done and "zephyrine" not in (started + done).lower()
+
+
+def test_the_host_log_keeps_what_users_write_out(testbot: TestBot, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO):
+        say(testbot, "alice", "!suggest ask Gwendolyn about the mov")
+        say(testbot, "alice", "!forget Zephyrine")
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert 'Processing command "suggest" (parameters not logged)' in logged
+    assert "Gwendolyn" not in logged and "Zephyrine" not in logged
+
+
+def test_the_text_backend_answers_continue_in_a_room(tmp_path: Path, home: Path) -> None:
+    """The Text backend's room occupant holds a person object, not a string (issue 18 item 17)."""
+    import os
+    import subprocess
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "config.py").write_text(
+        "import logging\n"
+        'BACKEND = "Text"\n'
+        f"BOT_DATA_DIR = {str(tmp_path / 'data')!r}\n"
+        f"BOT_EXTRA_PLUGIN_DIR = {str(PLUGIN_DIR)!r}\n"
+        "BOT_LOG_FILE = None\n"
+        "BOT_LOG_LEVEL = logging.WARNING\n"
+        'BOT_ADMINS = ("@me",)\n'
+        'BOT_PREFIX = "!"\n'
+        "CORE_PLUGINS = ('ACLs', 'Help', 'Plugins', 'Utils', 'Health', 'TextCmds')\n"
+    )
+    errbot = Path(sys.executable).with_name("errbot")
+    proc = subprocess.Popen(
+        [str(errbot), "-c", str(tmp_path / "config.py")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "ASSISTANT_HOME": str(home)},
+    )
+    import queue
+    import threading
+
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    seen: list[str] = []
+
+    def until(text: str) -> None:
+        deadline = time.monotonic() + 240
+        while not any(text in line for line in seen):
+            assert time.monotonic() < deadline and proc.poll() is None, "".join(seen)
+            with contextlib.suppress(Empty):
+                seen.append(lines.get(timeout=1))
+
+    try:
+        for command, answer in (
+            ("!inroom", "Joined Room"),
+            ("!continue --words 3 The meeting has been moved to", "privately"),
+            ("!learn status", "Learning from your messages"),
+        ):
+            proc.stdin.write(command + "\n")
+            proc.stdin.flush()
+            until(answer)
+        proc.stdin.close()
+        proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    out = "".join(seen)
+    assert "object has no attribute" not in out and "Traceback" not in out, out
+    assert "I sent you the continuation privately" in out, out
+    assert "The meeting has been moved to" in out.split("I sent you the continuation privately")[0], out
+    assert "Learning from your messages" in out
+
+
+def test_the_plugin_readme_lists_every_command() -> None:
+    import re
+
+    source = (PLUGIN_DIR / "assistant_bot.py").read_text()
+    commands = re.findall(r"@botcmd(?:\([^)]*?name=\"(\w+)\"[^)]*\)|\([^)]*\))?\n    def (\w+)", source)
+    names = {named or func for named, func in commands}
+    readme = (PLUGIN_DIR / "README.md").read_text()
+    assert names >= {"suggest", "continue", "learn", "forget", "vocab", "block", "unblock", "finetune"}
+    assert all(f"`!{name}" in readme for name in names), sorted(n for n in names if f"`!{n}" not in readme)
+    assert "`!forget WORD`" in readme

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import heapq
 import math
+import threading
+import weakref
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
@@ -49,6 +52,19 @@ class Cover:
 
 class PieceIndex:
     """Tables from piece text to ids, built once per tokenizer, so the tail constraint costs microseconds."""
+
+    _built: ClassVar[weakref.WeakKeyDictionary[Tokenizer, PieceIndex]] = weakref.WeakKeyDictionary()
+    _building: ClassVar[threading.Lock] = threading.Lock()
+
+    @classmethod
+    def of(cls, tokenizer: Tokenizer) -> PieceIndex:
+        """The index of ``tokenizer``, built on first use and shared by every search over it (a chat bot's
+        hundreds of predictors over one model pay for it once, not each)."""
+        with cls._building:
+            index = cls._built.get(tokenizer)
+            if index is None:
+                index = cls._built[tokenizer] = cls(tokenizer)
+            return index
 
     def __init__(self, tokenizer: Tokenizer) -> None:
         table = PieceTable.build(tokenizer)
@@ -181,7 +197,7 @@ class WordSearch:
     def __init__(self, model: GRULanguageModel, tokenizer: Tokenizer, limits: SearchLimits | None = None) -> None:
         self.model = model
         self.tokenizer = tokenizer
-        self.index = PieceIndex(tokenizer)
+        self.index = PieceIndex.of(tokenizer)
         self.limits = limits or SearchLimits()
         self._memo: dict[tuple[int, ...], tuple[torch.Tensor, torch.Tensor]] = {}
         self._memo_root: torch.Tensor | None = None

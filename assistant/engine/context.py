@@ -11,6 +11,8 @@ rows its text gave, so an edit truncates the cache with the states.
 from __future__ import annotations
 
 import bisect
+import threading
+import weakref
 
 import torch
 
@@ -65,7 +67,7 @@ class ContextCache:
         self._states: list[torch.Tensor] = [self._root]
         self.score = score
         self._scores: list[float] = [0.0]
-        self._word_piece = word_piece_mask(tokenizer).to(self._device) if score else None
+        self._word_piece = shared_word_piece_mask(tokenizer).to(self._device) if score else None
         self._last: tuple[torch.Tensor, torch.Tensor] | None = None
         self.neural = PieceCache(model.config.hidden_dim, neural) if neural is not None else None
         """The neural cache over the current text, or None."""
@@ -153,6 +155,19 @@ class ContextCache:
         self._last = None
         if self.neural is not None:
             self.neural.truncate(0)
+
+
+_MASKS: weakref.WeakKeyDictionary[Tokenizer, torch.Tensor] = weakref.WeakKeyDictionary()
+_MASKS_LOCK = threading.Lock()
+
+
+def shared_word_piece_mask(tokenizer: Tokenizer) -> torch.Tensor:
+    """:func:`word_piece_mask`, computed once per tokenizer (every predictor over a model shares it; read only)."""
+    with _MASKS_LOCK:
+        mask = _MASKS.get(tokenizer)
+        if mask is None:
+            mask = _MASKS[tokenizer] = word_piece_mask(tokenizer)
+        return mask
 
 
 def word_piece_mask(tokenizer: Tokenizer) -> torch.Tensor:

@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 SECRET_CONTEXT_CHARS = 256
 """Text before the word that the secret check reads (a label such as ``password:``, the start of a key)."""
 
+LEAK_MIN_CHARS = 3
+"""A candidate this long or longer that spells the first half (or more) of a blocked word is its leak
+(``Gwend`` for a blocked ``Gwendolyn``), and is dropped; shorter ones (``a`` before ``apple``) are not."""
+
 
 class SuggestionGuard:
     """Filters suggestions by the user's privacy controls."""
@@ -33,8 +37,29 @@ class SuggestionGuard:
     def allows(self, before: str, addition: str) -> bool:
         """Whether ``addition`` (a word, or a phrase from the start of its word) may be offered after ``before``
         (the text up to the start of the word being typed)."""
-        return self._cut(before, addition) is None and not (
-            self.controls is not None and self.controls.is_rejected(before, addition)
+        return (
+            self._cut(before, addition) is None
+            and not self._leaks_blocked(addition)
+            and not (self.controls is not None and self.controls.is_rejected(before, addition))
+        )
+
+    def _leaks_blocked(self, addition: str) -> bool:
+        """Whether ``addition`` ends in the start of a blocked word: at least ``LEAK_MIN_CHARS`` characters and
+        half of the word (a blocked phrase is not a blocked word: its words stay)."""
+        if self.controls is None:
+            return False
+        spans = word_spans(addition)
+        if not spans:
+            return False
+        start, end = spans[-1]
+        if end < len(addition.rstrip()):
+            return False  # something other than a word ends it: no word is cut short
+        tail = addition[start:end].casefold()
+        if len(tail) < LEAK_MIN_CHARS:
+            return False
+        return any(
+            " " not in word and len(word) > len(tail) and word.startswith(tail) and 2 * len(tail) >= len(word)
+            for word in self.controls.blocked()  # normalised: case-folded
         )
 
     def apply(self, text_before_cursor: str, suggestions: Suggestions) -> Suggestions:

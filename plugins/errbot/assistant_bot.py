@@ -2,33 +2,48 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from assistant_markdown import continued
-from assistant_options import DEFAULTS, Settings, UsageError, parse_continue, settings_from
-from assistant_users import ChatUsers, FinetuneBusy, MessageTooLong, set_learning
+from assistant_options import DEFAULTS, Settings, settings_from
 from errbot import BotPlugin, CommandError, Message, ValidationException, botcmd
+from errbot.templating import tenv
 
-from assistant.personal.outcome import chat_report
+from assistant.chat import replies
+from assistant.chat.markdown import continued
+from assistant.chat.options import UsageError, parse_continue, percent, suggest_text
+from assistant.chat.users import ChatUsers, MessageTooLong, set_learning
 from assistant.shipped import base_model_dir
 from assistant.store.blocklist import ControlsError
-
-NEXT_WORD_MARK = "_"
-"""A last word of exactly this asks for the next word (chat clients trim the trailing space that would)."""
-
 
 PRIVATE_REPLY = "I sent you the continuation privately: it comes from your personal model."
 """The room's answer to `!continue`; the continuation itself goes to the sender alone."""
 
+HOST_LOGGER = "errbot.core"
+"""Errbot's logger that writes every command's parameters (the user's text) at INFO."""
+
+_COMMAND_LINE = re.compile(r'^(Processing command "[^"]*") with parameters ".*?" (from .*)$', re.DOTALL)
+
+
+class KeepTextOut(logging.Filter):
+    """Drops the parameters (what the user wrote) from Errbot's INFO line about each command."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        match = _COMMAND_LINE.match(record.getMessage())
+        if match:
+            record.msg, record.args = f"{match[1]} (parameters not logged) {match[2]}", None
+        return True
+
 
 def user_id(msg: Message) -> str:
-    """The sender's chat id (the person, also when they write in a room)."""
-    return str(msg.frm.person)
-
-
-def percent(p: float) -> str:
-    return "<0.1%" if p < 0.001 else f"{p:.1%}"
+    """The sender's chat id (the person, also when they write in a room). A backend's occupant may hold a
+    person identifier rather than a string (the Text backend's does): unwrap it down to the string."""
+    person: Any = msg.frm.person
+    while not isinstance(person, str) and getattr(person, "person", person) is not person:
+        person = person.person
+    return str(person)
 
 
 class WritingAssistant(BotPlugin):
@@ -52,12 +67,19 @@ class WritingAssistant(BotPlugin):
     def activate(self) -> None:
         self.settings = settings_from(self.config)
         self.users = ChatUsers(
-            self.settings.data_dir, base_model_dir(), self.settings.max_chars, self.settings.finetune
+            self.settings.data_dir,
+            base_model_dir(),
+            self.settings.max_chars,
+            self.settings.finetune,
+            max_finetunes=self.settings.max_finetunes,
         )
+        self._keep_text_out = KeepTextOut()
+        logging.getLogger(HOST_LOGGER).addFilter(self._keep_text_out)
         super().activate()
 
     def deactivate(self) -> None:
         self.users.close()
+        logging.getLogger(HOST_LOGGER).removeFilter(self._keep_text_out)
         super().deactivate()
 
     @botcmd(template="suggest")
@@ -65,11 +87,10 @@ class WritingAssistant(BotPlugin):
         """Complete the last word: `!suggest The meeting has been mov`; next word: end with ` _`.
 
         `!suggest The meeting has been _` lists words to follow "been" (chat clients trim a trailing space)."""
-        text = args
-        if text == NEXT_WORD_MARK or text.endswith(" " + NEXT_WORD_MARK):
-            text = text[: -len(NEXT_WORD_MARK)]
-        if not text.strip():
-            raise CommandError("usage: !suggest <text> (end it with ' _' for the next word)")
+        try:
+            text = suggest_text(args)
+        except UsageError as exc:
+            raise CommandError(str(exc)) from None
         self._check_size(text)
         result = self.users.suggest(user_id(msg), text, self.settings.suggestions)
         return {
@@ -99,7 +120,8 @@ class WritingAssistant(BotPlugin):
             "words": config.max_words,
         }
         if msg.is_group:  # it comes from the sender's personal model, which is theirs alone: not for the room
-            self.send_templated(self.build_identifier(msg.frm.person), "continue", reply)
+            text = tenv().get_template("continue.md").render(**reply)
+            self._bot.send_simple_reply(msg, text, private=True)  # the backend's own way to reach the person
             return PRIVATE_REPLY
         return reply
 
@@ -113,10 +135,10 @@ class WritingAssistant(BotPlugin):
         space = self.users.space(user_id(msg))
         if choice == "on":
             set_learning(space, True)
-            return "Learning is on: your messages (not commands) go into your private corpus. `!learn off` stops it."
+            return replies.LEARN_ON
         if choice == "off":
             set_learning(space, False)
-            return "Learning is off: your messages are no longer stored. `!forget` deletes what was stored."
+            return replies.LEARN_OFF
         if choice in ("", "status"):
             status = self.users.status(user_id(msg))
             return {
@@ -126,7 +148,7 @@ class WritingAssistant(BotPlugin):
                 "version": status.version,
                 "finetuning": status.finetuning,
             }
-        raise CommandError("usage: !learn on | off | status")
+        raise CommandError(replies.LEARN_USAGE)
 
     @botcmd
     def forget(self, msg: Message, args: str) -> str:
@@ -146,16 +168,9 @@ class WritingAssistant(BotPlugin):
         """Your learned words, most frequent first: `!vocab [N]` (default 20); also what you blocked and forgot."""
         n = args.strip() or "20"
         if not n.isdigit() or not 1 <= int(n) <= 200:
-            raise CommandError("usage: !vocab [N] (N from 1 to 200)")
+            raise CommandError(replies.VOCAB_USAGE)
         space = self.users.space(user_id(msg))
-        memory = space.memory()
-        learned = memory.vocabulary(int(n)) if memory is not None else []
-        controls = space.controls()
-        lines = [f"Your {len(learned)} most used learned words:" if learned else "Nothing learned from you yet."]
-        lines += [f"{i}. {w} ({c}x)" for i, (w, c) in enumerate(learned, 1)]
-        lines.append("Blocked: " + (", ".join(controls.blocked()) or "-"))
-        lines.append("Forgotten: " + (", ".join(controls.forgotten()) or "-"))
-        return "\n".join(lines)
+        return "\n".join(replies.vocab_lines(space.memory(), space.controls(), int(n)))
 
     @botcmd
     def block(self, msg: Message, args: str) -> str:
@@ -187,17 +202,20 @@ class WritingAssistant(BotPlugin):
 
     @botcmd
     def finetune(self, msg: Message, args: str) -> str:
-        """Fine-tune your own model on your corpus, in the background; I tell you the result."""
+        """Fine-tune your own model on your messages, in the background: I say what it learns from, your place
+        in the queue (one run at a time per person), when it starts and how it ended."""
         uid = user_id(msg)
-        status = self.users.status(uid)
-        if status.words == 0:
-            raise CommandError("Nothing to learn from yet: `!learn on`, then write as you usually do.")
+        learnable = self.users.learnable(uid)
+        nothing = replies.nothing_to_learn(self.users.status(uid), learnable)
+        if nothing:
+            raise CommandError(nothing)
         frm = msg.frm
-        try:
-            self.users.start_finetune(uid, lambda outcome: self.send(frm, chat_report(outcome)))
-        except FinetuneBusy as exc:
-            raise CommandError(f"Not now: {exc}.") from None
-        return f"Fine-tuning your model on {status.words:,} words in the background; I will tell you the result."
+        ticket = self.users.request_finetune(
+            uid,
+            on_done=lambda outcome: self.send(frm, replies.finetune_done(outcome)),
+            on_start=lambda: self.send(frm, replies.FINETUNE_STARTED),
+        )
+        return replies.finetune_queued(ticket, learnable)
 
     def callback_message(self, msg: Message) -> None:
         """Store the plain messages of users who opted in (commands are never stored)."""

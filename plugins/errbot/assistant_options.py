@@ -1,17 +1,15 @@
-"""The plugin's settings, the ``!continue`` options and the texts of its replies. No errbot here."""
+"""The plugin's settings; the ``!continue`` options are the chat front ends' shared ones. No errbot here."""
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.chat.options import CONTINUE_USAGE, MAX_BEAM, UsageError, parse_continue
 from assistant.config import structure_all, structure_each
-from assistant.personal import GenerationConfig
 from assistant.personal.finetune import FinetuneConfig
 from assistant.store.paths import Paths
 
@@ -26,6 +24,8 @@ class PluginConfig:
     SUGGESTIONS: int = 5
     CONTINUE_WORDS: int = 12
     MAX_CONTINUE_WORDS: int = 100
+    MAX_FINETUNES: int = 1
+    """Fine-tunes that run at once; more wait in a queue (each is a child process of several hundred MB)."""
     FINETUNE: dict[str, Any] = dataclasses.field(default_factory=dict)
     """``FinetuneConfig`` fields to override."""
 
@@ -33,10 +33,7 @@ class PluginConfig:
 DEFAULTS: dict[str, Any] = dataclasses.asdict(PluginConfig())
 """The plugin configuration's defaults (Errbot's configuration template)."""
 
-CONTINUE_USAGE = (
-    "usage: !continue [--words N] [--temperature T] [--top-k K] [--top-p P] [--beam W] [--seed S] <text>\n"
-    "greedy by default; --temperature, --top-k or --top-p sample; --beam W runs beam search of width W"
-)
+__all__ = ["CONTINUE_USAGE", "DEFAULTS", "MAX_BEAM", "PluginConfig", "Settings", "UsageError", "parse_continue"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +50,8 @@ class Settings:
     """Words ``!continue`` writes when ``--words`` is not given."""
     max_continue_words: int
     """Most words ``--words`` may ask for."""
+    max_finetunes: int
+    """Fine-tunes that run at once; more wait their turn."""
     finetune: FinetuneConfig
     """Fine-tuning settings: ``FinetuneConfig`` defaults with the ``FINETUNE`` overrides."""
 
@@ -62,7 +61,7 @@ _MUST = {
     "FINETUNE": "FINETUNE must be a dict of FinetuneConfig fields",
     **{
         key: key + " must be a whole number >= 1, not {value!r}"
-        for key in ("MAX_MESSAGE_CHARS", "SUGGESTIONS", "CONTINUE_WORDS", "MAX_CONTINUE_WORDS")
+        for key in ("MAX_MESSAGE_CHARS", "SUGGESTIONS", "CONTINUE_WORDS", "MAX_CONTINUE_WORDS", "MAX_FINETUNES")
     },
 }
 
@@ -95,95 +94,6 @@ def settings_from(config: Mapping[str, Any] | None) -> Settings:
         suggestions=raw.SUGGESTIONS,
         continue_words=raw.CONTINUE_WORDS,
         max_continue_words=raw.MAX_CONTINUE_WORDS,
+        max_finetunes=raw.MAX_FINETUNES,
         finetune=finetune,
     )
-
-
-class UsageError(ValueError):
-    """Bad ``!continue`` arguments; the message includes the usage."""
-
-    def __init__(self, problem: str) -> None:
-        super().__init__(f"{problem}\n{CONTINUE_USAGE}")
-
-
-_OPTIONS: dict[str, type] = {
-    "--words": int,
-    "--temperature": float,
-    "--top-k": int,
-    "--top-p": float,
-    "--beam": int,
-    "--seed": int,
-}
-_SAMPLING = ("--temperature", "--top-k", "--top-p", "--seed")
-MAX_BEAM = 16
-"""Widest beam a chat user may ask for (each hypothesis costs a model step per piece)."""
-
-
-def parse_continue(args: str, default_words: int, max_words: int) -> tuple[str, GenerationConfig]:
-    """Split ``!continue`` arguments into the text and a generation config (options may stand anywhere)."""
-    given: dict[str, float | int] = {}
-    cuts: list[tuple[int, int]] = []
-    tokens = list(re.finditer(r"\S+", args))
-    i = 0
-    while i < len(tokens):
-        token, start = tokens[i].group(), tokens[i].start()
-        name, eq, inline = token.partition("=")
-        if token.startswith("--") and len(token) > 2:
-            if name not in _OPTIONS:
-                raise UsageError(f"unknown option {name}")
-            if name in given:
-                raise UsageError(f"{name} given twice")
-            if eq:
-                raw, end = inline, tokens[i].end()
-            elif i + 1 < len(tokens):
-                raw, end = tokens[i + 1].group(), tokens[i + 1].end()
-                i += 1
-            else:
-                raise UsageError(f"{name} needs a value")
-            try:
-                given[name] = _OPTIONS[name](raw)
-            except ValueError:
-                kind = "a whole number" if _OPTIONS[name] is int else "a number"
-                raise UsageError(f"{name} needs {kind}, not {raw!r}") from None
-            if not math.isfinite(given[name]):
-                raise UsageError(f"{name} needs a finite number, not {raw!r}")
-            cuts.append((start, end))
-        i += 1
-    text = _cut(args, cuts).strip()
-    if not text:
-        raise UsageError("give me some text to continue")
-    if "--beam" in given and any(k in given for k in _SAMPLING):
-        raise UsageError("--beam cannot be combined with sampling options")
-    words = int(given.get("--words", default_words))
-    if not 1 <= words <= max_words:
-        raise UsageError(f"--words must be between 1 and {max_words}")
-    if not 1 <= int(given.get("--beam", 1)) <= MAX_BEAM:
-        raise UsageError(f"--beam must be between 1 and {MAX_BEAM}")
-    strategy = "beam" if "--beam" in given else "sample" if any(k in given for k in _SAMPLING) else "greedy"
-    config = GenerationConfig(
-        strategy=strategy,
-        temperature=float(given.get("--temperature", 1.0)),
-        top_k=int(given.get("--top-k", 0)),
-        top_p=float(given.get("--top-p", 1.0)),
-        beam_width=int(given.get("--beam", 4)),
-        max_words=words,
-        seed=int(given["--seed"]) if "--seed" in given else None,
-    )
-    try:
-        config.validate()
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    return text, config
-
-
-def _cut(text: str, spans: list[tuple[int, int]]) -> str:
-    """``text`` without the option spans; where a cut joins two pieces of text, one space."""
-    parts, last = [], 0
-    for start, end in spans:
-        parts.append(text[last:start])
-        last = end
-    parts.append(text[last:])
-    joined = parts[0]
-    for part in parts[1:]:
-        joined = joined.rstrip() + " " + part.lstrip() if joined.strip() and part.strip() else joined + part
-    return joined
