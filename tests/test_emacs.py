@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from assistant.engine.ngramsource import NgramSource
 from assistant.engine.predictor import Predictor
 from assistant.lm.io import load_model
 from assistant.shipped import base_model_dir
@@ -97,7 +98,7 @@ def test_emacs_eglot_completes_words_and_shows_ghost_text_accepted_by_parts(tmp_
     result = json.loads(out.read_text(encoding="utf-8"))
 
     torch.set_num_threads(1)
-    expected = Predictor(load_model(base_model_dir())).suggest(TYPED, 5)
+    expected = Predictor(load_model(base_model_dir()), ngram=NgramSource.shared(base_model_dir())).suggest(TYPED, 5)
     assert result["words"] == [c.word for c in expected.words] and "moved" in result["words"]
 
     assert expected.phrase is not None

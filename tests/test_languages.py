@@ -139,7 +139,9 @@ def test_a_word_with_sharp_s_is_spelled_as_the_writer_spells_it(predictor: Predi
 
 def test_no_english_ghost_phrase_in_another_language(predictor: Predictor) -> None:
     answer = predictor.suggest(FRENCH + FRENCH + "Merci de confirmer votre prés", n=3)
-    assert answer.phrase is None or answer.phrase.text == answer.words[0].word[len("prés") :]
+    # past the word, only the writer's own French may follow (a phrase of the memories), never the network's
+    phrase = answer.phrase.text if answer.phrase is not None else ""
+    assert set(phrase[len(answer.words[0].word) - len("prés") :].split()) <= set(FRENCH.split())
 
 
 def test_language_is_judged_per_document_and_not_per_keystroke(predictor: Predictor) -> None:

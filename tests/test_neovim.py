@@ -391,7 +391,9 @@ def test_neovim_011_builtin_completion_lists_our_items(tmp_path: Path, nvim: str
     result = run_nvim(tmp_path, BUILTIN_SCRIPT, note, nvim, interactive=True)
     assert "timeout" not in result, result
     torch.set_num_threads(1)
-    expected = Predictor(load_model(base_model_dir())).suggest("Dear team, The meeting has been mov", 5)
+    expected = Predictor(load_model(base_model_dir()), ngram=NgramSource.shared(base_model_dir())).suggest(
+        "Dear team, The meeting has been mov", 5
+    )
     assert result["words"] == [c.word for c in expected.words] and "moved" in result["words"]
     typed = "Dear team, The meeting has been "
     assert result["line"] in (typed + "mov", typed + result["words"][0])  # the preselected item may be inserted

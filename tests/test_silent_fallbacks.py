@@ -33,7 +33,7 @@ def test_garbage_in_the_active_pointer_is_reported(tmp_path: Path, tiny_model_di
     problem = space.registry.pointer_problem()
     assert "is damaged (it names no version)" in problem and "using the base model" in problem
     model = space.model()
-    assert model.version == "base" and model.warning == problem
+    assert model.name == "base" and model.warning == problem
     listing = _cli(tmp_path / "home", "model", "list")
     assert listing.returncode == 0 and f"warning: {problem}" in listing.stderr and "* base" in listing.stdout
 

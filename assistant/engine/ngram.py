@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.atomic import atomic_open, atomic_write_text
+from assistant.atomic import atomic_open, atomic_write_text, private_dir
 from assistant.text.words import WORD_RE, partial_word
 
 BITS = 16
@@ -238,7 +238,7 @@ class KneserNeyModel:
         """Write the model as a folder of plain ``.npy`` arrays, ``vocab.txt`` and ``ngram.json`` (its shape,
         ``info`` and every file's SHA-256), for :meth:`load_folder` to map."""
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)
         arrays: dict[str, np.ndarray] = {"unigram": self.unigram}
         for i, t in enumerate(self.orders):
             for name in _ORDER_FIELDS:

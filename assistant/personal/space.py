@@ -322,7 +322,7 @@ class UserSpace:
     def _note(self, message: str) -> None:
         if message not in self.notices:
             self.notices.append(message)
-            log.warning("%s", message)
+            log.info("%s", message)  # each front end shows its notices (the CLI at the end, the app with the model)
 
     def _held(self) -> tuple[str, ...]:
         return (self.editing,) if self.editing else ()
