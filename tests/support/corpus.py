@@ -8,7 +8,7 @@ from pathlib import Path
 from assistant.lm.model import GRUConfig
 from assistant.text.tokenizer import Tokenizer
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 def make_corpus(seed: int = 7, paragraphs: int = 300) -> str:
