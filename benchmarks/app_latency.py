@@ -43,11 +43,11 @@ from textual import events  # noqa: E402
 from textual.keys import _character_to_key  # noqa: E402
 
 from assistant.app.app import WriterApp  # noqa: E402
+from assistant.app.driving import answered, settle, wait_until  # noqa: E402
 from assistant.eval.metrics import latency_percentiles  # noqa: E402
 from assistant.store.documents import DocumentStore  # noqa: E402
 from assistant.store.paths import Paths  # noqa: E402
 from benchmarks.latency import rss_mb  # noqa: E402
-from tests.app_helpers import answered, settle, wait_until  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "data" / "eval" / "general" / "chat_heldout.txt"
 AUTHOR = ROOT.parent / "shared" / "data" / "eval" / "personal" / "austen"

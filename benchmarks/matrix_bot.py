@@ -27,10 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from matrix_helpers import PASSWORD, Person  # noqa: E402
-from synapse_server import Synapse  # noqa: E402
-
 from assistant.eval.metrics import latency_percentiles  # noqa: E402
+from assistant.matrix.harness import PASSWORD, Person  # noqa: E402
+from assistant.matrix.localserver import Synapse  # noqa: E402
 
 DEFAULT_TEXT = ROOT.parent / "shared" / "data" / "eval" / "general" / "chat_heldout.txt"
 

@@ -15,9 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant.app.app import WriterApp  # noqa: E402
+from assistant.app.driving import settle, started, type_text  # noqa: E402
 from assistant.store.documents import DocumentStore  # noqa: E402
 from assistant.store.paths import Paths  # noqa: E402
-from tests.app_helpers import settle, started, type_text  # noqa: E402
 
 LETTER = "Dear Anna,\n\nThank you for your message. I have read the report and I agree with most of it.\n\n"
 TYPED = "The meeting has been moved to Thursday, and I hope to see you there as soon as poss"
