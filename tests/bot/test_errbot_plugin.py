@@ -322,6 +322,7 @@ def test_continue_in_a_room_answers_the_sender_privately(testbot: TestBot) -> No
     assert private.startswith("The meeting has been") and "(greedy, at most 3 words)" in private
 
 
+@pytest.mark.slow
 def test_finetunes_wait_in_one_queue_and_a_second_ask_is_the_same_run(testbot: TestBot) -> None:
     config = say(testbot, "gbin@localhost", f"!plugin config WritingAssistant {{'FINETUNE': {FAST_FINETUNE!r}}}")
     assert "configuration done" in config.lower(), config

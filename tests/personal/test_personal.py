@@ -99,6 +99,7 @@ def test_background_job_reports_progress_and_cancels(base_dir: Path, tmp_path: P
     assert [r["status"] for r in records] == ["cancelled", "accepted"] and records[1]["metrics"]
 
 
+@pytest.mark.slow
 def test_a_killed_fine_tuning_process_is_reported_and_the_next_run_resumes(base_dir: Path, tmp_path: Path) -> None:
     store = DocumentStore(tmp_path / "home" / "documents")
     store.save("tales.txt", user_text(paragraphs=300))

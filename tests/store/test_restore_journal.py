@@ -150,6 +150,7 @@ def _undo_if_any(paths: Paths) -> None:
         assert "no restore to undo" in str(exc)
 
 
+@pytest.mark.slow
 def test_a_restore_killed_at_every_step_is_finished_or_rolled_back_and_loses_nothing(sides) -> None:
     home, file, x, b = sides
     b_hashes = set(b.values())
@@ -173,6 +174,7 @@ def test_a_restore_killed_at_every_step_is_finished_or_rolled_back_and_loses_not
             assert b_hashes <= _everything(paths.data.parent)
 
 
+@pytest.mark.slow
 def test_an_undo_killed_at_every_step_is_settled_and_loses_nothing(sides) -> None:
     home, file, x, b = sides
     labels = _labels(sides, "undo")

@@ -8,9 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from assistant.lm.io import load_model
 from assistant.text.tokenizer import Tokenizer
 from assistant.train.data import TokenData
+
+pytestmark = pytest.mark.slow  # two torchrun processes
 
 
 def test_torchrun_two_ranks_agree(tokenizer: Tokenizer, token_data: TokenData, tmp_path: Path) -> None:

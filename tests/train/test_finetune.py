@@ -118,6 +118,7 @@ def test_cancel_then_resume(registry: ModelRegistry, tmp_path: Path) -> None:
     assert done.status == "accepted"
 
 
+@pytest.mark.slow
 def test_sigkill_mid_finetune_leaves_a_loadable_model_and_resumes(base_dir: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {**os.environ, "ASSISTANT_HOME": str(home), "ASSISTANT_BASE_MODEL": str(base_dir)}
