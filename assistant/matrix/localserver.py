@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from assistant.atomic import private_dir
+
 SERVER_NAME = "localhost"
 UNLIMITED = {"per_second": 10000, "burst_count": 10000}
 
@@ -50,7 +52,7 @@ class Synapse:
         return f"@{name}:{SERVER_NAME}"
 
     def _configure(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_dir(self.folder)
         if not self.config_path.exists():
             subprocess.run(
                 [
