@@ -20,6 +20,10 @@ from assistant.engine.ngram import KneserNeyModel
 FOLDER_NAME = "ngram"
 """The n-gram's folder inside a model folder (``models/base/ngram/``)."""
 
+SHAPED_PER_ANSWER = 3
+"""Candidates shaped per word asked for (the likeliest; two spellings of one word, ``the``/``The`` at a sentence
+start, then add up).  The rest count only in the prefix's mass."""
+
 MEMO_LIMIT = 65_536
 """Recorded word probabilities kept (they repeat as the mixing window slides)."""
 
@@ -80,17 +84,20 @@ class NgramSource:
         cands = np.unique(np.concatenate(pools)) if pools else np.zeros(0, dtype=np.int64)
         if not len(cands):
             return MemoryAnswer({}, 0.0)
+        if sentence_start and prefix[:1] != prefix[:1].upper():
+            return MemoryAnswer({}, 0.0)  # a word is offered capitalised there: none starts with a lower-case letter
         p = m.prob_in(view, cands)
+        total = float(p.sum())  # every candidate starts with the prefix (as typed, or capitalised as shown)
+        if total <= 0:
+            return MemoryAnswer({}, 0.0)
         probs: dict[str, float] = {}
-        for i in np.argsort(-p, kind="stable"):
+        for i in np.argsort(-p, kind="stable")[: SHAPED_PER_ANSWER * k]:  # only the likeliest are shown
             word = shape(m.vocab[int(cands[i])], sentence_start)
             if word.startswith(prefix):
                 probs[word] = probs.get(word, 0.0) + float(p[i])
-        mass = 1.0 if not prefix else min(1.0, sum(probs.values()))
-        if mass <= 0:
-            return MemoryAnswer({}, 0.0)
+        mass = 1.0 if not prefix else min(1.0, total)
         top = sorted(probs.items(), key=lambda kv: kv[1], reverse=True)[:k]
-        norm = sum(probs.values()) if prefix else 1.0
+        norm = total if prefix else 1.0
         return MemoryAnswer({w: q / norm for w, q in top}, mass)
 
     def probability(self, word: str, context: Sequence[str]) -> float:

@@ -19,6 +19,7 @@ from assistant.engine.memory import NO_ANSWER, DocMemorySettings, DocumentMemory
 from assistant.engine.mixing import SOURCES, MixSettings, em_weights, mix
 from assistant.engine.neuralcache import NeuralCacheSettings
 from assistant.engine.ngramsource import NgramSource
+from assistant.engine.records import RecentRecords
 from assistant.engine.wordlist import WordListSource, reweigh
 from assistant.lm.io import LoadedModel
 from assistant.lm.model import GRULanguageModel
@@ -188,8 +189,7 @@ class Predictor:
         self.mixing = mixing or MixSettings()
         self._weights_key: tuple[str, int, int, str] | None = None
         self._weights = np.asarray(self.mixing.prior)
-        self._records_key: tuple[int, int] | None = None
-        self._records: dict[tuple[tuple[str, ...], str], tuple[float, float]] = {}
+        self._recent = RecentRecords(reach=max(self.document.settings.max_order, 8), width=4)
         self.search = WordSearch(self.model, self.tokenizer, limits)
         if self.cache.neural is not None:
             self.search.adjust = self.cache.mix_neural
@@ -198,6 +198,8 @@ class Predictor:
         self.lexicon = lm.lexicon
         """Known words; None offers whatever the search finds."""
         self._seen: tuple[str, set[str]] = ("", set())
+        self._apostrophe_seen: tuple[tuple[int, str], str | None] = ((-1, ""), None)
+        self._valid_text = ""
         self.guard = guard
         self.language = NETWORK_LANGUAGES[0]
         """The language of the document being written, as last detected (judged every ``DETECT_EVERY`` words)."""
@@ -215,7 +217,7 @@ class Predictor:
         the model is sure of (``UNKNOWN_WORD_MIN``); a prefix that starts no known word (another language or
         script) is judged by the model alone.
         """
-        full, _ = as_typed(_valid(text_before_cursor))
+        full, _ = as_typed(self._valid(text_before_cursor))
         return above_floor(self._words(split_text(context_window(full)), n, full), self.min_probability)
 
     def _words(self, split: Split, n: int, full: str) -> list[WordCandidate]:
@@ -305,19 +307,14 @@ class Predictor:
             records[:, 0] = np.exp(np.asarray(scores[-count:]))
             records[:, 1] = self.document.recorded[-count:]
             trusts[:, 0] = self.document.recorded_trust[-count:]
-            if personal is not None:
-                found = self._personal_records(personal, doc_words, count)
-                records[:, 2] = [p for p, _ in found]
-                trusts[:, 1] = [t for _, t in found]
-            if self.ngram is not None:
-                n = self.ngram.order - 1
-                at = len(doc_words) - count
-                records[:, 3] = [
-                    self.ngram.probability(doc_words[i], doc_words[max(0, i - n) : i])
-                    for i in range(at, len(doc_words))
-                ]
-            if wordlist is not None:
-                records[:, 4] = [wordlist.probability(w) for w in doc_words[-count:]]
+            sources = (id(personal), personal.revision if personal is not None else -1, id(self.ngram))
+            rows = self._recent.rows(
+                doc_words,
+                count,
+                (*sources, wordlist.language if wordlist is not None else ""),
+                lambda i: self._source_record(personal, doc_words, i),
+            )
+            records[:, 2], trusts[:, 1], records[:, 3], records[:, 4] = rows.T
         long_here = np.asarray(trust) > 0
         same = np.all(trusts[:, long_here] > 0, axis=1)  # all records when no memory has a long context here
         available = (True, True, personal is not None, self.ngram is not None, wordlist is not None)
@@ -336,27 +333,20 @@ class Predictor:
         """The last words of the paragraph before the cursor (the personal memory's context)."""
         return words(paragraph_tail(before))[-self.document.settings.max_order :]
 
-    def _personal_records(self, personal: PersonalWords, doc_words: list[str], count: int) -> list[tuple[float, float]]:
-        """The personal memory's probability of each of the last ``count`` words of the text from the words
-        before it (remembered per memory revision: each new word costs one query)."""
-        key = (id(personal), personal.revision)
-        if self._records_key != key:
-            self._records_key, self._records = key, {}
-        order = self.document.settings.max_order
-        out = []
-        n = len(doc_words)
-        for i in range(n - count, n):
-            ctx = tuple(doc_words[max(0, i - order) : i])
-            item = (ctx, doc_words[i])
-            found = self._records.get(item)
-            if found is None:
-                with personal.reading():
-                    chain = personal.chain(ctx)
-                    found = self._records[item] = (chain.probability(doc_words[i]), chain.trust)
-            out.append(found)
-        if len(self._records) > 4 * self.mixing.window:
-            self._records = {}
-        return out
+    def _source_record(self, personal: PersonalWords | None, doc_words: list[str], i: int) -> tuple[float, ...]:
+        """The personal memory's probability of word ``i`` of the text from the words before it (and how far
+        its context there is trusted), the n-gram's and the frequency list's."""
+        word = doc_words[i]
+        pers = trust = gram = listed = 0.0
+        if personal is not None:
+            with personal.reading():
+                chain = personal.chain(doc_words[max(0, i - self.document.settings.max_order) : i])
+                pers, trust = chain.probability(word), chain.trust
+        if self.ngram is not None:
+            gram = self.ngram.probability(word, doc_words[max(0, i - self.ngram.order + 1) : i])
+        if self.wordlist is not None:
+            listed = self.wordlist.probability(word)
+        return pers, trust, gram, listed
 
     def _follow_language(self, context: str) -> None:
         """Judge the document's language again once ``DETECT_EVERY`` words were added or removed since the last
@@ -382,11 +372,29 @@ class Predictor:
         for ch in reversed(prefix):
             if ch in APOSTROPHES:
                 return ch
-        for w in reversed(self.document.words[-500:]):
-            for ch in APOSTROPHES:
-                if ch in w:
-                    return ch
-        return None
+        recent = self.document.words[-500:]
+        key = (len(self.document.words), recent[-1] if recent else "")
+        if self._apostrophe_seen[0] != key:  # the words change only at a word end: once per word, not per key
+            joined = " ".join(recent)
+            at = {ch: joined.rfind(ch) for ch in APOSTROPHES}
+            last = max(at, key=lambda ch: at[ch])
+            self._apostrophe_seen = (key, last if at[last] >= 0 else None)
+        return self._apostrophe_seen[1]
+
+    def _valid(self, text: str) -> str:
+        """:func:`_valid`, checking only what was added since the last text that was valid throughout (a
+        keystroke need not re-encode a long document)."""
+        last = self._valid_text
+        if last and len(text) >= len(last) and text.startswith(last):
+            added = text[len(last) :]
+            checked = _valid(added)
+            if checked is added:
+                self._valid_text = text
+                return text
+            return last + checked
+        checked = _valid(text)
+        self._valid_text = text if checked == text else ""
+        return checked
 
     def _context_words(self, context: str) -> set[str]:
         """Words of the text being written (names and terms the lexicon lacks); kept up to date incrementally
@@ -404,7 +412,7 @@ class Predictor:
     @torch.no_grad()
     def suggest(self, text_before_cursor: str, n: int = 5, phrase: bool = True) -> Suggestions:
         """Word candidates and, when the model is confident, a phrase to show as ghost text."""
-        full, separator = as_typed(_valid(text_before_cursor))
+        full, separator = as_typed(self._valid(text_before_cursor))
         text = context_window(full)
         split = split_text(text)
         found = self._words(split, n + (GUARD_SPARE if self.guard else 0), full)
@@ -426,6 +434,7 @@ class Predictor:
         self._weights_key = None
         self._last_phrase = None
         self._seen = ("", set())
+        self._apostrophe_seen = ((-1, ""), None)
         self.language = NETWORK_LANGUAGES[0]
         self.wordlist = None
         self._language_words = -DETECT_EVERY
