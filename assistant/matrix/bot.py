@@ -11,7 +11,9 @@
   again with the same backoff.
 - An end-to-end encrypted room cannot be read (no ``matrix-nio[e2e]`` here): the bot says so once per room and
   sender, in the room, and answers nothing there.
-- Messages of one sender are handled in order, different senders' side by side (on worker threads).
+- Messages of one sender are handled in order, different senders' side by side on a pool of ``workers``
+  threads (torch on one thread each), so the event loop only syncs and sends. Each answered message's timing
+  (queued, worked, sent) is kept in :attr:`MatrixBot.timings` and logged at DEBUG, without its text.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ import contextlib
 import logging
 import signal
 import threading
-from collections import OrderedDict
+import time
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +49,8 @@ from nio import (
 from assistant.chat.commands import Answer, ChatCommands, Limits
 from assistant.chat.users import ChatUsers, user_key
 from assistant.matrix.config import MatrixSettings
+from assistant.matrix.timing import KEPT, CommandTiming
+from assistant.personal.models import use_threads
 from assistant.shipped import base_model_dir
 
 log = logging.getLogger(__name__)
@@ -54,6 +60,13 @@ SYNC_TIMEOUT_MS = 30_000
 FIRST_BACKOFF_S = 0.5
 HANDLED_KEPT = 10_000
 """Event ids remembered, so an event delivered twice is answered once."""
+SYNC_FILTER: dict[str, Any] = {
+    "presence": {"types": []},
+    "account_data": {"types": []},
+    "room": {"ephemeral": {"types": []}, "account_data": {"types": []}, "timeline": {"limit": 100}},
+}
+"""What a sync brings: room timelines and state only (no presence, typing, receipts or account data, which the
+bot never reads), up to 100 events a room (the homeserver's default of 10 would drop commands in a busy room)."""
 
 ENCRYPTED_ROOM = (
     "This room is end-to-end encrypted, and I cannot read encrypted messages, so I answer nothing here. "
@@ -99,6 +112,9 @@ class MatrixBot:
         self._direct: dict[str, str] = {}
         self._warned: set[tuple[str, str]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="matrix-answer")
+        self.timings: deque[CommandTiming] = deque(maxlen=KEPT)
+        """The latest answered messages' timings (oldest first)."""
 
     # -- running --------------------------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -135,7 +151,9 @@ class MatrixBot:
         wait = FIRST_BACKOFF_S
         while True:
             try:
-                resp = await self.client.sync(timeout=SYNC_TIMEOUT_MS, since=self.client.next_batch)
+                resp = await self.client.sync(
+                    timeout=SYNC_TIMEOUT_MS, since=self.client.next_batch, sync_filter=SYNC_FILTER
+                )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -152,10 +170,12 @@ class MatrixBot:
         for task in list(self._chains.values()):
             task.cancel()
         await asyncio.to_thread(self.users.close)
+        self._pool.shutdown(wait=False, cancel_futures=True)
         await self.client.close()
 
     # -- events ---------------------------------------------------------------------------------------------------
     async def _on_sync(self, resp: SyncResponse) -> None:
+        arrived, now_ms = time.monotonic(), time.time() * 1000
         for room_id, info in resp.rooms.invite.items():
             if any(isinstance(e, InviteMemberEvent) and e.state_key == self.client.user_id for e in info.invite_state):
                 await self._join(room_id)
@@ -174,9 +194,9 @@ class MatrixBot:
             if room is None:
                 continue
             for event in events:
-                self._on_event(room, event)
+                self._on_event(room, event, arrived, now_ms - getattr(event, "server_timestamp", now_ms))
 
-    def _on_event(self, room: MatrixRoom, event: Any) -> None:
+    def _on_event(self, room: MatrixRoom, event: Any, arrived: float = 0.0, delivered_ms: float = 0.0) -> None:
         sender = getattr(event, "sender", "")
         if not sender or sender == self.client.user_id or not self._first_time(event.event_id):
             return
@@ -189,7 +209,10 @@ class MatrixBot:
         if relates.get("rel_type") == "m.replace":
             return  # an edit of an earlier message: not a new message
         in_room = room.member_count > 2
-        self._chain(sender, lambda: self._answer(room.room_id, event.event_id, sender, event.body, in_room))
+        self._chain(
+            sender,
+            lambda: self._answer(room.room_id, event.event_id, sender, event.body, in_room, arrived, delivered_ms),
+        )
 
     def _first_time(self, event_id: str) -> bool:
         if event_id in self._handled:
@@ -216,14 +239,39 @@ class MatrixBot:
         self._chains[sender] = task
         task.add_done_callback(lambda t: self._chains.pop(sender, None) if self._chains.get(sender) is t else None)
 
-    async def _answer(self, room_id: str, event_id: str, sender: str, body: str, in_room: bool) -> None:
+    async def _answer(
+        self,
+        room_id: str,
+        event_id: str,
+        sender: str,
+        body: str,
+        in_room: bool,
+        arrived: float,
+        delivered_ms: float,
+    ) -> None:
         def tell(text: str) -> None:  # a fine-tune's news, from another thread
             if self._loop is not None and not self._loop.is_closed():
                 asyncio.run_coroutine_threadsafe(self._notice(room_id, text, event_id, tag="news"), self._loop)
 
-        answer: Answer | None = await asyncio.to_thread(self.commands.handle, sender, body, in_room, tell)
-        if answer is None:
-            return
+        def work() -> tuple[float, Answer | None]:
+            return time.monotonic(), self.commands.handle(sender, body, in_room, tell)
+
+        started, answer = await asyncio.get_running_loop().run_in_executor(self._pool, work)
+        done = time.monotonic()
+        if answer is not None:
+            await self._send_answer(room_id, event_id, sender, answer)
+            self.answered += 1
+        timing = CommandTiming(
+            self.commands.command_name(body),
+            round(delivered_ms, 1),
+            (started - arrived) * 1e3 if arrived else 0.0,
+            (done - started) * 1e3,
+            (time.monotonic() - done) * 1e3 if answer is not None else 0.0,
+        )
+        self.timings.append(timing)
+        log.debug("%s", timing.line())
+
+    async def _send_answer(self, room_id: str, event_id: str, sender: str, answer: Answer) -> None:
         if answer.private is not None:
             direct = await self._direct_room(sender)
             if direct is None:
@@ -231,7 +279,6 @@ class MatrixBot:
             else:
                 await self._notice(direct, answer.private, None, tag=f"private-{event_id}")
         await self._notice(room_id, answer.text, event_id)
-        self.answered += 1
 
     async def _say_encrypted(self, room_id: str, sender: str, event_id: str) -> None:
         if (room_id, sender) in self._warned:
@@ -285,7 +332,8 @@ async def _until_stopped(bot: MatrixBot) -> None:
 
 
 def run(settings: MatrixSettings) -> int:
-    """Run the bot until stopped (the ``assistant matrix`` command)."""
+    """Run the bot until stopped (the ``assistant matrix`` command); torch runs one thread per worker."""
+    use_threads(1)
     bot = MatrixBot(settings)
     try:
         asyncio.run(_until_stopped(bot))
