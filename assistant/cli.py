@@ -470,6 +470,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     except MatrixConfigError as exc:
         raise CliError(str(exc)) from exc
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("nio").setLevel(logging.WARNING)  # not a line for every event the bot sees
     if args.debug:
         logging.getLogger("assistant").setLevel(logging.DEBUG)
     return run(settings)

@@ -10,8 +10,9 @@ personal memory. Then, phase by phase, the users send ``!suggest`` requests (cut
 ../shared/data/eval/general/chat_heldout.txt, half of them asking for the next word), timed from the send to
 the reply seen by the user's own client (a long-polling sync):
 
-- a number R: a paced load of about R requests a second in all. Each user, like a person, waits for the reply,
-  then pauses a random time (exponential, mean ``users / R`` seconds) before the next of ``--requests``.
+- a number R: a paced load of R requests a second in all, ``--requests`` per user: the send times are a
+  Poisson process of rate R dealt out to the users in turn, so each user asks about every ``users / R`` seconds,
+  like a person (and, like a person, not before the reply to their previous request has come).
 - ``burst``: all users at once, ``--burst-requests`` each, 0.2-1 s apart (far more than the machine serves).
 
 For each phase: p50/p95/p99/max reply time, offered and served rates, the bot's own timings of the same requests
@@ -101,6 +102,17 @@ def bot_figures(timings: list[CommandTiming]) -> dict[str, Any]:
     }
 
 
+def poisson_plans(rng: random.Random, rate: float, users: int, requests: int) -> list[list[float]]:
+    """Send times of ``users * requests`` requests arriving as a Poisson process of ``rate`` a second, dealt out
+    to the users in turn (each user's requests about ``users / rate`` seconds apart, like a person's)."""
+    plans: list[list[float]] = [[] for _ in range(users)]
+    at = 0.0
+    for k in range(users * requests):
+        at += rng.expovariate(rate)
+        plans[k % users].append(at)
+    return plans
+
+
 class Load:
     """The users, the bot's process and its log, ready for phases."""
 
@@ -119,29 +131,30 @@ class Load:
             words = words.rsplit(" ", 1)[0] + " _"
         return f"!suggest {words}"
 
-    async def phase(self, name: str, requests: int, pause_s: Any) -> dict[str, Any]:
-        """Every user sends ``requests`` requests, each after ``pause_s(rng)`` seconds (and after the reply to
-        their previous one)."""
+    async def phase(self, name: str, plans: list[list[float]], paced: bool) -> dict[str, Any]:
+        """User ``i`` sends ``len(plans[i])`` requests, each waiting for the reply to the one before. Paced: at
+        the times ``plans[i]`` (seconds from the start; at once if the reply came later); else each after a pause
+        of ``plans[i][k]`` seconds from the previous reply."""
         times: list[float] = []
         sends: list[float] = []
         log_at = self.log.stat().st_size
         cpu0 = {"bot": cpu_s(self.bot_pid), "synapse": cpu_s(self.server.process.pid), "users": time.process_time()}
+        start = time.perf_counter()
 
-        async def user(person: Person, room: str, seed: int) -> None:
-            pause = random.Random(seed)
-            for _ in range(requests):
-                await asyncio.sleep(pause_s(pause))
-                body = self.request(pause)
+        async def user(person: Person, room: str, plan: list[float], seed: int) -> None:
+            rng = random.Random(seed)
+            for at in plan:
+                await asyncio.sleep(max(0.0, start + at - time.perf_counter()) if paced else at)
+                body = self.request(rng)
                 t0 = time.perf_counter()
                 sends.append(t0)
                 await person.ask(room, body)
                 times.append((time.perf_counter() - t0) * 1e3)
 
         with Watch(self.bot_pid) as watch:
-            t0 = time.perf_counter()
-            seeds = [sum(name.encode()) * 1000 + i for i in range(len(self.people))]
-            await asyncio.gather(*(user(p, r, s) for p, r, s in zip(self.people, self.rooms, seeds, strict=True)))
-            elapsed = time.perf_counter() - t0
+            users = zip(self.people, self.rooms, plans, strict=True)
+            await asyncio.gather(*(user(p, r, plan, i) for i, (p, r, plan) in enumerate(users)))
+            elapsed = time.perf_counter() - start
         cpu1 = {"bot": cpu_s(self.bot_pid), "synapse": cpu_s(self.server.process.pid), "users": time.process_time()}
         await asyncio.sleep(0.5)  # the last timing lines reach the log
         with self.log.open(encoding="utf-8") as f:
@@ -183,11 +196,13 @@ async def run(
         person.poll_ms = POLL_MS
     result: dict[str, Any] = {"bot_memory_after_setup_mb": memory_mb(bot_pid), "phases": []}
     for phase in args.phases:
+        rng = random.Random(phase)
         if phase == "burst":
-            report = await load.phase("burst", args.burst_requests, lambda r: r.uniform(0.2, 1.0))
+            plans = [[rng.uniform(0.2, 1.0) for _ in range(args.burst_requests)] for _ in people]
+            report = await load.phase("burst", plans, paced=False)
         else:
-            mean = len(people) / float(phase)
-            report = await load.phase(f"{phase}/s", args.requests, lambda r, mean=mean: r.expovariate(1 / mean))
+            plans = poisson_plans(rng, float(phase), len(people), args.requests)
+            report = await load.phase(f"{phase}/s", plans, paced=True)
         print(json.dumps(report), file=sys.stderr, flush=True)
         result["phases"].append(report)
     for person in people:

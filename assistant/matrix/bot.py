@@ -6,6 +6,9 @@
   later, what came before its own join.
 - A continuation asked for in a room goes to the sender in a direct message (it comes from their personal
   model); the room is told so.
+- After a password login the access token and device id are saved (``login.json``, 0600, in ``data_dir``) and
+  reused on the next start, so a restart is the same device; a token the homeserver no longer takes
+  (``M_UNKNOWN_TOKEN``) means a password login again, on the same device id.
 - The homeserver going away is waited out: nio retries a failed request with a doubling wait (up to
   ``max_retry_wait_s``) and a 429 after the ``retry_after_ms`` it names; a sync that fails otherwise is tried
   again with the same backoff.
@@ -43,12 +46,15 @@ from nio import (
     RoomMessageText,
     RoomPreset,
     RoomSendResponse,
+    SyncError,
     SyncResponse,
+    WhoamiError,
 )
 
 from assistant.chat.commands import Answer, ChatCommands, Limits
 from assistant.chat.users import ChatUsers, user_key
 from assistant.matrix.config import MatrixSettings
+from assistant.matrix.login import SavedLogin, forget_login, load_login, login_path, save_login
 from assistant.matrix.timing import KEPT, CommandTiming
 from assistant.personal.models import use_threads
 from assistant.shipped import base_model_dir
@@ -58,6 +64,8 @@ log = logging.getLogger(__name__)
 SYNC_TIMEOUT_MS = 30_000
 """How long one sync waits on the homeserver for news."""
 FIRST_BACKOFF_S = 0.5
+UNKNOWN_TOKEN = "M_UNKNOWN_TOKEN"
+"""The homeserver's error for an access token it does not take (logged out, expired, deleted device)."""
 HANDLED_KEPT = 10_000
 """Event ids remembered, so an event delivered twice is answered once."""
 SYNC_FILTER: dict[str, Any] = {
@@ -113,6 +121,7 @@ class MatrixBot:
         self._warned: set[tuple[str, str]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="matrix-answer")
+        self._login_path = login_path(settings.data_dir)
         self.timings: deque[CommandTiming] = deque(maxlen=KEPT)
         """The latest answered messages' timings (oldest first)."""
 
@@ -120,22 +129,50 @@ class MatrixBot:
     async def run(self) -> None:
         """Log in, skip what came before, then answer until cancelled."""
         self._loop = asyncio.get_running_loop()
+        warming = self._loop.run_in_executor(self._pool, self._warm_up)  # while logging in
         try:
             await self._login()
             await self._first_sync()
+            await warming
             self.ready.set()
             log.info("matrix bot %s is listening", self.settings.user_id)
             await self._sync_forever()
         finally:
             await self._close()
 
+    def _warm_up(self) -> None:
+        try:
+            self.users.warm_up()
+        except Exception:  # the first request will say what is wrong
+            log.exception("the model could not be loaded ahead of the first request")
+
     async def _login(self) -> None:
-        if self.settings.access_token:
-            self.client.restore_login(self.settings.user_id, self.settings.device_id, self.settings.access_token)
+        """The configured token; else the login saved after an earlier password login (while the homeserver
+        takes it); else a password login, saved for the next start."""
+        s = self.settings
+        if s.access_token:
+            self.client.restore_login(s.user_id, s.device_id, s.access_token)
             return
-        resp = await self.client.login(self.settings.password, device_name=self.settings.device_name)
+        saved = load_login(self._login_path, s.homeserver, s.user_id)
+        if saved is not None and s.device_id in ("", saved.device_id):
+            self.client.restore_login(s.user_id, saved.device_id, saved.access_token)
+            check = await self.client.whoami()
+            if not (isinstance(check, WhoamiError) and check.status_code == UNKNOWN_TOKEN):
+                log.info("matrix bot reuses its saved login (device %s)", saved.device_id)
+                return
+            log.info("the saved login (device %s) is no longer valid; logging in with the password", saved.device_id)
+        await self._password_login()
+
+    async def _password_login(self) -> None:
+        """Log in with the password (on the saved device, if one is known) and save the login."""
+        s = self.settings
+        self.client.access_token = ""
+        resp = await self.client.login(s.password, device_name=s.device_name)
         if not isinstance(resp, LoginResponse):
-            raise LoginFailed(f"the homeserver refused the login of {self.settings.user_id}: {resp.message}")
+            forget_login(self._login_path)
+            raise LoginFailed(f"the homeserver refused the login of {s.user_id}: {resp.message}")
+        save_login(self._login_path, SavedLogin(s.homeserver, s.user_id, resp.device_id, resp.access_token))
+        log.info("matrix bot logged in with its password (device %s)", resp.device_id)
 
     async def _first_sync(self) -> None:
         """One sync whose timeline is history: it is not answered (invites waiting are accepted)."""
@@ -143,6 +180,11 @@ class MatrixBot:
             resp = await self.client.sync(timeout=0, full_state=True, sync_filter={"room": {"timeline": {"limit": 1}}})
             if isinstance(resp, SyncResponse):
                 break
+            if isinstance(resp, SyncError) and resp.status_code == UNKNOWN_TOKEN:
+                if not self.settings.password:
+                    raise LoginFailed(f"the homeserver does not take the access token of {self.settings.user_id}")
+                await self._password_login()
+                continue
             await asyncio.sleep(FIRST_BACKOFF_S)
         for room_id in resp.rooms.invite:
             await self._join(room_id)
@@ -161,6 +203,10 @@ class MatrixBot:
             if isinstance(resp, SyncResponse):
                 wait = FIRST_BACKOFF_S
                 await self._on_sync(resp)
+                continue
+            if isinstance(resp, SyncError) and resp.status_code == UNKNOWN_TOKEN and self.settings.password:
+                log.warning("the homeserver no longer takes the bot's login; logging in with the password again")
+                await self._password_login()
                 continue
             log.warning("sync failed (%s); trying again in %.1f s", type(resp).__name__, wait)
             await asyncio.sleep(wait)
@@ -264,9 +310,9 @@ class MatrixBot:
         timing = CommandTiming(
             self.commands.command_name(body),
             round(delivered_ms, 1),
-            (started - arrived) * 1e3 if arrived else 0.0,
-            (done - started) * 1e3,
-            (time.monotonic() - done) * 1e3 if answer is not None else 0.0,
+            round((started - arrived) * 1e3 if arrived else 0.0, 1),
+            round((done - started) * 1e3, 1),
+            round((time.monotonic() - done) * 1e3 if answer is not None else 0.0, 1),
         )
         self.timings.append(timing)
         log.debug("%s", timing.line())

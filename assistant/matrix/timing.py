@@ -20,7 +20,8 @@ LINE = re.compile(
 
 @dataclass(frozen=True)
 class CommandTiming:
-    """One message, from the homeserver's timestamp to the bot's reply accepted by the homeserver."""
+    """One message, from the homeserver's timestamp to the bot's reply accepted by the homeserver (times in ms,
+    to 0.1 ms)."""
 
     command: str
     """The command's name (``suggest``, ...), ``message`` for a plain message, ``other`` for an unknown one."""
@@ -42,7 +43,7 @@ class CommandTiming:
     def line(self) -> str:
         """The log line (:func:`parse` reads it)."""
         return (
-            f"timing {self.command}: delivered {self.delivered_ms:.0f} ms, queued {self.queued_ms:.1f} ms, "
+            f"timing {self.command}: delivered {self.delivered_ms:.1f} ms, queued {self.queued_ms:.1f} ms, "
             f"worked {self.worked_ms:.1f} ms, sent {self.sent_ms:.1f} ms"
         )
 
