@@ -177,7 +177,13 @@ class MatrixBot:
     async def _first_sync(self) -> None:
         """One sync whose timeline is history: it is not answered (invites waiting are accepted)."""
         while True:
-            resp = await self.client.sync(timeout=0, full_state=True, sync_filter={"room": {"timeline": {"limit": 1}}})
+            # An initial sync never waits, whatever its timeout; a timeout of this start's own keeps Synapse from
+            # answering from its sync cache (2 minutes, by request and device) what it told the bot's last start,
+            # whose history would then come again as news once the bot reuses its saved login.
+            unique = time.time_ns() // 1_000_000 % 3_600_000 + 1
+            resp = await self.client.sync(
+                timeout=unique, full_state=True, sync_filter={"room": {"timeline": {"limit": 1}}}
+            )
             if isinstance(resp, SyncResponse):
                 break
             if isinstance(resp, SyncError) and resp.status_code == UNKNOWN_TOKEN:
