@@ -177,10 +177,11 @@ class MatrixBot:
     async def _first_sync(self) -> None:
         """One sync whose timeline is history: it is not answered (invites waiting are accepted)."""
         while True:
-            # An initial sync never waits, whatever its timeout; a timeout of this start's own keeps Synapse from
-            # answering from its sync cache (2 minutes, by request and device) what it told the bot's last start,
-            # whose history would then come again as news once the bot reuses its saved login.
-            unique = time.time_ns() // 1_000_000 % 3_600_000 + 1
+            # Synapse answers an initial sync at once, whatever its timeout; a timeout of this start's own (at
+            # most a long poll's) keeps it from answering from its sync cache (2 minutes, by request and device)
+            # what it told the bot's last start, whose history would then come again as news once the bot
+            # reuses its saved login.
+            unique = time.time_ns() // 1_000_000 % SYNC_TIMEOUT_MS + 1
             resp = await self.client.sync(
                 timeout=unique, full_state=True, sync_filter={"room": {"timeline": {"limit": 1}}}
             )
