@@ -470,6 +470,9 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     except MatrixConfigError as exc:
         raise CliError(str(exc)) from exc
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("nio").setLevel(logging.WARNING)  # not a line for every event the bot sees
+    if args.debug:
+        logging.getLogger("assistant").setLevel(logging.DEBUG)
     return run(settings)
 
 
@@ -713,6 +716,9 @@ def build_parser() -> argparse.ArgumentParser:
     mx = sub.add_parser("matrix", help="run the Matrix chat bot", description=cmd_matrix.__doc__)
     mx.add_argument(
         "--config", metavar="FILE", help="settings file (TOML, mode 0600); ASSISTANT_MATRIX_* variables also work"
+    )
+    mx.add_argument(
+        "--debug", action="store_true", help="also log each command's timings (queued, worked, sent; never its text)"
     )
     mx.set_defaults(handler=cmd_matrix)
 

@@ -68,6 +68,14 @@ class ChatCommands:
     def is_command(body: str) -> bool:
         return body.lstrip().startswith(PREFIX)
 
+    def command_name(self, body: str) -> str:
+        """The command ``body`` asks for: its name, ``message`` for a plain message, ``other`` for an unknown one
+        (never the user's words, so it may be logged)."""
+        if not self.is_command(body):
+            return "message"
+        name = body.lstrip()[len(PREFIX) :].partition(" ")[0].strip().lower()
+        return name if name in self._commands else "other"
+
     def handle(self, sender: str, body: str, in_room: bool, tell: Callable[[str], None]) -> Answer | None:
         """Answer ``body`` from ``sender``; ``tell`` reaches the sender later (a fine-tune's news). None for a
         plain message, which is learned if the sender opted in (a refusal is answered)."""

@@ -114,6 +114,10 @@ class ChatUsers:
     def space(self, user_id: str) -> UserSpace:
         return self.spaces.space(user_id)
 
+    def warm_up(self) -> None:
+        """Load what every user's first suggestion needs (the base model, ...) before anyone asks."""
+        self.spaces.warm_up()
+
     def check_size(self, text: str) -> None:
         """Raise :class:`MessageTooLong` for a text over the limit."""
         if len(text) > self.max_chars:

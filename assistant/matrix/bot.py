@@ -6,12 +6,17 @@
   later, what came before its own join.
 - A continuation asked for in a room goes to the sender in a direct message (it comes from their personal
   model); the room is told so.
+- After a password login the access token and device id are saved (``login.json``, 0600, in ``data_dir``) and
+  reused on the next start, so a restart is the same device; a token the homeserver no longer takes
+  (``M_UNKNOWN_TOKEN``) means a password login again, on the same device id.
 - The homeserver going away is waited out: nio retries a failed request with a doubling wait (up to
   ``max_retry_wait_s``) and a 429 after the ``retry_after_ms`` it names; a sync that fails otherwise is tried
   again with the same backoff.
 - An end-to-end encrypted room cannot be read (no ``matrix-nio[e2e]`` here): the bot says so once per room and
   sender, in the room, and answers nothing there.
-- Messages of one sender are handled in order, different senders' side by side (on worker threads).
+- Messages of one sender are handled in order, different senders' side by side on a pool of ``workers``
+  threads (torch on one thread each), so the event loop only syncs and sends. Each answered message's timing
+  (queued, worked, sent) is kept in :attr:`MatrixBot.timings` and logged at DEBUG, without its text.
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ import contextlib
 import logging
 import signal
 import threading
-from collections import OrderedDict
+import time
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +46,17 @@ from nio import (
     RoomMessageText,
     RoomPreset,
     RoomSendResponse,
+    SyncError,
     SyncResponse,
+    WhoamiError,
 )
 
 from assistant.chat.commands import Answer, ChatCommands, Limits
 from assistant.chat.users import ChatUsers, user_key
 from assistant.matrix.config import MatrixSettings
+from assistant.matrix.login import SavedLogin, forget_login, load_login, login_path, save_login
+from assistant.matrix.timing import KEPT, CommandTiming
+from assistant.personal.models import use_threads
 from assistant.shipped import base_model_dir
 
 log = logging.getLogger(__name__)
@@ -52,8 +64,17 @@ log = logging.getLogger(__name__)
 SYNC_TIMEOUT_MS = 30_000
 """How long one sync waits on the homeserver for news."""
 FIRST_BACKOFF_S = 0.5
+UNKNOWN_TOKEN = "M_UNKNOWN_TOKEN"
+"""The homeserver's error for an access token it does not take (logged out, expired, deleted device)."""
 HANDLED_KEPT = 10_000
 """Event ids remembered, so an event delivered twice is answered once."""
+SYNC_FILTER: dict[str, Any] = {
+    "presence": {"types": []},
+    "account_data": {"types": []},
+    "room": {"ephemeral": {"types": []}, "account_data": {"types": []}, "timeline": {"limit": 100}},
+}
+"""What a sync brings: room timelines and state only (no presence, typing, receipts or account data, which the
+bot never reads), up to 100 events a room (the homeserver's default of 10 would drop commands in a busy room)."""
 
 ENCRYPTED_ROOM = (
     "This room is end-to-end encrypted, and I cannot read encrypted messages, so I answer nothing here. "
@@ -99,34 +120,78 @@ class MatrixBot:
         self._direct: dict[str, str] = {}
         self._warned: set[tuple[str, str]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="matrix-answer")
+        self._login_path = login_path(settings.data_dir)
+        self.timings: deque[CommandTiming] = deque(maxlen=KEPT)
+        """The latest answered messages' timings (oldest first)."""
 
     # -- running --------------------------------------------------------------------------------------------------
     async def run(self) -> None:
         """Log in, skip what came before, then answer until cancelled."""
         self._loop = asyncio.get_running_loop()
+        warming = self._loop.run_in_executor(self._pool, self._warm_up)  # while logging in
         try:
             await self._login()
             await self._first_sync()
+            await warming
             self.ready.set()
             log.info("matrix bot %s is listening", self.settings.user_id)
             await self._sync_forever()
         finally:
             await self._close()
 
+    def _warm_up(self) -> None:
+        try:
+            self.users.warm_up()
+        except Exception:  # the first request will say what is wrong
+            log.exception("the model could not be loaded ahead of the first request")
+
     async def _login(self) -> None:
-        if self.settings.access_token:
-            self.client.restore_login(self.settings.user_id, self.settings.device_id, self.settings.access_token)
+        """The configured token; else the login saved after an earlier password login (while the homeserver
+        takes it); else a password login, saved for the next start."""
+        s = self.settings
+        if s.access_token:
+            self.client.restore_login(s.user_id, s.device_id, s.access_token)
             return
-        resp = await self.client.login(self.settings.password, device_name=self.settings.device_name)
+        saved = load_login(self._login_path, s.homeserver, s.user_id)
+        if saved is not None and s.device_id in ("", saved.device_id):
+            self.client.restore_login(s.user_id, saved.device_id, saved.access_token)
+            check = await self.client.whoami()
+            if not (isinstance(check, WhoamiError) and check.status_code == UNKNOWN_TOKEN):
+                log.info("matrix bot reuses its saved login (device %s)", saved.device_id)
+                return
+            log.info("the saved login (device %s) is no longer valid; logging in with the password", saved.device_id)
+        await self._password_login()
+
+    async def _password_login(self) -> None:
+        """Log in with the password (on the saved device, if one is known) and save the login."""
+        s = self.settings
+        self.client.access_token = ""
+        resp = await self.client.login(s.password, device_name=s.device_name)
         if not isinstance(resp, LoginResponse):
-            raise LoginFailed(f"the homeserver refused the login of {self.settings.user_id}: {resp.message}")
+            forget_login(self._login_path)
+            raise LoginFailed(f"the homeserver refused the login of {s.user_id}: {resp.message}")
+        save_login(self._login_path, SavedLogin(s.homeserver, s.user_id, resp.device_id, resp.access_token))
+        log.info("matrix bot logged in with its password (device %s)", resp.device_id)
 
     async def _first_sync(self) -> None:
         """One sync whose timeline is history: it is not answered (invites waiting are accepted)."""
         while True:
-            resp = await self.client.sync(timeout=0, full_state=True, sync_filter={"room": {"timeline": {"limit": 1}}})
+            # Synapse answers an initial sync at once, whatever its timeout; a timeout of this start's own (at
+            # most a long poll's) keeps it from answering from its sync cache (2 minutes, by request and device)
+            # what it told the bot's last start, whose history would then come again as news once the bot
+            # reuses its saved login.
+            unique = time.time_ns() // 1_000_000 % SYNC_TIMEOUT_MS + 1
+            resp = await self.client.sync(
+                timeout=unique, full_state=True, sync_filter={"room": {"timeline": {"limit": 1}}}
+            )
             if isinstance(resp, SyncResponse):
                 break
+            if isinstance(resp, SyncError) and resp.status_code == UNKNOWN_TOKEN:
+                if not self.settings.password:
+                    raise LoginFailed(f"the homeserver does not take the access token of {self.settings.user_id}")
+                await self._password_login()
+                continue
             await asyncio.sleep(FIRST_BACKOFF_S)
         for room_id in resp.rooms.invite:
             await self._join(room_id)
@@ -135,7 +200,9 @@ class MatrixBot:
         wait = FIRST_BACKOFF_S
         while True:
             try:
-                resp = await self.client.sync(timeout=SYNC_TIMEOUT_MS, since=self.client.next_batch)
+                resp = await self.client.sync(
+                    timeout=SYNC_TIMEOUT_MS, since=self.client.next_batch, sync_filter=SYNC_FILTER
+                )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -143,6 +210,10 @@ class MatrixBot:
             if isinstance(resp, SyncResponse):
                 wait = FIRST_BACKOFF_S
                 await self._on_sync(resp)
+                continue
+            if isinstance(resp, SyncError) and resp.status_code == UNKNOWN_TOKEN and self.settings.password:
+                log.warning("the homeserver no longer takes the bot's login; logging in with the password again")
+                await self._password_login()
                 continue
             log.warning("sync failed (%s); trying again in %.1f s", type(resp).__name__, wait)
             await asyncio.sleep(wait)
@@ -152,10 +223,12 @@ class MatrixBot:
         for task in list(self._chains.values()):
             task.cancel()
         await asyncio.to_thread(self.users.close)
+        self._pool.shutdown(wait=False, cancel_futures=True)
         await self.client.close()
 
     # -- events ---------------------------------------------------------------------------------------------------
     async def _on_sync(self, resp: SyncResponse) -> None:
+        arrived, now_ms = time.monotonic(), time.time() * 1000
         for room_id, info in resp.rooms.invite.items():
             if any(isinstance(e, InviteMemberEvent) and e.state_key == self.client.user_id for e in info.invite_state):
                 await self._join(room_id)
@@ -174,9 +247,9 @@ class MatrixBot:
             if room is None:
                 continue
             for event in events:
-                self._on_event(room, event)
+                self._on_event(room, event, arrived, now_ms - getattr(event, "server_timestamp", now_ms))
 
-    def _on_event(self, room: MatrixRoom, event: Any) -> None:
+    def _on_event(self, room: MatrixRoom, event: Any, arrived: float = 0.0, delivered_ms: float = 0.0) -> None:
         sender = getattr(event, "sender", "")
         if not sender or sender == self.client.user_id or not self._first_time(event.event_id):
             return
@@ -189,7 +262,10 @@ class MatrixBot:
         if relates.get("rel_type") == "m.replace":
             return  # an edit of an earlier message: not a new message
         in_room = room.member_count > 2
-        self._chain(sender, lambda: self._answer(room.room_id, event.event_id, sender, event.body, in_room))
+        self._chain(
+            sender,
+            lambda: self._answer(room.room_id, event.event_id, sender, event.body, in_room, arrived, delivered_ms),
+        )
 
     def _first_time(self, event_id: str) -> bool:
         if event_id in self._handled:
@@ -216,14 +292,39 @@ class MatrixBot:
         self._chains[sender] = task
         task.add_done_callback(lambda t: self._chains.pop(sender, None) if self._chains.get(sender) is t else None)
 
-    async def _answer(self, room_id: str, event_id: str, sender: str, body: str, in_room: bool) -> None:
+    async def _answer(
+        self,
+        room_id: str,
+        event_id: str,
+        sender: str,
+        body: str,
+        in_room: bool,
+        arrived: float,
+        delivered_ms: float,
+    ) -> None:
         def tell(text: str) -> None:  # a fine-tune's news, from another thread
             if self._loop is not None and not self._loop.is_closed():
                 asyncio.run_coroutine_threadsafe(self._notice(room_id, text, event_id, tag="news"), self._loop)
 
-        answer: Answer | None = await asyncio.to_thread(self.commands.handle, sender, body, in_room, tell)
-        if answer is None:
-            return
+        def work() -> tuple[float, Answer | None]:
+            return time.monotonic(), self.commands.handle(sender, body, in_room, tell)
+
+        started, answer = await asyncio.get_running_loop().run_in_executor(self._pool, work)
+        done = time.monotonic()
+        if answer is not None:
+            await self._send_answer(room_id, event_id, sender, answer)
+            self.answered += 1
+        timing = CommandTiming(
+            self.commands.command_name(body),
+            round(delivered_ms, 1),
+            round((started - arrived) * 1e3 if arrived else 0.0, 1),
+            round((done - started) * 1e3, 1),
+            round((time.monotonic() - done) * 1e3 if answer is not None else 0.0, 1),
+        )
+        self.timings.append(timing)
+        log.debug("%s", timing.line())
+
+    async def _send_answer(self, room_id: str, event_id: str, sender: str, answer: Answer) -> None:
         if answer.private is not None:
             direct = await self._direct_room(sender)
             if direct is None:
@@ -231,7 +332,6 @@ class MatrixBot:
             else:
                 await self._notice(direct, answer.private, None, tag=f"private-{event_id}")
         await self._notice(room_id, answer.text, event_id)
-        self.answered += 1
 
     async def _say_encrypted(self, room_id: str, sender: str, event_id: str) -> None:
         if (room_id, sender) in self._warned:
@@ -285,7 +385,8 @@ async def _until_stopped(bot: MatrixBot) -> None:
 
 
 def run(settings: MatrixSettings) -> int:
-    """Run the bot until stopped (the ``assistant matrix`` command)."""
+    """Run the bot until stopped (the ``assistant matrix`` command); torch runs one thread per worker."""
+    use_threads(1)
     bot = MatrixBot(settings)
     try:
         asyncio.run(_until_stopped(bot))

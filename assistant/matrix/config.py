@@ -61,6 +61,8 @@ class MatrixOptions:
     """Users whose predictors are kept in memory (the least recently used is evicted)."""
     max_retry_wait_s: float = 30.0
     """Longest wait between two tries to reach the homeserver (the wait doubles from 0.5 s up to this)."""
+    workers: int = 0
+    """Threads that answer commands side by side (0: one per CPU core, at least 2)."""
     finetune: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
@@ -83,9 +85,12 @@ class MatrixSettings:
     cache_size: int
     max_retry_wait_s: float
     finetune: FinetuneConfig
+    workers: int = 2
 
 
 def _positive(name: str, value: Any) -> Any:
+    if name == "workers" and value == 0:
+        return value
     if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
         return None
     return value
@@ -158,4 +163,5 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
         cache_size=options.cache_size,
         max_retry_wait_s=float(options.max_retry_wait_s),
         finetune=finetune,
+        workers=options.workers or max(2, os.cpu_count() or 1),
     )

@@ -83,6 +83,8 @@ class Person:
     client: AsyncClient = field(init=False)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     """(room id, raw event) in the order seen."""
+    poll_ms: int = 1000
+    """How long one sync of :meth:`wait` waits on the homeserver for news (it returns as soon as some come)."""
 
     @property
     def user_id(self) -> str:
@@ -139,7 +141,7 @@ class Person:
                 return result
             if time.monotonic() > deadline:
                 raise AssertionError(f"{self.name} waited {timeout:.0f} s for {what}")
-            await self.sync()
+            await self.sync(self.poll_ms)
 
     async def ask_event(self, room_id: str, text: str) -> dict[str, Any]:
         """Send ``text`` and wait for the bot's reply to it; returns the reply event."""

@@ -159,6 +159,14 @@ class Synapse:
         body = {"nonce": nonce, "username": name, "password": password, "admin": admin, "mac": mac.hexdigest()}
         return self._request("POST", "/_synapse/admin/v1/register", body)["access_token"]
 
+    def devices(self, token: str) -> list[str]:
+        """The device ids of the account whose access ``token`` this is."""
+        return [d["device_id"] for d in self._request("GET", "/_matrix/client/v3/devices", token=token)["devices"]]
+
+    def logout(self, token: str) -> None:
+        """End the login of ``token`` (the homeserver no longer takes it)."""
+        self._request("POST", "/_matrix/client/v3/logout", {}, token=token)
+
     def override_ratelimit(self, admin_token: str, user: str, per_second: int | None, burst: int = 1) -> None:
         """Rate-limit ``user``'s messages (None: back to the server's setting)."""
         path = f"/_synapse/admin/v1/users/{urllib.request.quote(self.user_id(user))}/override_ratelimit"

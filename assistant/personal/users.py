@@ -23,7 +23,7 @@ from pathlib import Path
 
 from assistant.engine.predictor import Predictor
 from assistant.personal.finetune import FinetuneBusy, FinetuneConfig, FinetuneOutcome, FinetuneProcess
-from assistant.personal.models import BASE, Model, ModelProvider
+from assistant.personal.models import BASE, Model, ModelProvider, make_predictor
 from assistant.personal.space import Layout, UserSpace
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ __all__ = ["KEY_CHARS", "FinetuneBusy", "FinetuneTicket", "UserSpaces", "user_ke
 
 KEY_CHARS = 20
 """Hex digits of the SHA-256 of a user id that name the user's folder."""
+WARM_UP_TEXT = "Thank you for the notes from the meeting on Tuesday. I will send the"
 
 
 def user_key(user_id: str) -> str:
@@ -171,6 +172,12 @@ class UserSpaces:
         if space is None or space.finetuning or key in self._running or any(r.key == key for r in self._waiting):
             return
         del self._spaces[key]
+
+    def warm_up(self) -> None:
+        """Load the base model and answer one text with a predictor of no user, so the first user's first
+        request does not wait for what every predictor needs once (the model, the language identifier, the
+        word lists)."""
+        make_predictor(self.provider.base(self.base_dir)).suggest(WARM_UP_TEXT)
 
     def finetuning(self, user_id: str) -> bool:
         """True while the user's fine-tune runs."""

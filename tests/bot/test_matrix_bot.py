@@ -7,6 +7,9 @@ folder. Users: alice, bob and carol (people), bot (the assistant), admin (for th
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
+import stat
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -20,6 +23,7 @@ from assistant.matrix.bot import ENCRYPTED_ROOM
 from assistant.matrix.config import MatrixConfigError, load_settings
 from assistant.matrix.harness import PASSWORD, BotThread, Person, bot_settings
 from assistant.matrix.localserver import Synapse
+from assistant.matrix.timing import parse
 
 pytestmark = pytest.mark.slow
 
@@ -180,6 +184,56 @@ async def test_a_bot_restart_does_not_replay_history(
     await alice.sync()
     assert alice.replies_to(unheard) == []
     assert len(alice.notices(room, synapse.user_id("bot"))) == 2
+
+
+async def test_a_bot_restart_reuses_its_saved_login_and_logs_in_again_when_it_is_refused(
+    synapse: Synapse, data_dir: Path, people: dict[str, Person], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="assistant")
+    alice = people["alice"]
+    first = BotThread(bot_settings(synapse, data_dir)).start()
+    try:
+        room = await room_with_bot(alice, direct=True)
+        assert "1. moved" in await alice.ask(room, "!suggest The meeting has been mov")
+        device = first.bot.client.device_id
+    finally:
+        first.stop()
+    saved = data_dir / "login.json"
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600 and stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    token = json.loads(saved.read_text())["access_token"]
+    devices = synapse.devices(token)
+    assert device in devices
+
+    second = BotThread(bot_settings(synapse, data_dir)).start()  # the saved login: no new device
+    try:
+        assert second.bot.client.device_id == device and second.bot.client.access_token == token
+        assert "1. moved" in await alice.ask(room, "!suggest The meeting has been mov")
+    finally:
+        second.stop()
+    assert synapse.devices(token) == devices
+
+    synapse.logout(token)  # the homeserver forgets the token (and the device)
+    third = BotThread(bot_settings(synapse, data_dir)).start()
+    try:
+        renewed = json.loads(saved.read_text())["access_token"]
+        assert renewed != token and third.bot.client.device_id == device  # the password again, same device
+        assert "1. moved" in await alice.ask(room, "!suggest The meeting has been mov")
+    finally:
+        third.stop()
+    assert sorted(synapse.devices(renewed)) == sorted(devices)
+    assert token not in caplog.text and renewed not in caplog.text and "1. moved" not in caplog.text
+    assert "reuses its saved login" in caplog.text
+
+
+async def test_the_bot_times_each_command_without_its_text(bot: BotThread, people: dict[str, Person]) -> None:
+    alice = people["alice"]
+    room = await room_with_bot(alice, direct=True)
+    await alice.ask(room, "!suggest The meeting has been mov")
+    await alice.ask(room, "!nosuchcommand secret words")
+    timing = [t for t in bot.bot.timings if t.command in ("suggest", "other")]
+    assert [t.command for t in timing] == ["suggest", "other"]
+    assert all(t.worked_ms > 0 and t.sent_ms > 0 and t.delivered_ms >= 0 for t in timing)
+    assert parse("\n".join(t.line() for t in timing)) == timing
 
 
 async def test_a_rate_limited_bot_answers_every_command_once(
