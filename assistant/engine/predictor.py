@@ -465,7 +465,7 @@ class Predictor:
         settings = self.phrase_settings
         rest = best.word[len(split.prefix) :]
         if self.wordlist is not None:  # the network's phrases are in a language the writer is not writing
-            return Phrase(rest, best.probability) if rest else None
+            return Phrase(rest, best.probability)  # '' after a space: the memories' phrase, if any, runs on
         hidden = self.cache.hidden(split.context)
         ids = self.tokenizer.encode(split.tail + rest)
         device = hidden.device
