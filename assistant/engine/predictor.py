@@ -19,7 +19,7 @@ from assistant.engine.memory import NO_ANSWER, DocMemorySettings, DocumentMemory
 from assistant.engine.mixing import SOURCES, MixSettings, em_weights, mix
 from assistant.engine.neuralcache import NeuralCacheSettings
 from assistant.engine.ngramsource import NgramSource
-from assistant.engine.wordlist import WordListSource, reweigh
+from assistant.engine.wordlist import WordListSource, foreign_prior, reweigh
 from assistant.lm.io import LoadedModel
 from assistant.lm.model import GRULanguageModel
 from assistant.lm.quantize import quantize_for_inference
@@ -58,9 +58,6 @@ DETECT_EVERY = 20
 
 LANGUAGE_ANCHOR = 200
 """A text that no longer starts as the one last judged (another text, not an edit at the end) is judged again."""
-
-WORDLIST_PRIOR = 0.5
-"""Weight of a frequency list before any word is written (the others' priors share the rest)."""
 
 APOSTROPHES = "'’"
 
@@ -322,10 +319,8 @@ class Predictor:
         same = np.all(trusts[:, long_here] > 0, axis=1)  # all records when no memory has a long context here
         available = (True, True, personal is not None, self.ngram is not None, wordlist is not None)
         settings = self.mixing
-        if wordlist is not None:  # a language the network does not know: its frequency list joins with a share
-            prior = [p * (1 - WORDLIST_PRIOR) for p in settings.prior_of(len(SOURCES))]
-            prior[SOURCES.index("wordlist")] = WORDLIST_PRIOR
-            settings = replace(settings, prior=tuple(prior))
+        if wordlist is not None:  # a language the network does not know: its own priors
+            settings = replace(settings, prior=foreign_prior(settings.prior_of(len(SOURCES))))
         if long_here.any():
             settings = replace(settings, prior=_trusted_prior(settings.prior_of(len(SOURCES)), trust))
         self._weights = em_weights(records[same], available, settings)
