@@ -19,12 +19,12 @@ from assistant.engine.memory import NO_ANSWER, DocMemorySettings, DocumentMemory
 from assistant.engine.mixing import SOURCES, MixSettings, em_weights, mix
 from assistant.engine.neuralcache import NeuralCacheSettings
 from assistant.engine.ngramsource import NgramSource
-from assistant.engine.wordlist import WordListSource, foreign_prior, reweigh
+from assistant.engine.wordlist import WordListSource, as_the_writer_spells, foreign_prior, reweigh
 from assistant.lm.io import LoadedModel
 from assistant.lm.model import GRULanguageModel
 from assistant.lm.quantize import quantize_for_inference
 from assistant.text.frequency import FrequencyList
-from assistant.text.language import detect
+from assistant.text.language import MIN_WORDS, detect, usual_language
 from assistant.text.language import name as language_name
 from assistant.text.paragraphs import paragraph_tail
 from assistant.text.words import is_word_char, partial_word, words
@@ -202,6 +202,7 @@ class Predictor:
         """The frequency list of :attr:`language` when the network does not know it (then a fourth source)."""
         self._language_words = -DETECT_EVERY
         self._language_text = ""
+        self._usual: tuple[tuple[int, int], str] | None = None
         self._common = FrequencyList.from_wordfreq(NETWORK_LANGUAGES[0]) if self.lexicon is not None else None
 
     @torch.no_grad()
@@ -266,7 +267,12 @@ class Predictor:
         gram = NO_ANSWER
         if self.ngram is not None:
             gram = self.ngram.answer(_paragraph_words(context, self.ngram.order - 1), split.prefix, sentence_start, k)
-        listed = wordlist.answer(split.prefix, sentence_start, k) if wordlist is not None else NO_ANSWER
+        listed = NO_ANSWER
+        if wordlist is not None:
+            listed = wordlist.answer(split.prefix, sentence_start, k)
+            listed = as_the_writer_spells(
+                listed, split.prefix, lambda w: w in self.document or (personal is not None and w in personal)
+            )
         weights = self._mix_weights(split.context, context, personal, trust)
         memories = [doc, pers, gram, listed]
         mixed = one_spelling(mix(weights, model, self.search.prefix_share, memories), self._apostrophe(split.prefix))
@@ -362,7 +368,9 @@ class Predictor:
             return
         self._language_words = count
         self._language_text = context[:LANGUAGE_ANCHOR]
-        found = detect(context, default=self.language if count >= DETECT_EVERY else NETWORK_LANGUAGES[0]).language
+        found = detect(context, default=self.language if count >= DETECT_EVERY else self._usual_language()).language
+        if count < MIN_WORDS:  # too short to judge: judged again as soon as it is long enough
+            self._language_words = MIN_WORDS - DETECT_EVERY
         if found == self.language:
             return
         self.language = found
@@ -371,6 +379,17 @@ class Predictor:
             words_of = FrequencyList.from_wordfreq(found)
             self.wordlist = WordListSource(words_of) if words_of is not None else None
         self._weights_key = None
+
+    def _usual_language(self) -> str:
+        """The language of a document too short to judge: the one the writer's personal documents are mostly
+        written in (remembered per memory revision), else English."""
+        personal = self.personal
+        if personal is None or not len(personal):
+            return NETWORK_LANGUAGES[0]
+        key = (id(personal), personal.revision)
+        if self._usual is None or self._usual[0] != key:
+            self._usual = (key, usual_language(list(personal.paragraphs()), NETWORK_LANGUAGES[0]))
+        return self._usual[1]
 
     def _apostrophe(self, prefix: str) -> str | None:
         """The apostrophe the writer uses: the one in the word being typed, else the last one in the text."""

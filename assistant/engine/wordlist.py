@@ -8,7 +8,7 @@ mixing weighs it by how well it has predicted the recent words, as it weighs the
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from assistant.engine.memory import MemoryAnswer
 from assistant.engine.mixing import SOURCES
@@ -103,6 +103,20 @@ class WordListSource:
         if mass <= 0 or not words:
             return MemoryAnswer({}, 0.0)
         return MemoryAnswer({w: f / mass for w, f in words.items()}, min(1.0, mass))
+
+
+def as_the_writer_spells(answer: MemoryAnswer, prefix: str, known: Callable[[str], bool]) -> MemoryAnswer:
+    """``answer`` (the list's, at the next word: ``prefix`` empty) with each lower-case listed word the writer
+    has only written capitalised (``known``) offered capitalised: the lists are lower-cased, and a German noun
+    (``Woche``) is then one candidate with the writer's own."""
+    if prefix or not answer.words:
+        return answer
+    words: dict[str, float] = {}
+    for w, p in answer.words.items():
+        if w[:1].islower() and not known(w) and known(up := w[:1].upper() + w[1:]):
+            w = up
+        words[w] = words.get(w, 0.0) + p
+    return MemoryAnswer(words, answer.mass)
 
 
 def _plain(word: str) -> str:
