@@ -24,6 +24,7 @@ from assistant.engine.predictor import Predictor
 from assistant.eval.metrics import keystroke_savings, latency_percentiles
 from assistant.lm.io import load_model
 from assistant.personal.memory import PersonalMemory
+from assistant.personal.models import general_ngram
 from assistant.shipped import base_model_dir
 
 
@@ -33,11 +34,15 @@ def main() -> None:
     parser.add_argument("--langs", default="fr,de,es")
     parser.add_argument("--modes", default="model,+list,+doc,+personal")
     parser.add_argument("--max-words", type=int, default=0, help="words of each text replayed (0: all)")
+    parser.add_argument("--no-ngram", action="store_true", help="leave out the general (English) n-gram")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
     lm = load_model(base_model_dir())
     model = Predictor(lm).model  # one quantised copy for every predictor
+    ngram = general_ngram(lm)  # the general n-gram the app mixes in (make_predictor), off with --no-ngram
+    if args.no_ngram:
+        ngram = None
     base = MixSettings()
     m = base.prior[0]
     rows: dict[str, dict[str, object]] = {}
@@ -53,7 +58,10 @@ def main() -> None:
             if mode == "+personal":
                 personal = PersonalMemory.from_files(sorted((folder / "personal").glob("*.txt")))
             mixing = MixSettings(**{**base.__dict__, "prior": (m, 0.0, 0.0)}) if mode == "+list" else base
-            predictor = Predictor(lm, model=model, adaptive=mode != "model", mixing=mixing, personal=personal)
+            adaptive = mode != "model"
+            predictor = Predictor(
+                lm, model=model, adaptive=adaptive, mixing=mixing, personal=personal, ngram=ngram if adaptive else None
+            )
             t0 = time.perf_counter()
             r = keystroke_savings(predictor, text, max_words=args.max_words or None)
             lat = latency_percentiles(r.latencies_ms)

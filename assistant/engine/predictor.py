@@ -20,12 +20,12 @@ from assistant.engine.mixing import SOURCES, MixSettings, em_weights, mix
 from assistant.engine.neuralcache import NeuralCacheSettings
 from assistant.engine.ngramsource import NgramSource
 from assistant.engine.records import RecentRecords
-from assistant.engine.wordlist import WordListSource, reweigh
+from assistant.engine.wordlist import WordListSource, as_the_writer_spells, foreign_prior, reweigh
 from assistant.lm.io import LoadedModel
 from assistant.lm.model import GRULanguageModel
 from assistant.lm.quantize import quantize_for_inference
 from assistant.text.frequency import FrequencyList
-from assistant.text.language import detect
+from assistant.text.language import MIN_WORDS, detect, usual_language
 from assistant.text.language import name as language_name
 from assistant.text.paragraphs import paragraph_tail
 from assistant.text.words import is_word_char, partial_word, words
@@ -59,9 +59,6 @@ DETECT_EVERY = 20
 
 LANGUAGE_ANCHOR = 200
 """A text that no longer starts as the one last judged (another text, not an edit at the end) is judged again."""
-
-WORDLIST_PRIOR = 0.5
-"""Weight of a frequency list before any word is written (the others' priors share the rest)."""
 
 APOSTROPHES = "'’"
 
@@ -207,6 +204,7 @@ class Predictor:
         """The frequency list of :attr:`language` when the network does not know it (then a fourth source)."""
         self._language_words = -DETECT_EVERY
         self._language_text = ""
+        self._usual: tuple[tuple[int, int], str] | None = None
         self._common = FrequencyList.from_wordfreq(NETWORK_LANGUAGES[0]) if self.lexicon is not None else None
 
     @torch.no_grad()
@@ -271,7 +269,12 @@ class Predictor:
         gram = NO_ANSWER
         if self.ngram is not None:
             gram = self.ngram.answer(_paragraph_words(context, self.ngram.order - 1), split.prefix, sentence_start, k)
-        listed = wordlist.answer(split.prefix, sentence_start, k) if wordlist is not None else NO_ANSWER
+        listed = NO_ANSWER
+        if wordlist is not None:
+            listed = wordlist.answer(split.prefix, sentence_start, k)
+            listed = as_the_writer_spells(
+                listed, split.prefix, lambda w: w in self.document or (personal is not None and w in personal)
+            )
         weights = self._mix_weights(split.context, context, personal, trust)
         memories = [doc, pers, gram, listed]
         mixed = one_spelling(mix(weights, model, self.search.prefix_share, memories), self._apostrophe(split.prefix))
@@ -319,10 +322,8 @@ class Predictor:
         same = np.all(trusts[:, long_here] > 0, axis=1)  # all records when no memory has a long context here
         available = (True, True, personal is not None, self.ngram is not None, wordlist is not None)
         settings = self.mixing
-        if wordlist is not None:  # a language the network does not know: its frequency list joins with a share
-            prior = [p * (1 - WORDLIST_PRIOR) for p in settings.prior_of(len(SOURCES))]
-            prior[SOURCES.index("wordlist")] = WORDLIST_PRIOR
-            settings = replace(settings, prior=tuple(prior))
+        if wordlist is not None:  # a language the network does not know: its own priors
+            settings = replace(settings, prior=foreign_prior(settings.prior_of(len(SOURCES))))
         if long_here.any():
             settings = replace(settings, prior=_trusted_prior(settings.prior_of(len(SOURCES)), trust))
         self._weights = em_weights(records[same], available, settings)
@@ -357,7 +358,9 @@ class Predictor:
             return
         self._language_words = count
         self._language_text = context[:LANGUAGE_ANCHOR]
-        found = detect(context, default=self.language if count >= DETECT_EVERY else NETWORK_LANGUAGES[0]).language
+        found = detect(context, default=self.language if count >= DETECT_EVERY else self._usual_language()).language
+        if count < MIN_WORDS:  # too short to judge: judged again as soon as it is long enough
+            self._language_words = MIN_WORDS - DETECT_EVERY
         if found == self.language:
             return
         self.language = found
@@ -366,6 +369,17 @@ class Predictor:
             words_of = FrequencyList.from_wordfreq(found)
             self.wordlist = WordListSource(words_of) if words_of is not None else None
         self._weights_key = None
+
+    def _usual_language(self) -> str:
+        """The language of a document too short to judge: the one the writer's personal documents are mostly
+        written in (remembered per memory revision), else English."""
+        personal = self.personal
+        if personal is None or not len(personal):
+            return NETWORK_LANGUAGES[0]
+        key = (id(personal), personal.revision)
+        if self._usual is None or self._usual[0] != key:
+            self._usual = (key, usual_language(list(personal.paragraphs()), NETWORK_LANGUAGES[0]))
+        return self._usual[1]
 
     def _apostrophe(self, prefix: str) -> str | None:
         """The apostrophe the writer uses: the one in the word being typed, else the last one in the text."""
@@ -474,7 +488,7 @@ class Predictor:
         settings = self.phrase_settings
         rest = best.word[len(split.prefix) :]
         if self.wordlist is not None:  # the network's phrases are in a language the writer is not writing
-            return Phrase(rest, best.probability) if rest else None
+            return Phrase(rest, best.probability)  # '' after a space: the memories' phrase, if any, runs on
         hidden = self.cache.hidden(split.context)
         ids = self.tokenizer.encode(split.tail + rest)
         device = hidden.device

@@ -8,8 +8,10 @@ mixing weighs it by how well it has predicted the recent words, as it weighs the
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 
 from assistant.engine.memory import MemoryAnswer
+from assistant.engine.mixing import SOURCES
 from assistant.text.frequency import FrequencyList
 
 COMMON_ZIPF = 2.5
@@ -24,6 +26,17 @@ ELISIONS = frozenset(
 """Elided articles and pronouns written joined to the next word (``l'équipe``): the word after is looked up."""
 
 _ELIDED = re.compile(r"^(\w+['’])(.*)$")
+
+WORDLIST_PRIOR = 0.5
+"""Weight of a frequency list before any word is written (the others' priors share the rest)."""
+
+
+def foreign_prior(prior: Sequence[float]) -> tuple[float, ...]:
+    """The prior weights of the :data:`~assistant.engine.mixing.SOURCES` in a document written in a language
+    the network does not know, from the English ones: the frequency list gets ``WORDLIST_PRIOR``."""
+    out = [p * (1 - WORDLIST_PRIOR) for p in prior]
+    out[SOURCES.index("wordlist")] = WORDLIST_PRIOR
+    return tuple(out)
 
 
 def commonness(zipf: float) -> float:
@@ -90,6 +103,20 @@ class WordListSource:
         if mass <= 0 or not words:
             return MemoryAnswer({}, 0.0)
         return MemoryAnswer({w: f / mass for w, f in words.items()}, min(1.0, mass))
+
+
+def as_the_writer_spells(answer: MemoryAnswer, prefix: str, known: Callable[[str], bool]) -> MemoryAnswer:
+    """``answer`` (the list's, at the next word: ``prefix`` empty) with each lower-case listed word the writer
+    has only written capitalised (``known``) offered capitalised: the lists are lower-cased, and a German noun
+    (``Woche``) is then one candidate with the writer's own."""
+    if prefix or not answer.words:
+        return answer
+    words: dict[str, float] = {}
+    for w, p in answer.words.items():
+        if w[:1].islower() and not known(w) and known(up := w[:1].upper() + w[1:]):
+            w = up
+        words[w] = words.get(w, 0.0) + p
+    return MemoryAnswer(words, answer.mass)
 
 
 def _plain(word: str) -> str:

@@ -73,6 +73,15 @@ def test_document_memory_probabilities_follow_the_text() -> None:
     assert "Emma" in at_start.words and all(w[0].isupper() for w in at_start.words)
 
 
+def test_a_lower_case_start_typed_at_a_sentence_start_is_completed_as_written() -> None:
+    memory = DocumentMemory()
+    memory.update("Set chemin_sortie first. The chemin_sortie folder is made.\n\n")
+    # a line starting with an identifier (or a writer who does not capitalise): the typed case is meant
+    assert list(memory.answer("che", True, 3).words) == ["chemin_sortie"]
+    assert list(memory.answer("Che", True, 3).words) == ["Chemin_sortie"]
+    assert all(w[0].isupper() for w in memory.answer("", True, 3).words)
+
+
 # -- personal memory ------------------------------------------------------------------------------------------
 
 PARAGRAPH = st.lists(

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.engine.memory import PersonalWords
 from assistant.engine.predictor import DETECT_EVERY, Predictor, one_spelling
-from assistant.engine.wordlist import WordListSource, commonness, reweigh
+from assistant.engine.wordlist import WordListSource, as_the_writer_spells, commonness, reweigh
 from assistant.lm.io import load_model
 from assistant.shipped import base_model_dir
 from assistant.text.frequency import FrequencyList
-from assistant.text.language import detect
+from assistant.text.language import MIN_WORDS, detect, usual_language
 
 FRENCH = (
     "Bonjour à tous, la réunion de jeudi est déplacée à vendredi matin. Nous parlerons du budget de l'équipe "
@@ -212,3 +213,35 @@ def test_memory_blocklist_and_secrets_work_in_french(tmp_path) -> None:  # type:
     predictor = space.predictor()
     assert "réunion" not in _words(predictor, FRENCH + "Je pense que la réun")
     assert not any(w.startswith("sk_live") for w in _words(predictor, FRENCH + "la clé sk_l"))
+
+
+def test_a_document_is_judged_as_soon_as_it_is_long_enough(predictor: Predictor) -> None:
+    start = " ".join(FRENCH.split()[:MIN_WORDS]) + " "
+    assert MIN_WORDS < DETECT_EVERY
+    predictor.suggest(start, n=3)
+    assert predictor.language == "fr" and predictor.wordlist is not None
+
+
+def test_a_writer_of_french_starts_a_new_document_in_french(predictor: Predictor) -> None:
+    assert usual_language([FRENCH, SPANISH, FRENCH, FRENCH]) == "fr"
+    assert usual_language([ENGLISH, ENGLISH]) == "en" and usual_language([]) == "en"
+    personal = PersonalWords()
+    personal.change(added=[FRENCH, FRENCH.replace("jeudi", "lundi"), SPANISH])
+    predictor.personal = personal
+    predictor.suggest("Bonjour ", n=3)  # two words: too short to judge, the writer's usual language
+    assert predictor.language == "fr" and predictor.wordlist is not None
+    assert "réunion" in _words(predictor, "Bonjour, la réu")
+    predictor.suggest(ENGLISH + ENGLISH, n=3)  # a document in English is still judged English
+    assert predictor.language == "en"
+    predictor.personal = None
+    predictor.reset()
+    predictor.suggest("Bonjour ", n=3)
+    assert predictor.language == "en"  # without the writer's documents a short text is English
+
+
+def test_a_listed_noun_the_writer_capitalises_is_offered_capitalised() -> None:
+    listed = WordListSource(FrequencyList("de", {"zeit": 3.0, "zeigen": 1.0})).answer("", False, 5)
+    known = {"Zeit", "zeigen"}.__contains__
+    assert set(as_the_writer_spells(listed, "", known).words) == {"Zeit", "zeigen"}
+    typed = WordListSource(FrequencyList("de", {"zeit": 3.0})).answer("ze", False, 5)
+    assert list(as_the_writer_spells(typed, "ze", known).words) == ["zeit"]  # a lower-case start typed is meant

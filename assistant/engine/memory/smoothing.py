@@ -99,7 +99,7 @@ class Chain:
 
     def answer(self, prefix: str, sentence_start: bool, k: int) -> MemoryAnswer:
         """The ``k`` likeliest words starting with ``prefix`` (at a sentence start also their lower-case forms,
-        offered capitalised), with ``P(word | prefix)`` and the prefix's mass."""
+        offered capitalised unless the prefix starts in lower case), with ``P(word | prefix)`` and the prefix's mass."""
         starts = [prefix]
         if sentence_start and prefix and prefix[0].lower() != prefix[0]:
             starts.append(prefix[0].lower() + prefix[1:])
@@ -113,8 +113,9 @@ class Chain:
         if mass <= 0 or not pool:
             return NO_ANSWER
         probs: dict[str, float] = defaultdict(float)
+        capital = sentence_start and not prefix[:1].islower()  # a lower-case start typed there is meant
         for w in pool:
-            shown = shape(w, sentence_start)
+            shown = shape(w, capital)
             if shown.startswith(prefix):
                 probs[shown] += self.probability(w)
         top = sorted(probs.items(), key=lambda kv: kv[1], reverse=True)[:k]
