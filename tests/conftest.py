@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,15 @@ from assistant.train.data import MixSource, TokenData, build_token_data
 from assistant.train.finetune import GENERAL_SAMPLE
 from assistant.train.trainer import TrainConfig, train_model
 from tests.support.corpus import DATA, make_corpus, tiny_config
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Captured output with a lone surrogate (a chat library logging an odd chat id) is escaped in the report, so
+    a pytest-xdist worker can send it to the controller (its channel encodes UTF-8 strictly)."""
+    outcome = yield
+    report = outcome.get_result()
+    report.sections = [(title, text.encode("utf-8", "backslashreplace").decode()) for title, text in report.sections]
 
 
 @pytest.fixture(autouse=True)
