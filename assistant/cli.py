@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant import __version__
+from assistant.heap import return_large_blocks
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -754,6 +755,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``assistant`` console script."""
+    return_large_blocks()  # a long-running process gives back what its rebuilds free
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["train-base"]:  # the trainer owns its arguments (and its --help)
         from assistant.train.base import main as train_main

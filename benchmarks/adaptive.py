@@ -128,19 +128,19 @@ def replay(
 def finetuned(name: str, epochs: float | None, home: Path) -> tuple[Path, dict[str, object]]:
     """Fine-tune the base model on Austen ``name`` in the temporary home; the new version's folder and facts."""
     os.environ["ASSISTANT_HOME"] = str(home)
-    from assistant.store.documents import DocumentStore
-    from assistant.store.models import ModelRegistry
-    from assistant.store.paths import Paths
+    from assistant.personal.space import UserSpace
     from assistant.train.finetune import FinetuneConfig, finetune
 
-    paths = Paths.default()
-    store = DocumentStore.default()
+    space = UserSpace.default()
+    store = space.store
     store.import_paths([AUSTEN / f"{name}.txt"], max_bytes=10_000_000)
-    registry = ModelRegistry.default()
+    registry = space.registry
     docs = {d.name: store.read(d.name) for d in store.list()}
     config = FinetuneConfig(threads=1, **({"epochs": epochs} if epochs else {}))
     t0 = time.time()
-    outcome = finetune(registry, docs, paths.ensure(paths.cache / "finetune"), config, log=lambda m: None)
+    work = home / "finetune-work"
+    work.mkdir()
+    outcome = finetune(registry, docs, work, config, log=lambda m: None)
     facts = {"outcome": outcome.message, "wall_s": round(time.time() - t0, 1), "epochs": config.epochs}
     print(f"fine-tune on {name}: {facts}", flush=True)
     return registry.folder(registry.active_name()), facts
@@ -211,8 +211,8 @@ def main() -> None:
                 for label, mode in {
                     f"fine-tune {args.finetune} (static)": Mode(False),
                     f"fine-tune + memories {args.finetune}": Mode(True, ("doc", "personal"), args.finetune),
-                    f"fine-tune + all {args.finetune}": Mode(
-                        True, ("doc", "personal", "neural", "ngram"), args.finetune
+                    f"fine-tune + all -neural {args.finetune}": Mode(  # the shipped sources
+                        True, ("doc", "personal", "ngram"), args.finetune
                     ),
                 }.items():
                     if "ngram" in mode.sources and ngram is None:

@@ -6,9 +6,10 @@
 Reads ../shared/data/train/*.txt (the personal memory's text: paragraphs in file order until --personal-words)
 and ../shared/data/eval/general/tech_heldout.txt (the document). Measures, in a temporary ASSISTANT_HOME-like
 folder: building the memory from a store of 100 documents, its file size, loading it, one sync after one
-paragraph of one document changed (in memory, then the file write); then ``Predictor.suggest`` on every
-keystroke of --chars characters typed after the first --doc-words words of the document (the predictor has
-read them, as after opening it), with p50/p95/p99 and the resident memory. ``--neural`` turns the neural cache
+paragraph of one document changed (in memory, then the file write). Then, in a fresh process that loads the
+memory file as the app does (so the resident memory is the app's, not the build's): ``Predictor.suggest`` on
+every keystroke of --chars characters typed after the first --doc-words words of the document (the predictor
+has read them, as after opening it), with p50/p95/p99 and the resident memory. ``--neural`` turns the neural cache
 on; the general n-gram beside the model (or ``--ngram DIR``) is a source unless ``--no-ngram``.
 """
 
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,6 +32,7 @@ from assistant.engine.neuralcache import NeuralCacheSettings
 from assistant.engine.ngramsource import NgramSource
 from assistant.engine.predictor import Predictor
 from assistant.eval.metrics import latency_percentiles
+from assistant.heap import return_large_blocks
 from assistant.lm.io import load_model
 from assistant.personal.memory import FILE_NAME, PersonalMemory
 from assistant.shipped import base_model_dir
@@ -53,6 +57,64 @@ def personal_paragraphs(limit: int) -> list[str]:
     return out
 
 
+def measure_in_fresh_process(memory_file: Path, args: argparse.Namespace) -> dict[str, object]:
+    """:func:`keystrokes` in a new interpreter (this one holds the build's garbage), its figures."""
+    argv = [sys.executable, __file__, "--memory-file", str(memory_file), "--doc-words", str(args.doc_words)]
+    argv += ["--chars", str(args.chars)]
+    argv += ["--static"] * args.static + ["--neural"] * args.neural + ["--no-ngram"] * args.no_ngram
+    argv += ["--ngram", str(args.ngram)] if args.ngram else []
+    argv += ["--model", str(args.model)] if args.model else []
+    done = subprocess.run(argv, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def keystrokes(memory_file: Path, args: argparse.Namespace) -> dict[str, object]:
+    """Load the memory file, the model and the n-gram as the app does, open the document, type; the figures."""
+    result: dict[str, object] = {}
+    t0 = time.perf_counter()
+    memory = PersonalMemory.load(memory_file)
+    result["memory_load_fresh_s"] = round(time.perf_counter() - t0, 3)
+    if hasattr(memory, "compact"):
+        t0 = time.perf_counter()
+        memory.compact()  # whatever index a background build would make after loading
+        result["memory_index_fresh_s"] = round(time.perf_counter() - t0, 3)
+    model_dir = args.model or base_model_dir()
+    lm = load_model(model_dir)
+    ngram = None if args.no_ngram else (NgramSource(args.ngram) if args.ngram else NgramSource.beside(model_dir))
+    predictor = Predictor(
+        lm,
+        adaptive=not args.static,
+        personal=None if args.static else memory,
+        neural=NeuralCacheSettings() if args.neural else None,
+        ngram=ngram,
+    )
+    doc = DOCUMENT.read_text(encoding="utf-8")
+    spans = word_spans(doc)
+    start = spans[min(args.doc_words, len(spans)) - 1][1]
+    t0 = time.perf_counter()
+    predictor.suggest(doc[:start])
+    result["open_document_s"] = round(time.perf_counter() - t0, 2)
+    latencies: list[float] = []
+    for i in range(start + 1, min(len(doc), start + args.chars) + 1):
+        t0 = time.perf_counter()
+        predictor.suggest(doc[:i])
+        latencies.append((time.perf_counter() - t0) * 1e3)
+    if not args.static and hasattr(memory, "chain"):  # the personal memory's own answer per keystroke
+        answers: list[float] = []
+        for i in range(start + 1, min(len(doc), start + args.chars) + 1):
+            before, prefix = partial_word(doc[:i])
+            context = words(paragraph_tail(before))[-5:]
+            t0 = time.perf_counter()
+            memory.answer(context, prefix, False, 7)
+            answers.append((time.perf_counter() - t0) * 1e3)
+        result["personal_answer_ms"] = latency_percentiles(answers, digits=3)
+    result["keystrokes"] = len(latencies)
+    result["latency_ms"] = latency_percentiles(latencies, digits=3)
+    result["rss_mb_after"] = round(rss_mb(), 1)
+    result["ngram"] = ngram is not None
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None)
@@ -63,8 +125,14 @@ def main() -> None:
     parser.add_argument("--neural", action="store_true", help="with the neural cache")
     parser.add_argument("--ngram", type=Path, default=None, help="n-gram folder (default: the model's, if any)")
     parser.add_argument("--no-ngram", action="store_true", help="without the general n-gram")
+    parser.add_argument("--memory-file", type=Path, default=None, help=argparse.SUPPRESS)  # the fresh process
     args = parser.parse_args()
     require([DOCUMENT])
+    return_large_blocks()  # as the app's entry point does
+    if args.memory_file is not None:
+        torch.set_num_threads(1)
+        print(json.dumps(keystrokes(args.memory_file, args)))
+        return
     texts_in(TRAIN)
     torch.set_num_threads(1)
     result: dict[str, object] = {}
@@ -101,42 +169,9 @@ def main() -> None:
             memory.compact()
             result["rebuild_after_change_s"] = round(time.perf_counter() - t0, 2)
         result["rss_mb_memory"] = round(rss_mb() - rss_start, 1)
-    model_dir = args.model or base_model_dir()
-    lm = load_model(model_dir)
-    ngram = None if args.no_ngram else (NgramSource(args.ngram) if args.ngram else NgramSource.beside(model_dir))
-    predictor = Predictor(
-        lm,
-        adaptive=not args.static,
-        personal=None if args.static else memory,
-        neural=NeuralCacheSettings() if args.neural else None,
-        ngram=ngram,
-    )
-    doc = DOCUMENT.read_text(encoding="utf-8")
-    spans = word_spans(doc)
-    start = spans[min(args.doc_words, len(spans)) - 1][1]
-    t0 = time.perf_counter()
-    predictor.suggest(doc[:start])
-    result["open_document_s"] = round(time.perf_counter() - t0, 2)
-    latencies: list[float] = []
-    for i in range(start + 1, min(len(doc), start + args.chars) + 1):
-        t0 = time.perf_counter()
-        predictor.suggest(doc[:i])
-        latencies.append((time.perf_counter() - t0) * 1e3)
-    if not args.static and hasattr(memory, "chain"):  # the personal memory's own answer per keystroke
-        answers: list[float] = []
-        for i in range(start + 1, min(len(doc), start + args.chars) + 1):
-            before, prefix = partial_word(doc[:i])
-            context = words(paragraph_tail(before))[-5:]
-            t0 = time.perf_counter()
-            memory.answer(context, prefix, False, 7)
-            answers.append((time.perf_counter() - t0) * 1e3)
-        result["personal_answer_ms"] = latency_percentiles(answers, digits=3)
-    result["keystrokes"] = len(latencies)
-    result["latency_ms"] = latency_percentiles(latencies, digits=3)
-    result["rss_mb_after"] = round(rss_mb(), 1)
+        result |= measure_in_fresh_process(path, args)
     result["mode"] = "static" if args.static else "adaptive"
     result["neural"] = args.neural
-    result["ngram"] = ngram is not None
     print(json.dumps(result, indent=1))
 
 

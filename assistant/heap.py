@@ -1,0 +1,33 @@
+"""The process heap: blocks of a megabyte or more get their own mappings, so what a rebuild frees goes back.
+
+glibc serves a large ``malloc`` from its own mapping only while the block is above a threshold that it raises
+each time such a block is freed (up to 32 MB). A process that builds big numpy arrays again and again (the
+personal memory's index after every saved document, the document memory of a long text) therefore soon
+gets them from the heap, where small objects allocated meanwhile pin the freed space: measured on a 1 M-word
+personal memory, loading it grew the process by 155 MB with the moving threshold and by 92 MB with a fixed one
+(docs/benchmarks.md). Elsewhere (macOS, musl, Windows) this does nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+
+M_MMAP_THRESHOLD = -3
+"""glibc's ``mallopt`` parameter for the size from which blocks are mapped (``malloc.h``)."""
+
+LARGE_BLOCK = 1 << 20
+"""Blocks of at least this many bytes are mapped on their own (and unmapped when freed)."""
+
+
+def return_large_blocks() -> bool:
+    """Fix glibc's mapping threshold at :data:`LARGE_BLOCK` for this process; whether it was set."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc (or no C library to ask)
+        return False
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(M_MMAP_THRESHOLD, LARGE_BLOCK))

@@ -1,0 +1,42 @@
+"""The process heap gives freed large blocks back to the system (glibc's mapping threshold fixed)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+SCRIPT = """
+import gc, sys
+from pathlib import Path
+import numpy as np
+if sys.argv[1] == "fixed":
+    from assistant.heap import return_large_blocks
+    assert return_large_blocks()
+def rss_mb():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+kept = []
+before = rss_mb()
+for round_ in range(3):  # a rebuild's big arrays, then small objects that outlive them
+    big = [np.ones(2_000_000 // (1 + round_ % 2)) for _ in range(20)]
+    kept.append([object() for _ in range(1000)])
+    del big
+    gc.collect()
+print(rss_mb() - before)
+"""
+
+
+def _growth(mode: str) -> float:
+    done = subprocess.run([sys.executable, "-c", SCRIPT, mode], capture_output=True, text=True, check=True)
+    return float(done.stdout.strip())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+def test_freed_large_blocks_leave_the_process() -> None:
+    fixed = _growth("fixed")
+    assert fixed < 50, f"the process kept {fixed:.0f} MB of freed arrays"
+    moving = _growth("moving")  # glibc's own threshold: the same work keeps hundreds of MB
+    assert moving > fixed + 100
