@@ -12,7 +12,8 @@ from assistant.engine.wordlist import WordListSource, as_the_writer_spells, comm
 from assistant.lm.io import load_model
 from assistant.shipped import base_model_dir
 from assistant.text.frequency import FrequencyList
-from assistant.text.language import MIN_WORDS, detect, usual_language
+from assistant.text.language import MIN_WORDS, detect, plainly_english, usual_language
+from assistant.text.words import words
 
 FRENCH = (
     "Bonjour à tous, la réunion de jeudi est déplacée à vendredi matin. Nous parlerons du budget de l'équipe "
@@ -29,6 +30,14 @@ SPANISH = (
 ENGLISH = (
     "The meeting has been moved to Friday morning. We will talk about the budget and the next steps of the "
     "project, so please confirm that you can come before Wednesday evening. "
+)
+DUTCH = (
+    "Het is vandaag te laat om de rapporten nog te versturen, dus ik doe het morgen. Of kun jij het overnemen? "
+    "Dat zou fijn zijn, want ik ben de hele middag bij de klant en mijn laptop is nog niet terug van reparatie. "
+)
+POLISH = (
+    "To jest ostatni raport przed urlopem, więc proszę o uwagi do piątku. Czy to wystarczy na spotkanie? "
+    "Jeśli nie, przesuniemy termin na przyszły tydzień i wtedy omówimy wszystko z zespołem z Krakowa. "
 )
 
 
@@ -57,6 +66,30 @@ def test_detector_names_the_language_only_when_sure() -> None:
     assert detect("Merci beaucoup").language == "en"  # too short to judge
     quoting = ENGLISH + 'As the French say, "c\'est la vie", and we go on with the plan for the spring. ' + ENGLISH
     assert detect(quoting).language == "en"
+
+
+def test_only_english_is_told_by_its_common_words() -> None:
+    assert plainly_english(words(ENGLISH))
+    for text in (FRENCH, GERMAN, SPANISH, DUTCH, POLISH):
+        assert not plainly_english(words(text)), text[:30]
+    assert detect(DUTCH).language == "nl" and detect(POLISH).language == "pl"
+    turning = words(ENGLISH * 2 + FRENCH * 3)  # English markers over the whole, none in the newest third
+    assert not plainly_english(turning)
+
+
+def test_a_process_that_sees_only_english_never_loads_the_detector() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "from assistant.text.language import detect, _identifier\n"
+        f"assert detect({ENGLISH * 2!r}).language == 'en'\n"
+        "print(_identifier.cache_info().currsize)\n"
+        f"assert detect({FRENCH!r}).language == 'fr'\n"
+        "print(_identifier.cache_info().currsize)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", "1"]
 
 
 def test_frequency_list_completes_by_prefix_and_knows_how_common_a_word_is() -> None:
