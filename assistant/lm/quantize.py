@@ -43,7 +43,8 @@ def quantize_for_inference(model: GRULanguageModel) -> GRULanguageModel:
             warnings.simplefilter("ignore")
             from torch.ao.quantization import quantize_dynamic
 
-            q = copy.deepcopy(model).eval()
+            shared = model.embedding.weight  # read-only in inference: one copy for both models
+            q = copy.deepcopy(model, {id(shared): shared}).eval()
             q.head = quantize_dynamic(_TiedHead(model).eval(), {nn.Linear}, dtype=torch.qint8)
             q.gru = quantize_dynamic(nn.Sequential(q.gru), {nn.GRU}, dtype=torch.qint8)[0]
             # Check it runs (some builds lack a quantised engine).

@@ -15,6 +15,7 @@ import itertools
 import math
 import re
 from array import array
+from collections.abc import Iterator
 
 from assistant.text.words import WORD_RE
 
@@ -118,7 +119,7 @@ def _wordfreq_list(language: str, size: int) -> FrequencyList | None:
         return None
     frequencies: dict[str, float] = {}
     elided: dict[str, float] = {}
-    for i, words in enumerate(wordfreq.read_cBpack(path)):
+    for i, words in enumerate(cbpack_bins(path)):
         f = 10 ** (-i / 100)  # bin i holds the words of frequency 10^(-i/100)
         for w in words:
             if WORD_RE.fullmatch(w) and w not in frequencies:
@@ -128,3 +129,21 @@ def _wordfreq_list(language: str, size: int) -> FrequencyList | None:
             elif _ELIDED.fullmatch(w) and len(elided) < 100:
                 elided.setdefault(w, f)
     return FrequencyList(language, frequencies, elided)
+
+
+def cbpack_bins(path: str) -> Iterator[list[str]]:
+    """The word bins of a wordfreq ``cBpack`` file (``wordfreq.read_cBpack``'s list), most frequent first, read one
+    at a time from the compressed stream: a reader that stops after ``DEFAULT_SIZE`` words never decodes the
+    rest (hundreds of thousands of strings that only fragment the heap once freed)."""
+    import gzip
+
+    import msgpack  # wordfreq's own dependency
+
+    with gzip.open(path, "rb") as stream:
+        unpacker = msgpack.Unpacker(stream, raw=False)
+        count = unpacker.read_array_header()
+        header = unpacker.unpack() if count else None
+        if not isinstance(header, dict) or header.get("format") != "cB" or header.get("version") != 1:
+            raise ValueError(f"{path}: not a cBpack word list (header {header!r})")
+        for _ in range(count - 1):
+            yield unpacker.unpack()

@@ -100,3 +100,19 @@ def test_missing_weights(saved: tuple[GRULanguageModel, Path]) -> None:
     (folder / "model.safetensors").unlink()
     with pytest.raises(ModelLoadError, match="weights not found"):
         load_model(folder)
+
+
+def test_the_int8_copy_agrees_with_the_float_model_and_shares_its_embedding(
+    saved: tuple[GRULanguageModel, Path],
+) -> None:
+    from assistant.lm.quantize import quantize_for_inference
+
+    model, _ = saved
+    model.eval()
+    q = quantize_for_inference(model)
+    assert q is not model and q.embedding.weight is model.embedding.weight  # one copy of the largest table
+    ids = torch.tensor([[5, 17, 42, 9]])
+    with torch.no_grad():
+        exact, _ = model.advance(ids, None)
+        approx, _ = q.advance(ids, None)
+    assert float((exact.exp() - approx.exp()).abs().max()) < 0.05

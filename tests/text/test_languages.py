@@ -92,6 +92,19 @@ def test_a_process_that_sees_only_english_never_loads_the_detector() -> None:
     assert done.stdout.split() == ["0", "1"]
 
 
+def test_word_lists_are_read_as_wordfreq_reads_them() -> None:
+    import itertools
+
+    import wordfreq
+
+    from assistant.text.frequency import cbpack_bins
+
+    path = wordfreq.available_languages("best")["fr"]
+    streamed = list(itertools.islice(cbpack_bins(path), 400))
+    assert streamed == wordfreq.read_cBpack(path)[:400]
+    assert sum(map(len, streamed)) > 500  # the most frequent words are there
+
+
 def test_frequency_list_completes_by_prefix_and_knows_how_common_a_word_is() -> None:
     fr = FrequencyList.from_wordfreq("fr")
     assert fr is not None and fr.language == "fr"
