@@ -1,4 +1,5 @@
-"""The process heap: blocks of a megabyte or more get their own mappings, so what a rebuild frees goes back.
+"""The process heap: blocks of a megabyte or more get their own mappings, so what a rebuild frees goes back,
+and the holes a bulk step leaves in the heap are given back after it.
 
 glibc serves a large ``malloc`` from its own mapping only while the block is above a threshold that it raises
 each time such a block is freed (up to 32 MB). A process that builds big numpy arrays again and again (the
@@ -31,3 +32,24 @@ def return_large_blocks() -> bool:
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
     return bool(mallopt(M_MMAP_THRESHOLD, LARGE_BLOCK))
+
+
+BULK_WORDS = 2000
+"""A step that reads at least this many words at once (opening a document, building a memory's index) is a bulk
+step: the free memory it leaves is given back after it."""
+
+
+def release_free() -> bool:
+    """Give the free pages inside the heap back to the system (glibc's ``malloc_trim``) after a bulk step, whose
+    small temporary objects leave holes no later allocation of that size fills; whether it ran. Costs a few
+    milliseconds: only after bulk steps, never per keystroke."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim.argtypes = (ctypes.c_size_t,)
+    trim.restype = ctypes.c_int
+    trim(0)
+    return True

@@ -21,6 +21,7 @@ from assistant.engine.neuralcache import NeuralCacheSettings
 from assistant.engine.ngramsource import NgramSource
 from assistant.engine.records import RecentRecords
 from assistant.engine.wordlist import WordListSource, as_the_writer_spells, foreign_prior, reweigh
+from assistant.heap import BULK_WORDS, release_free
 from assistant.lm.io import LoadedModel
 from assistant.lm.model import GRULanguageModel
 from assistant.lm.quantize import quantize_for_inference
@@ -230,7 +231,10 @@ class Predictor:
             return known[:n]
         found = self.search.candidates(logprobs, hidden, split.tail, n, extra=2 * n)
         context = full[: len(full) - len(split.tail)]
+        known = len(self.document.words)
         self.document.update(context)
+        if len(self.document.words) - known >= BULK_WORDS:  # a document opened or pasted
+            release_free()
         self._follow_language(context)
         wordlist = self.wordlist
         if foreign and wordlist is not None and wordlist.knows_prefix(split.prefix):

@@ -26,6 +26,7 @@ import numpy as np
 
 from assistant.engine.memory.answer import NO_ANSWER, MemoryAnswer
 from assistant.engine.memory.smoothing import MAX_ORDER, Chain, Level, evidence
+from assistant.heap import release_free
 from assistant.text.words import WORD_RE
 
 WORD_BITS = 24
@@ -316,6 +317,7 @@ class PersonalWords:
         self._index = _Index(self._paragraphs, self.max_order)
         self._stale = False
         self._clear_delta()
+        release_free()  # the build's temporary word lists
 
     def _clear_delta(self) -> None:
         self._log = []
@@ -346,6 +348,7 @@ class PersonalWords:
             self.revision += 1
             if self._log or self._stale:
                 self._start_background()
+        release_free()  # the build's temporary word lists
 
     @_locked
     def compact(self) -> None:
