@@ -21,7 +21,7 @@ from assistant.engine.neuralcache import NeuralCacheSettings
 from assistant.engine.ngramsource import NgramSource
 from assistant.engine.records import RecentRecords
 from assistant.engine.wordlist import WordListSource, as_the_writer_spells, foreign_prior, reweigh
-from assistant.heap import BULK_WORDS, release_free
+from assistant.heap import BULK_WORDS, RELEASE_WORDS, release_free
 from assistant.lm.io import LoadedModel
 from assistant.lm.model import GRULanguageModel
 from assistant.lm.quantize import quantize_for_inference
@@ -207,6 +207,8 @@ class Predictor:
         self._language_text = ""
         self._usual: tuple[tuple[int, int], str] | None = None
         self._common = FrequencyList.from_wordfreq(NETWORK_LANGUAGES[0]) if self.lexicon is not None else None
+        self._released_at = 0
+        """Words of the document memory when the free heap was last given back."""
 
     @torch.no_grad()
     def words(self, text_before_cursor: str, n: int = 5) -> list[WordCandidate]:
@@ -231,10 +233,8 @@ class Predictor:
             return known[:n]
         found = self.search.candidates(logprobs, hidden, split.tail, n, extra=2 * n)
         context = full[: len(full) - len(split.tail)]
-        known = len(self.document.words)
         self.document.update(context)
-        if len(self.document.words) - known >= BULK_WORDS:  # a document opened or pasted
-            release_free()
+        self._give_back_free_memory()
         self._follow_language(context)
         wordlist = self.wordlist
         if foreign and wordlist is not None and wordlist.knows_prefix(split.prefix):
@@ -333,6 +333,15 @@ class Predictor:
         self._weights = em_weights(records[same], available, settings)
         self._weights_key = key
         return self._weights
+
+    def _give_back_free_memory(self) -> None:
+        """After a document was read at once (opened, pasted), and every ``RELEASE_WORDS`` words typed, the
+        process's free heap goes back to the system (``assistant.heap``)."""
+        count = len(self.document.words)
+        self._released_at = min(self._released_at, count)  # words deleted
+        grown = count - self._released_at
+        if grown >= RELEASE_WORDS and release_free(bulk=grown >= BULK_WORDS):
+            self._released_at = count
 
     def _paragraph_words(self, before: str) -> list[str]:
         """The last words of the paragraph before the cursor (the personal memory's context)."""

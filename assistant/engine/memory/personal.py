@@ -317,7 +317,7 @@ class PersonalWords:
         self._index = _Index(self._paragraphs, self.max_order)
         self._stale = False
         self._clear_delta()
-        release_free()  # the build's temporary word lists
+        release_free(bulk=True)  # the build's temporary word lists
 
     def _clear_delta(self) -> None:
         self._log = []
@@ -348,7 +348,7 @@ class PersonalWords:
             self.revision += 1
             if self._log or self._stale:
                 self._start_background()
-        release_free()  # the build's temporary word lists
+        release_free(bulk=True)  # the build's temporary word lists
 
     @_locked
     def compact(self) -> None:
