@@ -71,26 +71,24 @@ class _Index:
     """The counts of a snapshot of paragraphs, in numpy arrays (immutable once built)."""
 
     def __init__(self, paragraphs: Counter[str], max_order: int = MAX_ORDER) -> None:
-        texts = [text for text, k in paragraphs.items() for _ in range(k)]
         findall = WORD_RE.findall
-        seen: set[str] = set()
-        for text in paragraphs:  # pass 1: the vocabulary (the words of one paragraph at a time are alive)
-            seen.update(findall(text))
-        self.vocab: list[str] = sorted(seen)
-        del seen
-        if len(self.vocab) > _WORD_MASK:
-            raise ValueError("too many different words for the personal memory")
-        self.ids = dict(zip(self.vocab, range(len(self.vocab)), strict=True))
-        get = self.ids.__getitem__
+        first: dict[str, int] = {}
+        number = first.setdefault
         parts = [np.full(max_order, -1, dtype=np.int32)]
-        for text in texts:  # pass 2: word ids, -1 after each paragraph
+        for text, k in paragraphs.items():  # one pass: ids in order of first appearance, -1 after each paragraph
             ws = findall(text)
             if ws:
-                parts.append(np.fromiter(map(get, ws), dtype=np.int32, count=len(ws)))
-                parts.append(_END)
+                ids = np.fromiter((number(w, len(first)) for w in ws), dtype=np.int32, count=len(ws))
+                parts.extend([np.append(ids, -1)] * k)
+        if len(first) > _WORD_MASK:
+            raise ValueError("too many different words for the personal memory")
+        self.vocab: list[str] = sorted(first)
+        self.ids = dict(zip(self.vocab, range(len(self.vocab)), strict=True))
+        rank = np.fromiter(map(self.ids.__getitem__, first), dtype=np.int64, count=len(first))  # first -> sorted
         tokens = np.concatenate(parts).astype(np.int64)  # (N,)
-        del parts
+        del parts, first
         real = tokens >= 0
+        tokens[real] = rank[tokens[real]]
         self.unigram = np.bincount(tokens[real], minlength=len(self.vocab)).astype(np.int64)  # (V,)
         self.uni_cum = np.concatenate([[0], np.cumsum(self.unigram)])
         self.by_count = np.argsort(-self.unigram, kind="stable")
