@@ -12,9 +12,11 @@ personal memory, loading it grew the process by 155 MB with the moving threshold
 from __future__ import annotations
 
 import ctypes
+import functools
 import math
 import sys
 import time
+from typing import Any
 
 M_MMAP_THRESHOLD = -3
 """glibc's ``mallopt`` parameter for the size from which blocks are mapped (``malloc.h``)."""
@@ -23,17 +25,24 @@ LARGE_BLOCK = 1 << 20
 """Blocks of at least this many bytes are mapped on their own (and unmapped when freed)."""
 
 
+@functools.cache
+def _glibc(name: str, *argtypes: Any) -> Any:
+    """The C library's function ``name`` returning an int, or None off Linux or without glibc (looked up once)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = getattr(ctypes.CDLL(None), name)
+    except (OSError, AttributeError):  # not glibc (or no C library to ask)
+        return None
+    function.argtypes = argtypes
+    function.restype = ctypes.c_int
+    return function
+
+
 def return_large_blocks() -> bool:
     """Fix glibc's mapping threshold at :data:`LARGE_BLOCK` for this process; whether it was set."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # not glibc (or no C library to ask)
-        return False
-    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    mallopt.restype = ctypes.c_int
-    return bool(mallopt(M_MMAP_THRESHOLD, LARGE_BLOCK))
+    mallopt = _glibc("mallopt", ctypes.c_int, ctypes.c_int)
+    return mallopt is not None and bool(mallopt(M_MMAP_THRESHOLD, LARGE_BLOCK))
 
 
 BULK_WORDS = 2000
@@ -56,14 +65,9 @@ def release_free(bulk: bool = False) -> bool:
     step, else at most once per :data:`RELEASE_INTERVAL_S`."""
     global _released
     now = time.monotonic()
-    if not sys.platform.startswith("linux") or (not bulk and now - _released < RELEASE_INTERVAL_S):
+    trim = _glibc("malloc_trim", ctypes.c_size_t)
+    if trim is None or (not bulk and now - _released < RELEASE_INTERVAL_S):
         return False
-    try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
-        return False
-    trim.argtypes = (ctypes.c_size_t,)
-    trim.restype = ctypes.c_int
     trim(0)
     _released = now
     return True

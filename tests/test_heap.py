@@ -8,17 +8,22 @@ import sys
 
 import pytest
 
-SCRIPT = """
-import gc, sys
+RSS_MB = """
 from pathlib import Path
-import numpy as np
-if sys.argv[1] == "fixed":
-    from assistant.heap import return_large_blocks
-    assert return_large_blocks()
 def rss_mb():
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
+"""
+
+SCRIPT = (
+    RSS_MB
+    + """
+import gc, sys
+import numpy as np
+if sys.argv[1] == "fixed":
+    from assistant.heap import return_large_blocks
+    assert return_large_blocks()
 kept = []
 before = rss_mb()
 for round_ in range(3):  # a rebuild's big arrays, then small objects that outlive them
@@ -28,6 +33,7 @@ for round_ in range(3):  # a rebuild's big arrays, then small objects that outli
     gc.collect()
 print(rss_mb() - before)
 """
+)
 
 
 def _growth(mode: str) -> float:
@@ -43,14 +49,11 @@ def test_freed_large_blocks_leave_the_process() -> None:
     assert moving > fixed + 100
 
 
-HOLES = """
+HOLES = (
+    RSS_MB
+    + """
 import gc
-from pathlib import Path
 from assistant.heap import release_free
-def rss_mb():
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
 before = rss_mb()
 blocks = [bytearray(4000) for _ in range(40_000)]  # 160 MB of small blocks from the heap
 kept = blocks[::50]  # one in fifty outlives the rest: the heap cannot shrink from its top
@@ -61,6 +64,7 @@ assert release_free(bulk=True)
 again = release_free()  # within the second: not again
 print(held, rss_mb() - before, again)
 """
+)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
