@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import torch
 from benchdata import SHARED, require
+from finetuning import finetuned
 
 from assistant.engine.mixing import MixSettings
 from assistant.engine.neuralcache import NeuralCacheSettings
@@ -125,27 +125,6 @@ def replay(
     }
 
 
-def finetuned(name: str, epochs: float | None, home: Path) -> tuple[Path, dict[str, object]]:
-    """Fine-tune the base model on Austen ``name`` in the temporary home; the new version's folder and facts."""
-    os.environ["ASSISTANT_HOME"] = str(home)
-    from assistant.personal.space import UserSpace
-    from assistant.train.finetune import FinetuneConfig, finetune
-
-    space = UserSpace.default()
-    store = space.store
-    store.import_paths([AUSTEN / f"{name}.txt"], max_bytes=10_000_000)
-    registry = space.registry
-    docs = {d.name: store.read(d.name) for d in store.list()}
-    config = FinetuneConfig(threads=1, **({"epochs": epochs} if epochs else {}))
-    t0 = time.time()
-    work = home / "finetune-work"
-    work.mkdir()
-    outcome = finetune(registry, docs, work, config, log=lambda m: None)
-    facts = {"outcome": outcome.message, "wall_s": round(time.time() - t0, 1), "epochs": config.epochs}
-    print(f"fine-tune on {name}: {facts}", flush=True)
-    return registry.folder(registry.active_name()), facts
-
-
 def print_row(name: str, mode: str, row: dict[str, object]) -> None:
     k, a, g, lat = row["ksr"], row["accuracy"], row["ghost"] or {}, row["latency_ms"]
     bpc = "-" if row["bpc"] is None else f"{row['bpc']:.3f}"
@@ -204,7 +183,7 @@ def main() -> None:
             print_row(name, mode_name, row)
         if name == "austen" and args.finetune:
             with tempfile.TemporaryDirectory() as home:
-                folder, facts = finetuned(args.finetune, args.finetune_epochs, Path(home))
+                folder, facts = finetuned([AUSTEN / f"{args.finetune}.txt"], args.finetune_epochs, Path(home))
                 tuned = load_model(folder)
                 tuned_model = Predictor(tuned).model
                 memory = PersonalMemory.from_files([AUSTEN / f"{args.finetune}.txt"])

@@ -1,11 +1,15 @@
 """Writers of French, German and Spanish: KSR per language with the model alone, + the frequency list, + the
-document memory, + 30k words of the writer's earlier text as personal documents.
+document memory, + 30k words of the writer's earlier text as personal documents (as memories, and with the
+network fine-tuned on them too).
 
     python scripts/make_language_texts.py          # once: builds work/languages/{fr,de,es}
     python benchmarks/languages.py [--data work/languages] [--langs fr,de,es] [--max-words N] [--json OUT]
+        [--modes model,+list,+doc,+personal,+finetune] [--finetune-epochs E]
 
 Each replay types the development text from its start (DESIGN.md's keystroke accounting); the predictor
-detects the language as it goes. Prints a Markdown table and, at the end, the process's peak RSS (the
+detects the language as it goes. ``+finetune``: the project's personal fine-tune on the personal documents
+(in a temporary user directory, the app's settings unless ``--finetune-epochs``), then all five sources over
+the fine-tuned network. Prints a Markdown table and, at the end, the process's peak RSS (the
 frequency lists loaded).
 """
 
@@ -14,10 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import tempfile
 import time
 from pathlib import Path
 
 import torch
+from finetuning import finetuned
 
 from assistant.engine.mixing import MixSettings
 from assistant.engine.predictor import Predictor
@@ -34,6 +40,7 @@ def main() -> None:
     parser.add_argument("--langs", default="fr,de,es")
     parser.add_argument("--modes", default="model,+list,+doc,+personal")
     parser.add_argument("--max-words", type=int, default=0, help="words of each text replayed (0: all)")
+    parser.add_argument("--finetune-epochs", type=float, default=None, help="epochs of +finetune (the app's)")
     parser.add_argument("--no-ngram", action="store_true", help="leave out the general (English) n-gram")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
@@ -53,14 +60,26 @@ def main() -> None:
         if not (folder / "dev.txt").is_file():
             raise SystemExit(f"{folder / 'dev.txt'} is missing: run scripts/make_language_texts.py first")
         text = (folder / "dev.txt").read_text(encoding="utf-8")
+        files = sorted((folder / "personal").glob("*.txt"))
         for mode in args.modes.split(","):
             personal = None
-            if mode == "+personal":
-                personal = PersonalMemory.from_files(sorted((folder / "personal").glob("*.txt")))
+            if mode in ("+personal", "+finetune"):
+                personal = PersonalMemory.from_files(files)
             mixing = MixSettings(**{**base.__dict__, "prior": (m, 0.0, 0.0)}) if mode == "+list" else base
             adaptive = mode != "model"
+            net, quantised, facts = lm, model, None
+            if mode == "+finetune":
+                with tempfile.TemporaryDirectory() as home:
+                    tuned_dir, facts = finetuned(files, args.finetune_epochs, Path(home))
+                    net = load_model(tuned_dir)
+                quantised = Predictor(net).model
             predictor = Predictor(
-                lm, model=model, adaptive=adaptive, mixing=mixing, personal=personal, ngram=ngram if adaptive else None
+                net,
+                model=quantised,
+                adaptive=adaptive,
+                mixing=mixing,
+                personal=personal,
+                ngram=ngram if adaptive else None,
             )
             t0 = time.perf_counter()
             r = keystroke_savings(predictor, text, max_words=args.max_words or None)
@@ -72,6 +91,7 @@ def main() -> None:
                 "latency_ms": lat,
                 "language": getattr(predictor, "language", "-"),
                 "wall_s": round(time.perf_counter() - t0, 1),
+                **({"finetune": facts} if facts else {}),
             }
             rows[f"{lang} {mode}"] = row
             k = row["ksr"]
