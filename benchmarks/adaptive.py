@@ -28,6 +28,7 @@ import torch
 from benchdata import SHARED, require
 from finetuning import finetuned
 
+from assistant.engine.dynamic import DynamicSettings
 from assistant.engine.mixing import MixSettings
 from assistant.engine.neuralcache import NeuralCacheSettings
 from assistant.engine.ngramsource import NgramSource
@@ -42,6 +43,7 @@ DATA = SHARED / "eval"
 GENERAL = {t: DATA / "general" / f"{t}_heldout.txt" for t in ("wiki", "chat", "tech")}
 AUSTEN = DATA / "personal" / "austen"
 NEURAL = NeuralCacheSettings()
+DYNAMIC = DynamicSettings()
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class Mode:
 
     adaptive: bool
     sources: tuple[str, ...] = ()
-    """Of ``doc``, ``personal``, ``neural``, ``ngram``."""
+    """Of ``doc``, ``personal``, ``neural``, ``ngram``, ``dynamic``."""
     personal: str | None = None
     """Which Austen file is the personal memory."""
 
@@ -73,6 +75,10 @@ def modes(personal: list[str]) -> dict[str, Mode]:
         out[f"all {name}"] = Mode(True, ("doc", "personal", "neural", "ngram"), name)
         out[f"all -neural {name}"] = Mode(True, ("doc", "personal", "ngram"), name)
         out[f"all -ngram {name}"] = Mode(True, ("doc", "personal", "neural"), name)
+    out["+dynamic"] = Mode(True, ("dynamic",))
+    for name, mode in list(out.items()):  # each row with the output layer's dynamic evaluation too
+        if mode.adaptive and "dynamic" not in mode.sources:
+            out[f"{name} +dynamic"] = Mode(True, (*mode.sources, "dynamic"), mode.personal)
     return out
 
 
@@ -101,6 +107,7 @@ def replay(
         personal=memories.get(mode.personal) if mode.personal else None,  # type: ignore[arg-type]
         neural=neural,
         ngram=ngram if "ngram" in mode.sources else None,
+        dynamic=DYNAMIC if "dynamic" in mode.sources else None,
     )
     t0 = time.perf_counter()
     r = keystroke_savings(predictor, text, max_words=max_words)
@@ -121,6 +128,8 @@ def replay(
         "bpc": None if bpc is None else round(bpc, 4),
         "ghost": r.ghost.to_json() if r.ghost else None,
         "latency_ms": latency_percentiles(r.latencies_ms),
+        "learning_ms": latency_percentiles(r.learning_ms) if r.learning_ms else None,
+        "learning_calls": len(r.learning_ms),
         "wall_s": round(wall, 1),
     }
 
@@ -146,8 +155,12 @@ def main() -> None:
     parser.add_argument("--ngram", type=Path, default=None, help="n-gram folder (default: the model's, if any)")
     parser.add_argument("--finetune", choices=["train", "train_small"], default=None)
     parser.add_argument("--finetune-epochs", type=float, default=None)
+    parser.add_argument("--dynamic-lr", type=float, default=DYNAMIC.learning_rate, help="rows with +dynamic")
+    parser.add_argument("--dynamic-chunk", type=int, default=DYNAMIC.chunk, help="rows with +dynamic")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
+    global DYNAMIC
+    DYNAMIC = DynamicSettings(learning_rate=args.dynamic_lr, chunk=args.dynamic_chunk)
     texts = args.texts.split(",")
     needed = [GENERAL[t] for t in texts if t in GENERAL]
     personal_names = [p for p in args.personal.split(",") if p]

@@ -210,6 +210,11 @@ class WordSearch:
         """Applied to every step's log-probabilities ``(K, V)`` with the GRU outputs ``(K, H)`` they came from
         (the predictor's neural cache); the root's come adjusted from the caller."""
 
+    def forget_paths(self) -> None:
+        """Drop the memoised paths (the network's output layer changed)."""
+        self._memo.clear()
+        self._memo_root = None
+
     def candidates(
         self, logprobs: torch.Tensor, hidden: torch.Tensor, tail: str, n: int = 5, extra: int = 0
     ) -> list[WordCandidate]:

@@ -114,6 +114,7 @@ class ContextCache:
             self._rows.append(self.neural.length if self.neural is not None else 0)
         return h
 
+    @torch.no_grad()
     def _segment_score(self, rows: torch.Tensor, ids: list[int]) -> float:
         """Log-probability of a segment's pieces that spell its word (separator-only pieces left out), under the
         neural cache as the text before the segment left it when there is one."""
@@ -139,6 +140,10 @@ class ContextCache:
             lp = self.neural.mix(lp, h[-1])
         self._last = (h, lp[0])
         return lp[0], h
+
+    def forget_distributions(self) -> None:
+        """Drop the memoised next-piece distribution (the network's output layer changed; states stay valid)."""
+        self._last = None
 
     def mix_neural(self, logprobs: torch.Tensor, outputs: torch.Tensor) -> torch.Tensor:
         """``logprobs`` ``(K, V)`` computed from ``outputs`` ``(K, H)`` after the current text, mixed with the

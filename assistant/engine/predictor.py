@@ -14,6 +14,7 @@ import torch
 from assistant.decode.generate import Generation, GenerationConfig, generate
 from assistant.decode.wordsearch import SearchLimits, WordCandidate, WordSearch
 from assistant.engine.context import ContextCache, is_word_end
+from assistant.engine.dynamic import DynamicSettings, HeadLearner
 from assistant.engine.lookahead import MIN_PROBABILITY, above_floor, as_typed
 from assistant.engine.memory import NO_ANSWER, DocMemorySettings, DocumentMemory, PersonalWords
 from assistant.engine.mixing import SOURCES, MixSettings, em_weights, mix
@@ -153,6 +154,7 @@ class Predictor:
         min_probability: float = MIN_PROBABILITY,
         neural: NeuralCacheSettings | None = None,
         ngram: NgramSource | None = None,
+        dynamic: DynamicSettings | None = None,
     ) -> None:
         """``model``: the network to run, e.g. one quantised copy shared by several predictors (it holds no
         state); default ``lm.model``, quantised for inference unless ``quantize`` is false.
@@ -168,12 +170,19 @@ class Predictor:
         ``neural``: a neural cache over the document's GRU states, mixed into the network's next-piece
         distribution (only when ``adaptive``; off by default, see ``engine/neuralcache.py``).
 
-        ``ngram``: the general n-gram as one more source of the mixing (only when ``adaptive``)."""
+        ``ngram``: the general n-gram as one more source of the mixing (only when ``adaptive``).
+
+        ``dynamic``: the network's output layer learns the document as it is written (only when ``adaptive``;
+        see ``engine/dynamic.py``), in :meth:`learn`."""
         self.lm = lm
         self.min_probability = min_probability
         """Floor on a candidate's probability (``lookahead.MIN_PROBABILITY`` by default)."""
         if model is None:
             model = quantize_for_inference(lm.model) if quantize else lm.model
+        self.learner = HeadLearner(lm.model, model, lm.tokenizer, dynamic) if adaptive and dynamic else None
+        """The output layer's dynamic evaluation, or None."""
+        if self.learner is not None:
+            model = self.learner.model  # a private copy whose output layer learns
         self.model = model
         self.tokenizer = lm.tokenizer
         self.adaptive = adaptive
@@ -209,6 +218,8 @@ class Predictor:
         self._common = FrequencyList.from_wordfreq(NETWORK_LANGUAGES[0]) if self.lexicon is not None else None
         self._released_at = 0
         """Words of the document memory when the free heap was last given back."""
+        self._learn_text = ""
+        """The text before the word at the cursor when last asked (what :meth:`learn` learns from)."""
 
     @torch.no_grad()
     def words(self, text_before_cursor: str, n: int = 5) -> list[WordCandidate]:
@@ -233,6 +244,7 @@ class Predictor:
             return known[:n]
         found = self.search.candidates(logprobs, hidden, split.tail, n, extra=2 * n)
         context = full[: len(full) - len(split.tail)]
+        self._learn_text = context
         self.document.update(context)
         self._give_back_free_memory()
         self._follow_language(context)
@@ -454,8 +466,23 @@ class Predictor:
             answer = replace(answer, phrase=Phrase(separator + answer.phrase.text, answer.phrase.confidence))
         return answer
 
+    def learn(self) -> bool:
+        """Between keystrokes: let the network's output layer learn from the document's finished words not yet
+        learned (a bounded amount of work per call); True if it did, so a caller with time to spare may call
+        again. Nothing to do without ``dynamic``."""
+        if self.learner is None or not self.learner.learn(self._learn_text):
+            return False
+        self.cache.forget_distributions()  # the output layer changed: the states stay, their distributions go
+        self.search.forget_paths()
+        self._last_phrase = None
+        return True
+
     def reset(self) -> None:
         """Forget the cached states (another document)."""
+        if self.learner is not None:
+            self.learner.reset()
+            self.search.forget_paths()
+        self._learn_text = ""
         self.cache.reset()
         self.document.reset()
         self._weights_key = None

@@ -19,7 +19,7 @@ from assistant.lm.model import GRULanguageModel
 log = logging.getLogger(__name__)
 
 
-class _TiedHead(nn.Module):
+class TiedHead(nn.Module):
     """Projection then the embedding-tied output layer, as plain linear layers that can be quantised."""
 
     def __init__(self, model: GRULanguageModel) -> None:
@@ -45,7 +45,7 @@ def quantize_for_inference(model: GRULanguageModel) -> GRULanguageModel:
 
             shared = model.embedding.weight  # read-only in inference: one copy for both models
             q = copy.deepcopy(model, {id(shared): shared}).eval()
-            q.head = quantize_dynamic(_TiedHead(model).eval(), {nn.Linear}, dtype=torch.qint8)
+            q.head = quantize_dynamic(TiedHead(model).eval(), {nn.Linear}, dtype=torch.qint8)
             q.gru = quantize_dynamic(nn.Sequential(q.gru), {nn.GRU}, dtype=torch.qint8)[0]
             # Check it runs (some builds lack a quantised engine).
             q.step(torch.zeros(1, dtype=torch.long), None)

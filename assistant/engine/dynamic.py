@@ -1,0 +1,161 @@
+"""Dynamic evaluation of the network's output layer (Krause et al. 2018, "Dynamic evaluation of neural sequence
+models"): while the writer writes, the layer that turns the GRU's state into next-piece probabilities takes a
+gradient step on each run of the document's finished words, so the network leans toward the document's own
+words and phrasing within a few sentences.
+
+Only the output layer learns (the projection, the output weights, untied from the input embedding, and the
+bias): the GRU's states stay what they were, so every state the predictor has cached stays valid, and a step
+costs one pass of the layer over the run's states (measured in ``docs/benchmarks.md``: on technical text it
+gives most of what adapting the whole network gives, at a third of the time). The predictor runs a private copy
+of the network whose output layer is this learner's (the GRU and the embedding are shared with any other
+predictor); with an int8 network the layer is quantised again after each call.
+
+The learning happens in :meth:`HeadLearner.learn`, called between keystrokes (the app's answering thread when
+no keystroke waits, ``eval`` between words), never on a keystroke's path. What it learned lives in memory only
+and is dropped with the document (:meth:`HeadLearner.reset`); the personal fine-tune is what persists.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from assistant.decode.generate import CONTEXT_START
+from assistant.engine.context import common_prefix
+from assistant.lm.model import GRULanguageModel
+from assistant.lm.quantize import TiedHead
+from assistant.text.tokenizer import Tokenizer
+
+
+@dataclass(frozen=True)
+class DynamicSettings:
+    """Constants of the dynamic evaluation (chosen by ``benchmarks/dynamic_eval.py``, bits/char on the
+    development texts)."""
+
+    learning_rate: float = 0.2
+    """SGD step size."""
+    chunk: int = 32
+    """Pieces per gradient step (truncated backpropagation over the document, one step per run)."""
+    max_steps: int = 4
+    """Gradient steps per :meth:`HeadLearner.learn` call (a pasted or opened document is learned over several
+    calls, so no call blocks for long)."""
+    clip: float = 1.0
+    """Gradient norm clipping."""
+
+
+class HeadLearner:
+    """The predictor's own copy of the network, whose output layer learns the document as it is written."""
+
+    def __init__(
+        self,
+        float_model: GRULanguageModel,
+        run_model: GRULanguageModel,
+        tokenizer: Tokenizer,
+        settings: DynamicSettings | None = None,
+    ) -> None:
+        """``float_model``: the float weights the output layer starts from (and returns to on :meth:`reset`);
+        ``run_model``: the network the predictor runs (float, or its int8 copy), left unchanged."""
+        self.settings = settings or DynamicSettings()
+        self._float = float_model
+        self._quantised = run_model.head is not None
+        self.model = copy.copy(run_model)
+        """The network to run: ``run_model``'s GRU and embedding with this learner's output layer."""
+        self.model._modules = dict(run_model._modules)  # its own module table: setting its head leaves the shared one
+        self._original_head = run_model.head
+        self.tokenizer = tokenizer
+        self._head: TiedHead | None = None
+        start = torch.tensor([tokenizer.encode(CONTEXT_START)], dtype=torch.long)
+        _, self._root = run_model.advance_state(start, None)
+        self._ends: list[int] = [0]
+        self._states: list[torch.Tensor] = [self._root]
+        self._text = ""
+        self.steps = 0
+        """Gradient steps taken since the last reset."""
+
+    def learn(self, text: str) -> bool:
+        """Take up to ``max_steps`` gradient steps on the finished words of ``text`` (the document before the
+        cursor) not yet learned from; False when there was not a whole chunk of them."""
+        keep = common_prefix(self._text, text)
+        while len(self._ends) > 1 and self._ends[-1] > keep:  # an edit: learn again from before it
+            self._ends.pop()
+            self._states.pop()
+        start = self._ends[-1]
+        end = _last_word_end(text, start)
+        if end <= start:
+            self._text = text[:start]
+            return False
+        s = self.settings
+        limit = s.chunk * s.max_steps
+        ids = self.tokenizer.encode(text[start:end])
+        while len(ids) > limit:  # too much at once (a paste): the first part now, the rest on later calls
+            end = _last_word_end(text, start, start + (end - start) * limit // len(ids))
+            if end <= start:
+                return False
+            ids = self.tokenizer.encode(text[start:end])
+        if len(ids) < s.chunk:
+            self._text = text[:start]
+            return False
+        h = self._states[-1]
+        x = torch.tensor([ids], dtype=torch.long)
+        with torch.no_grad():
+            out, h_next = self.model.advance_state(x, h)
+        rows = torch.cat([h[-1], out[0, :-1]], dim=0)  # (T, H): the GRU's output before each piece
+        self._step(rows, x[0])
+        self._ends.append(end)
+        self._states.append(h_next)
+        self._text = text[:end]
+        return True
+
+    def _step(self, rows: torch.Tensor, targets: torch.Tensor) -> None:
+        """SGD on the output layer over ``rows`` in chunks, then the layer the network runs is replaced."""
+        s = self.settings
+        if self._head is None:
+            self._head = TiedHead(self._float).requires_grad_(False)
+        head = self._head
+        params = list(head.parameters())
+        head.requires_grad_(True)  # only while learning: answers through a float layer build no graph
+        with torch.enable_grad():
+            for a in range(0, len(targets) - s.chunk + 1, s.chunk):
+                logits = head(rows[a : a + s.chunk].float())
+                loss = nn.functional.cross_entropy(logits, targets[a : a + s.chunk])
+                grads = torch.autograd.grad(loss, params)
+                norm = torch.sqrt(sum((g * g).sum() for g in grads))
+                scale = s.learning_rate * min(1.0, s.clip / (float(norm) + 1e-6))
+                with torch.no_grad():
+                    for p, g in zip(params, grads, strict=True):
+                        p.sub_(g, alpha=scale)
+                self.steps += 1
+        head.requires_grad_(False)
+        self.model.head = _quantised(head) if self._quantised else head
+
+    def reset(self) -> None:
+        """Forget what was learned (another document): the output layer the network started with."""
+        self._head = None
+        self.model.head = self._original_head
+        self._ends = [0]
+        self._states = [self._root]
+        self._text = ""
+        self.steps = 0
+
+
+def _quantised(head: TiedHead) -> nn.Module:
+    """An int8 copy of ``head`` for inference."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from torch.ao.quantization import quantize_dynamic
+
+        return quantize_dynamic(head, {nn.Linear}, dtype=torch.qint8)  # a copy: the float layer goes on learning
+
+
+def _last_word_end(text: str, start: int, before: int | None = None) -> int:
+    """The offset after the last separator of ``text[start:before]`` (``start`` when it has none)."""
+    stop = len(text) if before is None else before
+    for i in range(stop - 1, start - 1, -1):
+        if text[i].isspace():
+            return i + 1
+    return start
+
