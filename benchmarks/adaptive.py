@@ -43,7 +43,6 @@ DATA = SHARED / "eval"
 GENERAL = {t: DATA / "general" / f"{t}_heldout.txt" for t in ("wiki", "chat", "tech")}
 AUSTEN = DATA / "personal" / "austen"
 NEURAL = NeuralCacheSettings()
-DYNAMIC = DynamicSettings()
 
 
 @dataclass(frozen=True)
@@ -96,9 +95,11 @@ def replay(
     memories: dict[str, PersonalMemory],
     ngram: NgramSource | None,
     max_words: int | None,
+    dynamic: DynamicSettings | None = None,
 ) -> dict[str, object]:
     """One row: KSR, accuracy, ghost text, bits per character (where meaningful) and the replay's latency."""
     neural = NEURAL if "neural" in mode.sources else None
+    dynamic = dynamic or DynamicSettings()
     predictor = Predictor(
         lm,
         model=model,  # type: ignore[arg-type]
@@ -107,7 +108,7 @@ def replay(
         personal=memories.get(mode.personal) if mode.personal else None,  # type: ignore[arg-type]
         neural=neural,
         ngram=ngram if "ngram" in mode.sources else None,
-        dynamic=DYNAMIC if "dynamic" in mode.sources else None,
+        dynamic=dynamic if "dynamic" in mode.sources else None,
     )
     t0 = time.perf_counter()
     r = keystroke_savings(predictor, text, max_words=max_words)
@@ -155,12 +156,11 @@ def main() -> None:
     parser.add_argument("--ngram", type=Path, default=None, help="n-gram folder (default: the model's, if any)")
     parser.add_argument("--finetune", choices=["train", "train_small"], default=None)
     parser.add_argument("--finetune-epochs", type=float, default=None)
-    parser.add_argument("--dynamic-lr", type=float, default=DYNAMIC.learning_rate, help="rows with +dynamic")
-    parser.add_argument("--dynamic-chunk", type=int, default=DYNAMIC.chunk, help="rows with +dynamic")
+    parser.add_argument("--dynamic-lr", type=float, default=DynamicSettings().learning_rate, help="rows with +dynamic")
+    parser.add_argument("--dynamic-chunk", type=int, default=DynamicSettings().chunk, help="rows with +dynamic")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    global DYNAMIC
-    DYNAMIC = DynamicSettings(learning_rate=args.dynamic_lr, chunk=args.dynamic_chunk)
+    dynamic = DynamicSettings(learning_rate=args.dynamic_lr, chunk=args.dynamic_chunk)
     texts = args.texts.split(",")
     needed = [GENERAL[t] for t in texts if t in GENERAL]
     personal_names = [p for p in args.personal.split(",") if p]
@@ -192,7 +192,7 @@ def main() -> None:
             if "ngram" in mode.sources and ngram is None:
                 print(f"| {name} | {mode_name} | skipped: no n-gram (pass --ngram DIR) |")
                 continue
-            rows[f"{name} {mode_name}"] = row = replay(lm, model, text, mode, memories, ngram, max_words)
+            rows[f"{name} {mode_name}"] = row = replay(lm, model, text, mode, memories, ngram, max_words, dynamic)
             print_row(name, mode_name, row)
         if name == "austen" and args.finetune:
             with tempfile.TemporaryDirectory() as home:
@@ -209,7 +209,7 @@ def main() -> None:
                 }.items():
                     if "ngram" in mode.sources and ngram is None:
                         continue
-                    row = replay(tuned, tuned_model, text, mode, {args.finetune: memory}, ngram, max_words)
+                    row = replay(tuned, tuned_model, text, mode, {args.finetune: memory}, ngram, max_words, dynamic)
                     row["finetune"] = facts
                     rows[f"austen {label}"] = row
                     print_row(name, label, row)

@@ -155,3 +155,22 @@ class SuggestionService:
             with self._wake:
                 self._busy = False
             question._answered(answer)
+            self._learn_while_idle()
+
+    def _learn_while_idle(self) -> None:
+        """Until the next question comes: the predictor learns the document it answered for (dynamic
+        evaluation, ``engine/dynamic.py``), one short call at a time."""
+        while True:
+            with self._wake:
+                if self._next is not None or self._closed:
+                    return
+            with self._lock:
+                loaded = self._loaded
+                if loaded is None:
+                    return
+                try:
+                    if not loaded.predictor.learn():
+                        return
+                except Exception:  # a bug in the learning: answering goes on without it
+                    log.exception("learning from the document failed")
+                    return

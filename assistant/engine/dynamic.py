@@ -40,9 +40,12 @@ class DynamicSettings:
     """SGD step size."""
     chunk: int = 32
     """Pieces per gradient step (truncated backpropagation over the document, one step per run)."""
-    max_steps: int = 4
-    """Gradient steps per :meth:`HeadLearner.learn` call (a pasted or opened document is learned over several
-    calls, so no call blocks for long)."""
+    max_steps: int = 1
+    """Gradient steps per :meth:`HeadLearner.learn` call (a longer run is learned over several calls, so no
+    call keeps a keystroke waiting for long)."""
+    catch_up: int = 4096
+    """Characters learned of a text that arrives at once (a document opened or pasted): its last ones only,
+    from a fresh state, not the whole text from its start."""
     clip: float = 1.0
     """Gradient norm clipping."""
 
@@ -84,18 +87,14 @@ class HeadLearner:
             self._ends.pop()
             self._states.pop()
         start = self._ends[-1]
-        end = _last_word_end(text, start)
-        if end <= start:
-            self._text = text[:start]
-            return False
         s = self.settings
-        limit = s.chunk * s.max_steps
-        ids = self.tokenizer.encode(text[start:end])
-        while len(ids) > limit:  # too much at once (a paste): the first part now, the rest on later calls
-            end = _last_word_end(text, start, start + (end - start) * limit // len(ids))
-            if end <= start:
-                return False
-            ids = self.tokenizer.encode(text[start:end])
+        if len(text) - start > s.catch_up:  # opened or pasted: only the recent part, from a fresh state
+            skip = _last_word_end(text, start, len(text) - s.catch_up)
+            if skip > start:
+                start = skip
+                self._ends.append(start)
+                self._states.append(self._root)
+        ids, end = self._next_run(text, start)
         if len(ids) < s.chunk:
             self._text = text[:start]
             return False
@@ -110,6 +109,19 @@ class HeadLearner:
         self._text = text[:end]
         return True
 
+    def _next_run(self, text: str, start: int) -> tuple[list[int], int]:
+        """The pieces of the finished words after ``start``, about ``chunk * max_steps`` of them (at least a
+        chunk when there are that many), and the offset they end at."""
+        s = self.settings
+        span = 4 * s.chunk * s.max_steps  # characters: a piece is about four
+        while True:
+            last = start + span >= len(text)
+            end = _last_word_end(text, start, None if last else start + span)
+            ids = self.tokenizer.encode(text[start:end]) if end > start else []
+            if len(ids) >= s.chunk or last:
+                return ids, end
+            span *= 2
+
     def _step(self, rows: torch.Tensor, targets: torch.Tensor) -> None:
         """SGD on the output layer over ``rows`` in chunks, then the layer the network runs is replaced."""
         s = self.settings
@@ -119,7 +131,7 @@ class HeadLearner:
         params = list(head.parameters())
         head.requires_grad_(True)  # only while learning: answers through a float layer build no graph
         with torch.enable_grad():
-            for a in range(0, len(targets) - s.chunk + 1, s.chunk):
+            for a in range(0, len(targets) - s.chunk // 2, s.chunk):  # a last part of half a chunk or more too
                 logits = head(rows[a : a + s.chunk].float())
                 loss = nn.functional.cross_entropy(logits, targets[a : a + s.chunk])
                 grads = torch.autograd.grad(loss, params)
