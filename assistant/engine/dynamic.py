@@ -12,7 +12,8 @@ predictor); with an int8 network the layer is quantised again after each call.
 
 The learning happens in :meth:`HeadLearner.learn`, called between keystrokes (the app's answering thread when
 no keystroke waits, ``eval`` between words), never on a keystroke's path. What it learned lives in memory only
-and is dropped with the document (:meth:`HeadLearner.reset`); the personal fine-tune is what persists.
+and is dropped with the document (:meth:`HeadLearner.reset`, or when most of the learned text is gone: another
+document opened in the same predictor); the personal fine-tune is what persists.
 """
 
 from __future__ import annotations
@@ -81,8 +82,12 @@ class HeadLearner:
 
     def learn(self, text: str) -> bool:
         """Take up to ``max_steps`` gradient steps on the finished words of ``text`` (the document before the
-        cursor) not yet learned from; False when there was not a whole chunk of them."""
+        cursor) not yet learned from; True if the output layer changed (a step, or what was learned dropped),
+        False when there was not a whole chunk of them."""
         keep = common_prefix(self._text, text)
+        if keep < len(self._text) // 2 and self.steps:  # most of what was learned is gone: another document
+            self.reset()
+            return True
         while len(self._ends) > 1 and self._ends[-1] > keep:  # an edit: learn again from before it
             self._ends.pop()
             self._states.pop()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from assistant.engine.dynamic import DynamicSettings
 from assistant.engine.guard import SuggestionGuard
 from assistant.engine.ngramsource import NgramSource
 from assistant.engine.predictor import PhraseSettings, Predictor
@@ -34,6 +35,8 @@ __all__ = [
 
 PERSONAL = "personal"
 """The choice of the active personal model (which falls back along its parents to the base model)."""
+DYNAMIC = DynamicSettings()
+"""The dynamic evaluation every adaptive predictor gets (its constants: ``docs/benchmarks.md``)."""
 
 
 def use_threads(n: int = 1) -> None:
@@ -61,12 +64,15 @@ def make_predictor(
     personal: PersonalMemory | None = None,
     adaptive: bool = True,
     guard: SuggestionGuard | None = None,
+    dynamic: DynamicSettings | None = DYNAMIC,
 ) -> Predictor:
     """A predictor with its own incremental state over ``model``'s shared network. Every front end gets its
     predictors here, so whatever a predictor needs besides the model is wired in one place: the user's
     ``personal`` memory, and the document memory and adaptive mixing unless ``adaptive`` is off (the bare model);
     ``guard`` (the user's privacy controls) checks every answer before it is shown; the general n-gram shipped
-    beside the base model (``models/base/ngram/``, if there) is one more source of the mixing."""
+    beside the base model (``models/base/ngram/``, if there) is one more source of the mixing; the network's
+    output layer learns the document (``dynamic``) whenever the front end gives the predictor time to
+    (``Predictor.learn``: the app between keystrokes)."""
     return Predictor(
         model.lm,
         phrase_settings=phrase_settings,
@@ -75,6 +81,7 @@ def make_predictor(
         adaptive=adaptive,
         guard=guard.apply if guard is not None else None,
         ngram=general_ngram(model.lm) if adaptive else None,
+        dynamic=dynamic if adaptive else None,
     )
 
 

@@ -87,14 +87,31 @@ def test_nothing_is_learned_before_a_chunk_of_finished_words(lm: LoadedModel) ->
 def test_learning_goes_on_after_an_edit_and_answers_stay_sane(lm: LoadedModel) -> None:
     predictor = Predictor(lm, dynamic=LEARN)
     write(predictor, PHRASE * 4)
-    predictor.words("A different start. " + PHRASE * 2, 3)  # the text before was replaced
-    assert predictor.learn()
-    words = predictor.words("A different start. " + PHRASE * 2 + "Zorblax ", 5)
+    learner = predictor.learner
+    assert learner is not None
+    steps = learner.steps
+    edited = PHRASE * 3 + "Another ending was written here instead of the last one. " * 2
+    predictor.words(edited, 3)  # the last sentence rewritten: learning resumes from before it
+    assert predictor.learn() and learner.steps > steps
+    words = predictor.words(edited + "Zorblax ", 5)
     assert words and all(0.0 <= w.probability <= 1.0 for w in words)
-    assert all(torch.isfinite(p).all() for p in predictor.learner._head.parameters())  # type: ignore[union-attr]
+    assert all(torch.isfinite(p).all() for p in learner._head.parameters())  # type: ignore[union-attr]
 
 
 def test_without_dynamic_settings_learn_does_nothing(lm: LoadedModel) -> None:
     predictor = Predictor(lm)
     predictor.words(PHRASE * 6, 3)
     assert predictor.learner is None and not predictor.learn()
+
+
+def test_another_text_in_the_same_predictor_starts_the_learning_again(lm: LoadedModel) -> None:
+    predictor = Predictor(lm, dynamic=LEARN)
+    context = "The cat "
+    before = piece_logprob(predictor, context, "sat")
+    write(predictor, PHRASE * 6)
+    learner = predictor.learner
+    assert learner is not None and learner.steps >= 4
+    predictor.words(context, 3)  # another document opened: the learned one is gone
+    assert predictor.learn() and learner.steps == 0  # what was learned is dropped
+    assert not predictor.learn()  # and the new text is too short to learn from yet
+    assert piece_logprob(predictor, context, "sat") == pytest.approx(before, abs=1e-6)
