@@ -175,4 +175,3 @@ def _last_word_end(text: str, start: int, before: int | None = None) -> int:
         if text[i].isspace():
             return i + 1
     return start
-
