@@ -1,7 +1,7 @@
 """Latency and size of adaptive prediction: a 20,000-word document and a 1M-word personal memory, one thread.
 
     python benchmarks/adaptive_latency.py [--doc-words 20000] [--personal-words 1000000] [--chars 3000]
-        [--neural] [--ngram DIR | --no-ngram]
+        [--neural] [--ngram DIR | --no-ngram] [--no-dynamic]
 
 Reads ../shared/data/train/*.txt (the personal memory's text: paragraphs in file order until --personal-words)
 and ../shared/data/eval/general/tech_heldout.txt (the document). Measures, in a temporary ASSISTANT_HOME-like
@@ -10,7 +10,9 @@ paragraph of one document changed (in memory, then the file write). Then, in a f
 memory file as the app does (so the resident memory is the app's, not the build's): ``Predictor.suggest`` on
 every keystroke of --chars characters typed after the first --doc-words words of the document (the predictor
 has read them, as after opening it), with p50/p95/p99 and the resident memory. ``--neural`` turns the neural cache
-on; the general n-gram beside the model (or ``--ngram DIR``) is a source unless ``--no-ngram``.
+on; the general n-gram beside the model (or ``--ngram DIR``) is a source unless ``--no-ngram``. After each
+keystroke the predictor gets its ``learn`` call (the output layer's dynamic evaluation, as the app's answering
+thread gives it while no key waits; timed apart, ``learning_ms``) unless ``--no-dynamic``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from assistant.eval.metrics import latency_percentiles
 from assistant.heap import return_large_blocks
 from assistant.lm.io import load_model
 from assistant.personal.memory import FILE_NAME, PersonalMemory
+from assistant.personal.models import DYNAMIC
 from assistant.shipped import base_model_dir
 from assistant.store.documents import DocumentStore
 from assistant.text.paragraphs import paragraph_tail, paragraphs
@@ -62,6 +65,7 @@ def measure_in_fresh_process(memory_file: Path, args: argparse.Namespace) -> dic
     argv = [sys.executable, __file__, "--memory-file", str(memory_file), "--doc-words", str(args.doc_words)]
     argv += ["--chars", str(args.chars)]
     argv += ["--static"] * args.static + ["--neural"] * args.neural + ["--no-ngram"] * args.no_ngram
+    argv += ["--no-dynamic"] * args.no_dynamic
     argv += ["--ngram", str(args.ngram)] if args.ngram else []
     argv += ["--model", str(args.model)] if args.model else []
     done = subprocess.run(argv, capture_output=True, text=True, check=True)
@@ -87,6 +91,7 @@ def keystrokes(memory_file: Path, args: argparse.Namespace) -> dict[str, object]
         personal=None if args.static else memory,
         neural=NeuralCacheSettings() if args.neural else None,
         ngram=ngram,
+        dynamic=None if args.no_dynamic else DYNAMIC,
     )
     doc = DOCUMENT.read_text(encoding="utf-8")
     spans = word_spans(doc)
@@ -95,10 +100,14 @@ def keystrokes(memory_file: Path, args: argparse.Namespace) -> dict[str, object]
     predictor.suggest(doc[:start])
     result["open_document_s"] = round(time.perf_counter() - t0, 2)
     latencies: list[float] = []
+    learning: list[float] = []
     for i in range(start + 1, min(len(doc), start + args.chars) + 1):
         t0 = time.perf_counter()
         predictor.suggest(doc[:i])
         latencies.append((time.perf_counter() - t0) * 1e3)
+        t0 = time.perf_counter()
+        if predictor.learn():  # what the app's answering thread does before the next key comes
+            learning.append((time.perf_counter() - t0) * 1e3)
     if not args.static and hasattr(memory, "chain"):  # the personal memory's own answer per keystroke
         answers: list[float] = []
         for i in range(start + 1, min(len(doc), start + args.chars) + 1):
@@ -110,6 +119,8 @@ def keystrokes(memory_file: Path, args: argparse.Namespace) -> dict[str, object]
         result["personal_answer_ms"] = latency_percentiles(answers, digits=3)
     result["keystrokes"] = len(latencies)
     result["latency_ms"] = latency_percentiles(latencies, digits=3)
+    result["learning_calls"] = len(learning)
+    result["learning_ms"] = latency_percentiles(learning, digits=2) if learning else None
     result["rss_mb_after"] = round(rss_mb(), 1)
     result["ngram"] = ngram is not None
     return result
@@ -125,6 +136,7 @@ def main() -> None:
     parser.add_argument("--neural", action="store_true", help="with the neural cache")
     parser.add_argument("--ngram", type=Path, default=None, help="n-gram folder (default: the model's, if any)")
     parser.add_argument("--no-ngram", action="store_true", help="without the general n-gram")
+    parser.add_argument("--no-dynamic", action="store_true", help="without the output layer's dynamic evaluation")
     parser.add_argument("--memory-file", type=Path, default=None, help=argparse.SUPPRESS)  # the fresh process
     args = parser.parse_args()
     require([DOCUMENT])
