@@ -79,6 +79,9 @@ class HeadLearner:
         self._text = ""
         self.steps = 0
         """Gradient steps taken since the last reset."""
+        self.nll = 0.0
+        """Summed negative log-likelihood (nats) of the pieces learned since the last reset, each chunk scored
+        just before its step (dynamic evaluation's own measure, ``benchmarks/dynamic_eval.py``)."""
 
     def learn(self, text: str) -> bool:
         """Take up to ``max_steps`` gradient steps on the finished words of ``text`` (the document before the
@@ -136,9 +139,13 @@ class HeadLearner:
         params = list(head.parameters())
         head.requires_grad_(True)  # only while learning: answers through a float layer build no graph
         with torch.enable_grad():
-            for a in range(0, len(targets) - s.chunk // 2, s.chunk):  # a last part of half a chunk or more too
+            for a in range(0, len(targets), s.chunk):
                 logits = head(rows[a : a + s.chunk].float())
-                loss = nn.functional.cross_entropy(logits, targets[a : a + s.chunk])
+                loss = nn.functional.cross_entropy(logits, targets[a : a + s.chunk], reduction="sum")
+                self.nll += float(loss.detach())
+                if len(logits) < s.chunk // 2:
+                    break  # too short a last part for a step of its own (scored all the same)
+                loss = loss / len(logits)
                 grads = torch.autograd.grad(loss, params)
                 norm = torch.sqrt(sum((g * g).sum() for g in grads))
                 scale = s.learning_rate * min(1.0, s.clip / (float(norm) + 1e-6))
@@ -157,6 +164,12 @@ class HeadLearner:
         self._states = [self._root]
         self._text = ""
         self.steps = 0
+        self.nll = 0.0
+
+    @property
+    def learned_text(self) -> str:
+        """The text learned from since the last reset (the pieces :attr:`nll` scored)."""
+        return self._text
 
 
 def _quantised(head: TiedHead) -> nn.Module:

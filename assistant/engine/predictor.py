@@ -179,6 +179,9 @@ class Predictor:
         """Floor on a candidate's probability (``lookahead.MIN_PROBABILITY`` by default)."""
         if model is None:
             model = quantize_for_inference(lm.model) if quantize else lm.model
+        self.network = model
+        """The network as given (may be shared with other predictors): :attr:`model` is it, or with ``dynamic``
+        a copy of it (the same GRU and embedding) whose output layer is this predictor's own."""
         self.learner = HeadLearner(lm.model, model, lm.tokenizer, dynamic) if adaptive and dynamic else None
         """The output layer's dynamic evaluation, or None."""
         if self.learner is not None:

@@ -28,7 +28,8 @@ def test_the_base_model_is_loaded_and_quantised_once_and_shared(tiny_model_dir: 
     assert model is b.model() and model.name == BASE
     assert model.network is not model.lm.model  # the int8 copy
     pa, pb = a.predictor(), b.predictor(model)
-    assert pa.model is pb.model is model.network and pa is not pb
+    assert pa.network is pb.network is model.network and pa is not pb
+    assert pa.model.gru is pb.model.gru is model.network.gru  # each runs the shared GRU (its own output layer)
     pa.suggest("the cat sat on the ", 3)
     assert pb.cache is not pa.cache  # each predictor keeps its own state
     assert ModelProvider(quantize=False).base(tiny_model_dir).network is not model.network
@@ -65,7 +66,7 @@ def test_each_user_has_a_space_of_their_own(tiny_model_dir: Path, tmp_path: Path
     assert users.space("ann") is ann and ann is not bob
     assert ann.layout.folder == tmp_path / "users" / user_key("ann")
     with users.predictor("ann") as p_ann, users.predictor("bob") as p_bob:
-        assert p_ann is not p_bob and p_ann.model is p_bob.model  # the base network, shared
+        assert p_ann is not p_bob and p_ann.network is p_bob.network  # the base network, shared
     ann.save("x.txt", "hello")
     assert users.forget("ann") and users.space("ann") is not ann and users.space("ann").texts() == {}
     assert not users.forget("carl")
