@@ -182,9 +182,11 @@ def _quantised(head: TiedHead) -> nn.Module:
 
 
 def _last_word_end(text: str, start: int, before: int | None = None) -> int:
-    """The offset after the last separator of ``text[start:before]`` (``start`` when it has none)."""
+    """The end of the last word of ``text[start:before]`` that a separator follows (``start`` when none does):
+    a run ends there and the next one starts with the separator, so each is tokenised as the predictor's
+    context is (a word's leading space in the same piece as the word)."""
     stop = len(text) if before is None else before
-    for i in range(stop - 1, start - 1, -1):
-        if text[i].isspace():
-            return i + 1
+    for i in range(stop - 1, start, -1):
+        if text[i].isspace() and not text[i - 1].isspace():
+            return i
     return start
