@@ -3,12 +3,13 @@ models"): while the writer writes, the layer that turns the GRU's state into nex
 gradient step on each run of the document's finished words, so the network leans toward the document's own
 words and phrasing within a few sentences.
 
-Only the output layer learns (the projection, the output weights, untied from the input embedding, and the
-bias): the GRU's states stay what they were, so every state the predictor has cached stays valid, and a step
-costs one pass of the layer over the run's states (measured in ``docs/benchmarks.md``: on technical text it
-gives most of what adapting the whole network gives, at a third of the time). The predictor runs a private copy
-of the network whose output layer is this learner's (the GRU and the embedding are shared with any other
-predictor); with an int8 network the layer is quantised again after each call.
+Only the output layer's projection (the GRU state to the embedding space) and a shift of its bias learn; the
+output weights tied to the embedding stay the network's (int8 where the network is), and so do the GRU's
+states, so every state the predictor has cached stays valid. A step costs one pass of the layer over the run's
+states and keeps about 0.6 MB of its own (learning the 8,000 x 256 output weights too gave a little more on
+technical text, 1.392 against 1.415 bits/char, but cost about 70 MB of resident memory through re-quantising
+them after every call: ``docs/benchmarks.md``). The predictor runs a private copy of the network whose output
+layer is this learner's (the GRU, the embedding and the output weights are shared with any other predictor).
 
 The learning happens in :meth:`HeadLearner.learn`, called between keystrokes (the app's answering thread when
 no keystroke waits, ``eval`` between words), never on a keystroke's path. What it learned lives in memory only
@@ -19,16 +20,15 @@ document opened in the same predictor); the personal fine-tune is what persists.
 from __future__ import annotations
 
 import copy
-import warnings
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from assistant.decode.generate import CONTEXT_START
 from assistant.engine.context import common_prefix
 from assistant.lm.model import GRULanguageModel
-from assistant.lm.quantize import TiedHead
 from assistant.text.tokenizer import Tokenizer
 
 
@@ -39,7 +39,7 @@ class DynamicSettings:
 
     learning_rate: float = 0.2
     """SGD step size."""
-    chunk: int = 32
+    chunk: int = 16
     """Pieces per gradient step (truncated backpropagation over the document, one step per run)."""
     max_steps: int = 1
     """Gradient steps per :meth:`HeadLearner.learn` call (a longer run is learned over several calls, so no
@@ -65,13 +65,12 @@ class HeadLearner:
         ``run_model``: the network the predictor runs (float, or its int8 copy), left unchanged."""
         self.settings = settings or DynamicSettings()
         self._float = float_model
-        self._quantised = run_model.head is not None
         self.model = copy.copy(run_model)
         """The network to run: ``run_model``'s GRU and embedding with this learner's output layer."""
         self.model._modules = dict(run_model._modules)  # its own module table: setting its head leaves the shared one
         self._original_head = run_model.head
         self.tokenizer = tokenizer
-        self._head: TiedHead | None = None
+        self._head: AdaptedHead | None = None
         start = torch.tensor([tokenizer.encode(CONTEXT_START)], dtype=torch.long)
         _, self._root = run_model.advance_state(start, None)
         self._ends: list[int] = [0]
@@ -131,16 +130,16 @@ class HeadLearner:
             span *= 2
 
     def _step(self, rows: torch.Tensor, targets: torch.Tensor) -> None:
-        """SGD on the output layer over ``rows`` in chunks, then the layer the network runs is replaced."""
+        """SGD on the projection and the bias shift over ``rows`` in chunks; the network then runs the new layer."""
         s = self.settings
         if self._head is None:
-            self._head = TiedHead(self._float).requires_grad_(False)
+            self._head = AdaptedHead(self._float, self._original_head)
         head = self._head
         params = list(head.parameters())
-        head.requires_grad_(True)  # only while learning: answers through a float layer build no graph
+        head.requires_grad_(True)  # only while learning: answers through the layer build no graph
         with torch.enable_grad():
             for a in range(0, len(targets), s.chunk):
-                logits = head(rows[a : a + s.chunk].float())
+                logits = head.float_logits(rows[a : a + s.chunk].float())
                 loss = nn.functional.cross_entropy(logits, targets[a : a + s.chunk], reduction="sum")
                 self.nll += float(loss.detach())
                 if len(logits) < s.chunk // 2:
@@ -154,7 +153,7 @@ class HeadLearner:
                         p.sub_(g, alpha=scale)
                 self.steps += 1
         head.requires_grad_(False)
-        self.model.head = _quantised(head) if self._quantised else head
+        self.model.head = head
 
     def reset(self) -> None:
         """Forget what was learned (another document): the output layer the network started with."""
@@ -172,13 +171,29 @@ class HeadLearner:
         return self._text
 
 
-def _quantised(head: TiedHead) -> nn.Module:
-    """An int8 copy of ``head`` for inference."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from torch.ao.quantization import quantize_dynamic
+class AdaptedHead(nn.Module):
+    """The output layer with a learned projection and bias shift before the network's own output weights."""
 
-        return quantize_dynamic(head, {nn.Linear}, dtype=torch.qint8)  # a copy: the float layer goes on learning
+    def __init__(self, float_model: GRULanguageModel, run_head: nn.Module | None) -> None:
+        """``run_head``: the int8 layer the network runs (its output weights are reused), None for float."""
+        super().__init__()
+        self.projection = copy.deepcopy(float_model.projection)
+        self.shift = nn.Parameter(torch.zeros(float_model.config.vocab_size))
+        self.requires_grad_(False)
+        self._tied = (float_model.embedding.weight.detach(), float_model.output_bias.detach())
+        """The float output weights and bias (shared, never changed): the gradient flows through them."""
+        self._int8_output = getattr(run_head, "output", None)
+        """The int8 output weights with the bias, shared with the network (None: a float network)."""
+
+    def float_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits through the float output weights (what a gradient step differentiates)."""
+        weight, bias = self._tied
+        return F.linear(self.projection(x), weight, bias + self.shift)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self._int8_output is None:
+            return self.float_logits(x)
+        return self._int8_output(self.projection(x)) + self.shift
 
 
 def _last_word_end(text: str, start: int, before: int | None = None) -> int:
