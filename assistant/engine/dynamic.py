@@ -41,9 +41,16 @@ class DynamicSettings:
     """SGD step size."""
     chunk: int = 16
     """Pieces per gradient step (truncated backpropagation over the document, one step per run)."""
-    max_steps: int = 1
-    """Gradient steps per :meth:`HeadLearner.learn` call (a longer run is learned over several calls, so no
-    call keeps a keystroke waiting for long)."""
+    max_steps: int = 2
+    """Gradient steps per :meth:`HeadLearner.learn` call, which waits for that many chunks of finished words:
+    each call drops the search's remembered paths, so fewer, larger calls leave fewer keystrokes to search from
+    scratch (and a longer run is learned over several calls, so no call keeps a keystroke waiting for long)."""
+
+    @property
+    def run(self) -> int:
+        """Pieces one call learns."""
+        return self.chunk * self.max_steps
+
     catch_up: int = 4096
     """Characters learned of a text that arrives at once (a document opened or pasted): its last ones only,
     from a fresh state, not the whole text from its start."""
@@ -83,9 +90,9 @@ class HeadLearner:
         just before its step (dynamic evaluation's own measure, ``benchmarks/dynamic_eval.py``)."""
 
     def learn(self, text: str) -> bool:
-        """Take up to ``max_steps`` gradient steps on the finished words of ``text`` (the document before the
+        """Take about ``max_steps`` gradient steps on the finished words of ``text`` (the document before the
         cursor) not yet learned from; True if the output layer changed (a step, or what was learned dropped),
-        False when there was not a whole chunk of them."""
+        False when fewer than a run of them (``DynamicSettings.run``) were there."""
         keep = common_prefix(self._text, text)
         if keep < len(self._text) // 2 and self.steps:  # most of what was learned is gone: another document
             self.reset()
@@ -102,7 +109,7 @@ class HeadLearner:
                 self._ends.append(start)
                 self._states.append(self._root)
         ids, end = self._next_run(text, start)
-        if len(ids) < s.chunk:
+        if len(ids) < s.run:
             self._text = text[:start]
             return False
         h = self._states[-1]
@@ -117,15 +124,15 @@ class HeadLearner:
         return True
 
     def _next_run(self, text: str, start: int) -> tuple[list[int], int]:
-        """The pieces of the finished words after ``start``, about ``chunk * max_steps`` of them (at least a
-        chunk when there are that many), and the offset they end at."""
-        s = self.settings
-        span = 4 * s.chunk * s.max_steps  # characters: a piece is about four
+        """The pieces of the finished words after ``start``, about :attr:`DynamicSettings.run` of them (at least
+        that many when there are), and the offset they end at."""
+        run = self.settings.run
+        span = 4 * run  # characters: a piece is about four
         while True:
             last = start + span >= len(text)
             end = _last_word_end(text, start, None if last else start + span)
             ids = self.tokenizer.encode(text[start:end]) if end > start else []
-            if len(ids) >= s.chunk or last:
+            if len(ids) >= run or last:
                 return ids, end
             span *= 2
 
