@@ -478,6 +478,7 @@ class Predictor:
         self.cache.forget_distributions()  # the output layer changed: the states stay, their distributions go
         self.search.forget_paths()
         self._last_phrase = None
+        release_free()  # a step's temporary buffers leave holes between the keystrokes' (at most once a second)
         return True
 
     def reset(self) -> None:
