@@ -129,8 +129,8 @@ def replay(
         "bpc": None if bpc is None else round(bpc, 4),
         "ghost": r.ghost.to_json() if r.ghost else None,
         "latency_ms": latency_percentiles(r.latencies_ms),
-        "learning_ms": latency_percentiles(r.learning_ms) if r.learning_ms else None,
-        "learning_calls": len(r.learning_ms),
+        "idle_ms": latency_percentiles(r.idle_ms) if r.idle_ms else None,
+        "idle_calls": len(r.idle_ms),
         "wall_s": round(wall, 1),
     }
 

@@ -158,8 +158,9 @@ class SuggestionService:
             self._learn_while_idle()
 
     def _learn_while_idle(self) -> None:
-        """Until the next question comes: the predictor learns the document it answered for (dynamic
-        evaluation, ``engine/dynamic.py``), one short call at a time."""
+        """Until the next question comes: the predictor works ahead on the document it answered for (learns it,
+        ``engine/dynamic.py``, and reads the next read window ahead, ``engine/window.py``), one short call at a
+        time."""
         while True:
             with self._wake:
                 if self._next is not None or self._closed:
@@ -169,8 +170,8 @@ class SuggestionService:
                 if loaded is None:
                     return
                 try:
-                    if not loaded.predictor.learn():
+                    if not loaded.predictor.idle():
                         return
                 except Exception:  # a bug in the learning: answering goes on without it
-                    log.exception("learning from the document failed")
+                    log.exception("working ahead on the document failed")
                     return

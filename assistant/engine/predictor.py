@@ -21,6 +21,7 @@ from assistant.engine.mixing import SOURCES, MixSettings, em_weights, mix
 from assistant.engine.neuralcache import NeuralCacheSettings
 from assistant.engine.ngramsource import NgramSource
 from assistant.engine.records import RecentRecords
+from assistant.engine.window import ReadAhead, context_window, window_start
 from assistant.engine.wordlist import WordListSource, as_the_writer_spells, foreign_prior, reweigh
 from assistant.heap import BULK_WORDS, RELEASE_WORDS, release_free
 from assistant.lm.io import LoadedModel
@@ -34,13 +35,6 @@ from assistant.text.words import is_word_char, partial_word, words
 
 MAX_TAIL_CHARS = 12
 """Separator characters after the last word kept in the typed tail; older ones join the context."""
-
-MAX_CONTEXT_CHARS = 8192
-"""At most this much text before the cursor is read (a GRU's memory is far shorter)."""
-
-WINDOW_STEP = 2048
-"""The start of the read window moves in steps of this many characters, so typing at the end of a long document
-keeps the cached states valid until the window moves again."""
 
 SENTENCE_END = ".!?"
 
@@ -189,7 +183,14 @@ class Predictor:
         self.model = model
         self.tokenizer = lm.tokenizer
         self.adaptive = adaptive
-        self.cache = ContextCache(self.model, self.tokenizer, score=adaptive, neural=neural if adaptive else None)
+        self._neural = neural if adaptive else None
+        self.cache = self._new_cache()
+        self.read_ahead = ReadAhead(self._new_cache)
+        """The states of the read window the text moves to next, read between keystrokes (:meth:`idle`)."""
+        self._window_at = 0
+        """Where the read window of the last text asked starts."""
+        self._asked = ""
+        """The last text before the cursor asked about."""
         self.document = DocumentMemory(memory)
         """What the text before the cursor has shown (used when ``adaptive``)."""
         self.personal = personal
@@ -233,7 +234,7 @@ class Predictor:
         script) is judged by the model alone.
         """
         full, _ = as_typed(self._valid(text_before_cursor))
-        return above_floor(self._words(split_text(context_window(full)), n, full), self.min_probability)
+        return above_floor(self._words(split_text(self._window(full)), n, full), self.min_probability)
 
     def _words(self, split: Split, n: int, full: str) -> list[WordCandidate]:
         logprobs, hidden = self.cache.state(split.context)
@@ -455,7 +456,7 @@ class Predictor:
     def suggest(self, text_before_cursor: str, n: int = 5, phrase: bool = True) -> Suggestions:
         """Word candidates and, when the model is confident, a phrase to show as ghost text."""
         full, separator = as_typed(self._valid(text_before_cursor))
-        text = context_window(full)
+        text = self._window(full)
         split = split_text(text)
         found = self._words(split, n + (GUARD_SPARE if self.guard else 0), full)
         candidates = above_floor(found, self.min_probability)
@@ -469,6 +470,29 @@ class Predictor:
             answer = replace(answer, phrase=Phrase(separator + answer.phrase.text, answer.phrase.confidence))
         return answer
 
+    def idle(self) -> bool:
+        """Between keystrokes: one bounded piece of work ahead of the writer (:meth:`learn`, else reading the
+        next read window ahead, ``engine/window.py``); True if it did any, so a caller with time to spare may
+        call again. The app's answering thread calls it while no keystroke waits, ``eval`` once per word."""
+        return self.learn() or self.read_ahead.step(self._asked)
+
+    def _window(self, full: str) -> str:
+        """The part of ``full`` the network reads; when it moved, the states read ahead for it take over."""
+        self._asked = full
+        start = window_start(full)
+        if start != self._window_at:
+            ready = self.read_ahead.take(full, start)
+            if ready is not None:
+                self.cache = ready
+                if ready.neural is not None:
+                    self.search.adjust = ready.mix_neural
+            self._window_at = start
+        return full[start:]
+
+    def _new_cache(self) -> ContextCache:
+        """A cache of states for this predictor's network (scoring words for the mixing when adaptive)."""
+        return ContextCache(self.model, self.tokenizer, score=self.adaptive, neural=self._neural)
+
     def learn(self) -> bool:
         """Between keystrokes: let the network's output layer learn from the document's finished words not yet
         learned (a bounded amount of work per call); True if it did, so a caller with time to spare may call
@@ -476,6 +500,7 @@ class Predictor:
         if self.learner is None or not self.learner.learn(self._learn_text):
             return False
         self.cache.forget_distributions()  # the output layer changed: the states stay, their distributions go
+        self.read_ahead.forget_distributions()
         self.search.forget_paths()
         self._last_phrase = None
         release_free()  # a step's temporary buffers leave holes between the keystrokes' (at most once a second)
@@ -487,6 +512,9 @@ class Predictor:
             self.learner.reset()
             self.search.forget_paths()
         self._learn_text = ""
+        self.read_ahead.reset()
+        self._window_at = 0
+        self._asked = ""
         self.cache.reset()
         self.document.reset()
         self._weights_key = None
@@ -668,16 +696,6 @@ def one_spelling(candidates: dict[str, float], preferred: str | None) -> dict[st
             word = word.replace("'", preferred).replace("’", preferred)
         out[word] = out.get(word, 0.0) + p
     return out
-
-
-def context_window(text: str) -> str:
-    """The part of ``text`` the model reads: all of it, or a window whose start moves in steps."""
-    if len(text) <= MAX_CONTEXT_CHARS:
-        return text
-    anchor = ((len(text) - MAX_CONTEXT_CHARS) // WINDOW_STEP + 1) * WINDOW_STEP
-    while anchor < len(text) and is_word_char(text[anchor]):
-        anchor += 1  # start between words
-    return text[anchor:]
 
 
 def _clean(text: str) -> str:

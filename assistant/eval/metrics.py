@@ -190,9 +190,9 @@ class KeystrokeResult:
     """Words found among the top-k before their first letter (next-word accuracy@k counts)."""
     ghost: GhostResult | None = None
     """Ghost-text figures (None for a predictor without ``suggest``)."""
-    learning_ms: list[float] = field(default_factory=list)
-    """Time of each call of the predictor's ``learn`` that learned something (between words, not in
-    ``latencies_ms``)."""
+    idle_ms: list[float] = field(default_factory=list)
+    """Time of each call of the predictor's ``idle`` that did some work (learning, reading ahead; between words,
+    not in ``latencies_ms``)."""
 
     def ksr(self, n: int) -> float:
         """``1 - keystrokes_with / keystrokes_without``."""
@@ -216,8 +216,8 @@ def keystroke_savings(
 
     A predictor with ``suggest`` is asked through it (its words are the same) and its ghost text is measured at
     the same keystrokes (:class:`GhostResult`); ``ghost=False`` asks ``words`` only. A predictor with
-    ``learn`` (dynamic evaluation) is given one call of it after each word, as the app gives it the time
-    between keystrokes; those calls are timed apart from the keystrokes.
+    ``idle`` (dynamic evaluation, reading ahead) is given one call of it after each word, as the app gives it the
+    time between keystrokes; those calls are timed apart from the keystrokes.
     """
     spans = word_spans(text)[:max_words] if max_words else word_spans(text)
     top = max(*ns, *accuracy_ks)
@@ -226,8 +226,8 @@ def keystroke_savings(
     first = {k: 0 for k in accuracy_ks}
     latencies: list[float] = []
     suggest = getattr(predictor, "suggest", None) if ghost else None
-    learn = getattr(predictor, "learn", None)
-    learning: list[float] = []
+    idle = getattr(predictor, "idle", None)
+    idle_ms: list[float] = []
     ghosts = GhostResult(chars=spans[-1][1] if spans else 0) if suggest is not None else None
     tab_until = 0  # the Tab writer's cursor: keystrokes before it were inserted by an accepted ghost text
     for start, end in spans:
@@ -257,13 +257,13 @@ def keystroke_savings(
                 break
         for n in pending:
             with_n[n] += length + 1
-        if learn is not None:
+        if idle is not None:
             t0 = time.perf_counter()
-            if learn():
-                learning.append((time.perf_counter() - t0) * 1e3)
+            if idle():
+                idle_ms.append((time.perf_counter() - t0) * 1e3)
         if progress:
             progress(1)
-    return KeystrokeResult(len(spans), without, with_n, latencies, first, ghosts, learning)
+    return KeystrokeResult(len(spans), without, with_n, latencies, first, ghosts, idle_ms)
 
 
 def _count_ghost(ghost: GhostResult, text: str, cursor: int, word_start: int, phrase: object, tab_until: int) -> int:

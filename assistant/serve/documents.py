@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from lsprotocol import types
 
-from assistant.engine.predictor import MAX_CONTEXT_CHARS, WINDOW_STEP, Predictor, Suggestions
+from assistant.engine.predictor import Predictor, Suggestions
+from assistant.engine.window import MAX_CONTEXT_CHARS, WINDOW_STEP
 from assistant.serve.positions import UTF16, LineIndex, apply_change
 
 

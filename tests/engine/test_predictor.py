@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from assistant.decode.wordsearch import SearchLimits
 from assistant.engine.lookahead import MIN_PROBABILITY
-from assistant.engine.predictor import MAX_CONTEXT_CHARS, Predictor, context_window, split_text
+from assistant.engine.predictor import Predictor, split_text
+from assistant.engine.window import MAX_CONTEXT_CHARS, context_window
 from assistant.lm.io import LoadedModel, load_model
 
 VERBS = {"sends", "reads", "writes", "finds", "likes", "moves", "sees", "takes", "opens", "checks"}
