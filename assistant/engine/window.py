@@ -100,10 +100,11 @@ class ReadAhead:
         return True
 
     def take(self, text: str, start: int) -> ContextCache | None:
-        """The cache read ahead when ``text``'s window starts at ``start`` (then it is handed over and forgotten
-        here), else None."""
+        """The cache read ahead when ``text``'s window, starting at ``start``, begins with what was read (then it
+        is handed over and forgotten here), else None. The window's text decides, not the offset: a client that
+        sends only the text's last part (the language server) moves both at once."""
         cache = self._cache
-        if cache is None or start != self._start or not text.startswith(self._read, start):
+        if cache is None or not self._read or not text.startswith(self._read, start):
             return None
         self.reset()
         return cache

@@ -76,6 +76,14 @@ class AssistantServer(LanguageServer):
         """Warnings from ``initialize``, sent to the client once it is ``initialized``."""
         self.inbox = Inbox()
         """Edits read from the client and not yet applied: a request for a document with one is out of date."""
+        self.asked: str | None = None
+        """The document suggestions were last asked for (the one :meth:`idle` works ahead on)."""
+
+    def idle(self) -> bool:
+        """Between messages: one bounded piece of work ahead on the document last asked about (its predictor
+        learns it and reads its next read window ahead, ``Predictor.idle``); True if it did some."""
+        doc = self.documents.get(self.asked or "")
+        return doc is not None and doc.predictor.idle()
 
     def overtaken(self, uri: str) -> bool:
         """Whether the client has edited ``uri`` after the request being answered (it gets an empty answer at
@@ -201,6 +209,7 @@ def completion(ls: AssistantServer, params: types.CompletionParams) -> types.Com
     if ls.overtaken(doc.uri) or (ls.options.on_demand and _by_trigger_character(params)):
         return NOTHING_YET
     cursor, result = doc.suggest(params.position, ls.options.candidates, phrase=False, encoding=ls.encoding)
+    ls.asked = doc.uri
     if len(result.prefix) < ls.options.min_chars:
         return NOTHING_YET
     return completion_list(cursor, result, ls.encoding)
@@ -217,6 +226,7 @@ def inline_completion(ls: AssistantServer, params: types.InlineCompletionParams)
     if ls.overtaken(doc.uri) or (automatic and unwanted):
         return NO_GHOST
     cursor, result = doc.suggest(params.position, ls.options.candidates, phrase=True, encoding=ls.encoding)
+    ls.asked = doc.uri
     return inline_list(cursor, result, ls.encoding)
 
 
@@ -259,4 +269,6 @@ def run() -> int:
     sys.stdout.flush()
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    return serve(server.protocol, server.inbox, sys.stdin.buffer, out, hold=server.hold, empty=empty_answer)
+    return serve(
+        server.protocol, server.inbox, sys.stdin.buffer, out, hold=server.hold, empty=empty_answer, idle=server.idle
+    )

@@ -77,6 +77,8 @@ Hold = Callable[[Any], "tuple[float, Callable[[], bool]] | None"]
 """For a raw request: None to handle it now, or how long to hold it and a check, run after the wait, that says
 whether it is still worth answering (else it gets the empty answer ``Empty``)."""
 Empty = Callable[[Any], Any]
+Idle = Callable[[], bool]
+"""One bounded piece of work between messages; True if it did some (then it is called again)."""
 
 
 def serve(
@@ -86,11 +88,15 @@ def serve(
     stdout: BinaryIO,
     hold: Hold | None = None,
     empty: Empty | None = None,
+    idle: Idle | None = None,
 ) -> int:
-    """Serve until ``exit`` (its status: 0 after ``shutdown``, else 1) or the end of input (0 after ``shutdown``)."""
+    """Serve until ``exit`` (its status: 0 after ``shutdown``, else 1) or the end of input (0 after ``shutdown``).
+
+    ``idle``: called between messages after each batch, again and again while it says it did some work; a
+    message that arrives meanwhile is handled before its next call."""
     protocol.set_writer(StdoutWriter(stdout))
     try:
-        asyncio.run(_main(protocol, inbox, stdin.fileno(), hold, empty))
+        asyncio.run(_main(protocol, inbox, stdin.fileno(), hold, empty, idle))
     except SystemExit as exc:  # pygls's ``exit`` handler
         return int(exc.code or 0)
     if protocol._shutdown:  # pygls keeps the flag there
@@ -99,11 +105,25 @@ def serve(
     return 1
 
 
-async def _main(protocol: JsonRPCProtocol, inbox: Inbox, fd: int, hold: Hold | None, empty: Empty | None) -> None:
+async def _main(
+    protocol: JsonRPCProtocol, inbox: Inbox, fd: int, hold: Hold | None, empty: Empty | None, idle: Idle | None
+) -> None:
     loop = asyncio.get_running_loop()
     ended = asyncio.Event()
+    working = False
+
+    def work() -> None:
+        nonlocal working
+        try:
+            working = idle is not None and idle()
+        except Exception:  # a bug in the idle work: serving goes on without it until the next message
+            log.exception("the work between messages failed")
+            working = False
+        if working:
+            loop.call_soon(work)  # after whatever the reader has queued meanwhile
 
     def handle(batch: list[tuple[Message | Problem, str | None]]) -> None:
+        nonlocal working
         for item, uri in batch:
             if isinstance(item, Problem):
                 problem(item)
@@ -120,6 +140,9 @@ async def _main(protocol: JsonRPCProtocol, inbox: Inbox, fd: int, hold: Hold | N
             finally:
                 if uri is not None:
                     inbox.applied(uri)
+        if idle is not None and not working:
+            working = True
+            loop.call_soon(work)
 
     def answer_held(data: Any, still: Callable[[], bool]) -> None:
         if still() or empty is None:
