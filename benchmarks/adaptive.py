@@ -10,9 +10,9 @@ the memories learn as it goes. Sources: ``doc`` (document memory), ``personal`` 
 cache inside the GRU's source), ``ngram`` (the general n-gram, ``--ngram`` or the one beside the model). Each row
 also gives the ghost text (``eval``'s figures), bits per character where the row has a character model (the GRU,
 with the neural cache when on) and the replay's keystroke latency (a busy machine makes it no latency figure;
-``benchmarks/adaptive_latency.py`` measures that). ``--finetune`` adds the row "fine-tune + memories": the
+``benchmarks/adaptive_latency.py`` measures that). ``--finetune`` adds the rows "fine-tune + ...": the
 project's personal fine-tune (``assistant.train.finetune``) on that file in a temporary ASSISTANT_HOME, then the
-replay with every source on.
+replays over the tuned network (``--modes`` picks among them too, by their names).
 """
 
 from __future__ import annotations
@@ -203,11 +203,12 @@ def main() -> None:
                 for label, mode in {
                     f"fine-tune {args.finetune} (static)": Mode(False),
                     f"fine-tune + memories {args.finetune}": Mode(True, ("doc", "personal"), args.finetune),
-                    f"fine-tune + all -neural {args.finetune}": Mode(  # the shipped sources
-                        True, ("doc", "personal", "ngram"), args.finetune
+                    f"fine-tune + all -neural {args.finetune}": Mode(True, ("doc", "personal", "ngram"), args.finetune),
+                    f"fine-tune + all -neural {args.finetune} +dynamic": Mode(  # the shipped sources
+                        True, ("doc", "personal", "ngram", "dynamic"), args.finetune
                     ),
                 }.items():
-                    if "ngram" in mode.sources and ngram is None:
+                    if ("ngram" in mode.sources and ngram is None) or (wanted and label not in wanted):
                         continue
                     row = replay(tuned, tuned_model, text, mode, {args.finetune: memory}, ngram, max_words, dynamic)
                     row["finetune"] = facts
