@@ -155,9 +155,9 @@ class SuggestionService:
             with self._wake:
                 self._busy = False
             question._answered(answer)
-            self._learn_while_idle()
+            self._work_while_idle()
 
-    def _learn_while_idle(self) -> None:
+    def _work_while_idle(self) -> None:
         """Until the next question comes: the predictor works ahead on the document it answered for (learns it,
         ``engine/dynamic.py``, and reads the next read window ahead, ``engine/window.py``), one short call at a
         time."""

@@ -7,7 +7,7 @@ Only the output layer's projection (the GRU state to the embedding space) and a 
 output weights tied to the embedding stay the network's (int8 where the network is), and so do the GRU's
 states, so every state the predictor has cached stays valid. A step costs one pass of the layer over the run's
 states and keeps about 0.6 MB of its own (learning the 8,000 x 256 output weights too gave a little more on
-technical text, 1.392 against 1.415 bits/char, but cost about 70 MB of resident memory through re-quantising
+technical text, 1.392 against 1.426 bits/char, but cost about 70 MB of resident memory through re-quantising
 them after every call: ``docs/benchmarks.md``). The predictor runs a private copy of the network whose output
 layer is this learner's (the GRU, the embedding and the output weights are shared with any other predictor).
 
@@ -43,9 +43,9 @@ class DynamicSettings:
     chunk: int = 16
     """Pieces per gradient step (truncated backpropagation over the document, one step per run)."""
     max_steps: int = 2
-    """Gradient steps per :meth:`HeadLearner.learn` call, which waits for that many chunks of finished words:
-    each call drops the search's remembered paths, so fewer, larger calls leave fewer keystrokes to search from
-    scratch (and a longer run is learned over several calls, so no call keeps a keystroke waiting for long)."""
+    """Gradient steps per :meth:`HeadLearner.learn` call, which waits for that many chunks of finished words
+    (half as many calls as one step each, every one dropping the search's remembered paths; a longer run is
+    learned over several calls, so no call keeps a keystroke waiting for long)."""
 
     @property
     def run(self) -> int:
