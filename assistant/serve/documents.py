@@ -45,12 +45,15 @@ class OpenDocument:
     """Whether the last change only removed text."""
 
     def edit(self, changes: Sequence[types.TextDocumentContentChangeEvent], encoding: str = UTF16) -> None:
-        """Apply a ``didChange`` notification's changes, in order."""
+        """Apply a ``didChange`` notification's changes, in order (one that leaves the text as it was is no edit:
+        Neovim 0.7 can send an empty one right after a request)."""
+        before = self.text
         for change in changes:
             self.text = apply_change(self.text, change, encoding, self.lines)
+        if self.text == before:
+            return
         self.edits += 1
-        if changes:
-            self.deleted = deletes(changes[-1])
+        self.deleted = deletes(changes[-1])
 
     def cursor(self, position: types.Position, encoding: str = UTF16) -> tuple[int, types.Position]:
         """The offset of ``position`` and the position itself, clamped to the text."""

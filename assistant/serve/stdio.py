@@ -42,6 +42,25 @@ def document_of(data: Any) -> str | None:
     return uri if isinstance(uri, str) else None
 
 
+def changes_nothing(data: dict[str, Any]) -> bool:
+    """Whether ``data`` is a ``didChange`` that leaves the text as it was: no changes, or only empty insertions.
+
+    Neovim 0.7 sends one right after a request when its debounce timer fired while the request flushed the same
+    changes; it must not make that request out of date."""
+    if data.get("method") != types.TEXT_DOCUMENT_DID_CHANGE:
+        return False
+    params = data.get("params")
+    changes = params.get("contentChanges") if isinstance(params, dict) else None
+    return isinstance(changes, list) and all(_empty_insertion(change) for change in changes)
+
+
+def _empty_insertion(change: Any) -> bool:
+    if not isinstance(change, dict) or change.get("text") != "":
+        return False
+    span = change.get("range")
+    return isinstance(span, dict) and span.get("start") == span.get("end") and span.get("start") is not None
+
+
 class Inbox:
     """Edits read from the client but not yet applied, per document (the reader thread counts them in, the
     event loop counts them out)."""
@@ -52,7 +71,7 @@ class Inbox:
 
     def arrived(self, data: Any) -> str | None:
         """Count ``data`` in if it edits a document; returns that document's uri."""
-        if not isinstance(data, dict) or data.get("method") not in EDITS or "id" in data:
+        if not isinstance(data, dict) or data.get("method") not in EDITS or "id" in data or changes_nothing(data):
             return None
         uri = document_of(data)
         if uri is not None:

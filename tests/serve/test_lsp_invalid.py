@@ -102,6 +102,19 @@ def test_a_completion_overtaken_by_an_edit_is_answered_empty_at_once(start) -> N
     assert items and all(i["label"].startswith("m") for i in items)
 
 
+def test_an_edit_that_changes_nothing_does_not_overtake_a_completion(start) -> None:
+    """Neovim 0.7 can send a ``didChange`` with no changes right after a request (its debounce timer had fired
+    while the request flushed the same changes): the request is still up to date."""
+    c = start()
+    nothing = change(3, 20, "")
+    nothing["params"]["contentChanges"] = []
+    c.send_raw(frame(change(2, 18, " m")) + frame(completion(5, 20)) + frame(nothing) + frame(change(3, 20, "")))
+    items = c.reply(5)["result"]["items"]
+    assert items and all(i["label"].startswith("m") for i in items)
+    c.send_raw(frame(completion(6, 20)) + frame(change(4, 20, "a")))  # a real edit still overtakes it
+    assert c.reply(6)["result"] == {"isIncomplete": True, "items": []}
+
+
 def test_pipelined_keystrokes_are_all_answered_in_order_and_the_last_is_real(start) -> None:
     c = start(text="")
     typed = ("The cat sat on the mat and the dog sat on the log. " * 40)[:2000]

@@ -77,6 +77,10 @@ def test_debounce_answers_a_request_overtaken_while_it_waited_empty(start) -> No
     c.send_raw(frame(completion(6, 18)) + frame(change(2, 18, " m")))
     assert c.reply(6)["result"] == {"isIncomplete": True, "items": []}
     assert ask(c, completion(7, 20))["items"]
+    # An edit that changes nothing (Neovim 0.7 can send one right after a request) does not end the wait empty.
+    c.send(completion(8, 20))
+    c.send(change(3, 20, ""))
+    assert c.reply(8)["result"]["items"]
 
 
 def test_bad_timing_options_are_reported_and_defaults_used(start) -> None:
