@@ -102,7 +102,7 @@ class ReadAhead:
     def take(self, text: str, start: int) -> ContextCache | None:
         """The cache read ahead when ``text``'s window, starting at ``start``, begins with what was read (then it
         is handed over and forgotten here), else None. The window's text decides, not the offset: a client that
-        sends only the text's last part (the language server) moves both at once."""
+        sends only the text's last part (the language server, past 1 MB) moves both at once."""
         cache = self._cache
         if cache is None or not self._read or not text.startswith(self._read, start):
             return None

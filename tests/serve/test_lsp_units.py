@@ -109,3 +109,24 @@ def test_predictors_can_share_one_quantised_network(tiny_model_dir: Path) -> Non
     a.suggest("The teacher reads the letter every mor")  # a's state must not leak into b
     for text in ["The cat sends the rep", "My friend likes "]:
         assert b.suggest(text) == alone.suggest(text)
+
+
+def test_an_open_document_is_answered_from_all_of_its_text(tiny_model_dir: Path, corpus_file: Path) -> None:
+    """A long document's answers are the engine's on the whole text before the cursor, as in the app: its
+    document memory holds a name from the first line even when the network's read window is far past it."""
+    from assistant.engine.dynamic import DynamicSettings
+    from assistant.engine.window import MAX_CONTEXT_CHARS, WINDOW_STEP
+    from assistant.serve.documents import OpenDocument
+
+    lm = load_model(tiny_model_dir)
+    filler = corpus_file.read_text(encoding="utf-8")[: MAX_CONTEXT_CHARS + 3 * WINDOW_STEP]
+    head = "Dear Quillithorne, the letter. Quillithorne reads. " * 3 + "\n"
+    engine = Predictor(lm, dynamic=DynamicSettings())
+    doc = OpenDocument("file:///long.md", "", Predictor(lm, dynamic=DynamicSettings()))
+    for typed in (head + filler + "Dear Quill", head + filler + filler[:3000] + " Dear Quill"):
+        doc.text = typed
+        line = typed.count("\n")
+        position = t.Position(line=line, character=len(typed) - typed.rfind("\n") - 1)
+        _, answer = doc.suggest(position, 5, phrase=False, encoding=UTF32)
+        assert answer == engine.suggest(typed, 5, phrase=False)
+        assert answer.words and answer.words[0].word == "Quillithorne"
