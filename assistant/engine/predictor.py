@@ -21,7 +21,7 @@ from assistant.engine.mixing import SOURCES, MixSettings, em_weights, mix
 from assistant.engine.neuralcache import NeuralCacheSettings
 from assistant.engine.ngramsource import NgramSource
 from assistant.engine.records import RecentRecords
-from assistant.engine.window import ReadAhead, context_window, window_start
+from assistant.engine.window import ReadAhead, context_window, given_start, window_start
 from assistant.engine.wordlist import WordListSource, as_the_writer_spells, foreign_prior, reweigh
 from assistant.heap import BULK_WORDS, RELEASE_WORDS, release_free
 from assistant.lm.io import LoadedModel
@@ -454,8 +454,10 @@ class Predictor:
 
     @torch.no_grad()
     def suggest(self, text_before_cursor: str, n: int = 5, phrase: bool = True) -> Suggestions:
-        """Word candidates and, when the model is confident, a phrase to show as ghost text."""
-        full, separator = as_typed(self._valid(text_before_cursor))
+        """Word candidates and, when the model is confident, a phrase to show as ghost text (a text over 1 MB: from
+        its last 0.75-1 MB, ``window.given_start``)."""
+        given = text_before_cursor[given_start(len(text_before_cursor)) :]
+        full, separator = as_typed(self._valid(given))
         text = self._window(full)
         split = split_text(text)
         found = self._words(split, n + (GUARD_SPARE if self.guard else 0), full)

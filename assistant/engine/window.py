@@ -30,6 +30,20 @@ READ_AHEAD_CHARS = 1024
 READ_AHEAD_STEP = 256
 """Characters of the next window read per call (about 20 ms of the network)."""
 
+GIVEN_STEP = 1 << 18
+"""Of a text longer than :data:`GIVEN_STEPS` of these, the engine keeps the part from a start that moves in steps
+of this many characters (a multiple of :data:`WINDOW_STEP`, so the read window is the same as on the whole text)."""
+
+GIVEN_STEPS = 4
+"""A text up to this many steps long (1 MB) is taken whole; a longer one, its last three to four steps."""
+
+
+def given_start(length: int) -> int:
+    """Where the part of a text of ``length`` characters that the engine takes starts: 0 up to 1 MB, so the
+    document memory and the learner follow all of it; past that a start that moves every 256 K characters, so
+    the first answer and each keystroke's string work stay bounded (a 5 MB document: 15.5 s and 67 ms whole)."""
+    return max(0, (length // GIVEN_STEP - (GIVEN_STEPS - 1)) * GIVEN_STEP)
+
 
 def _step_start(length: int) -> int:
     """Where the window of a text of ``length`` characters starts, before moving it to a word boundary."""

@@ -8,20 +8,8 @@ from dataclasses import dataclass, field
 from lsprotocol import types
 
 from assistant.engine.predictor import Predictor, Suggestions
+from assistant.engine.window import given_start
 from assistant.serve.positions import UTF16, LineIndex, apply_change
-
-SENT_STEP = 1 << 18
-"""The start of the text the predictor is given moves in steps of this many characters (a multiple of the read
-window's step, so the engine's window is the same as on the whole text)."""
-SENT_STEPS = 4
-"""Text up to this many steps long (1 MB) is given whole; in a longer one, the last three to four steps."""
-
-
-def text_start(offset: int) -> int:
-    """Where the text the predictor is given for a cursor at ``offset`` starts. The whole text up to 1 MB, so the
-    document memory and the learner follow all of it, as in the app; past that the start moves every 256 K
-    characters, so a keystroke's work and the first answer's stay bounded (a 5 MB line)."""
-    return max(0, (offset // SENT_STEP - (SENT_STEPS - 1)) * SENT_STEP)
 
 
 def deletes(change: types.TextDocumentContentChangeEvent) -> bool:
@@ -69,6 +57,7 @@ class OpenDocument:
     def suggest(
         self, position: types.Position, n: int, phrase: bool, encoding: str = UTF16
     ) -> tuple[types.Position, Suggestions]:
-        """The cursor (clamped to the text) and the engine's answer for the text before it (:func:`text_start`)."""
+        """The cursor (clamped to the text) and the engine's answer for the text before it: the part the engine
+        would take (``window.given_start``), cut here so a long document is not copied whole per keystroke."""
         offset, cursor = self.cursor(position, encoding)
-        return cursor, self.predictor.suggest(self.text[text_start(offset) : offset], n, phrase=phrase)
+        return cursor, self.predictor.suggest(self.text[given_start(offset) : offset], n, phrase=phrase)

@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 
 from assistant.engine.predictor import Predictor
-from assistant.engine.window import MAX_CONTEXT_CHARS, READ_AHEAD_CHARS, WINDOW_STEP, next_window_start, window_start
+from assistant.engine.window import (
+    GIVEN_STEP,
+    GIVEN_STEPS,
+    MAX_CONTEXT_CHARS,
+    READ_AHEAD_CHARS,
+    WINDOW_STEP,
+    context_window,
+    given_start,
+    next_window_start,
+    window_start,
+)
 from assistant.lm.io import LoadedModel, load_model
 from tests.support.corpus import make_corpus
 
@@ -76,3 +86,18 @@ def test_the_moved_window_is_read_ahead_and_answers_the_same(lm: LoadedModel) ->
         while reading.idle():
             pass
     assert moved and reading.read_ahead.cache is None
+
+
+def test_a_text_over_a_megabyte_is_taken_from_a_start_that_keeps_the_read_window() -> None:
+    """Up to 1 MB the engine takes the whole text; past that, a later start that leaves the network's window as
+    on the whole text and moves only every ``GIVEN_STEP`` characters (a 5 MB document stays affordable)."""
+    base = long_text(300_000)
+    text = (base * 18)[: 5_000_000 - 7]
+    assert given_start(GIVEN_STEP * GIVEN_STEPS - 1) == 0
+    starts = set()
+    for length in [*range(1_048_576 - 3, 1_048_576 + 3), *range(4_900_000, len(text), 4_999)]:
+        start = given_start(length)
+        assert 0.75 * 2**20 <= length - start <= 2**20 or start == 0
+        assert context_window(text[start:length]) == context_window(text[:length])
+        starts.add(start)
+    assert starts == {0, GIVEN_STEP, 4_194_304 - GIVEN_STEP, 4_194_304}
