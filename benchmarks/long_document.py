@@ -20,7 +20,6 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchdata import SHARED, require
 
 TYPED = " the cat sat on the mat and the dog sat on the log"
