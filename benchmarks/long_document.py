@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import torch
-
 from benchdata import SHARED, require
 
 TYPED = " the cat sat on the mat and the dog sat on the log"
