@@ -13,6 +13,7 @@ import torch
 
 from assistant.decode.generate import Generation, GenerationConfig, generate
 from assistant.decode.wordsearch import SearchLimits, WordCandidate, WordSearch
+from assistant.engine.agreement import AGREEMENT, MIN_PREFIX, Agreement, AgreementSettings
 from assistant.engine.context import ContextCache, is_word_end
 from assistant.engine.dynamic import DynamicSettings, HeadLearner
 from assistant.engine.lookahead import MIN_PROBABILITY, above_floor, as_typed
@@ -149,6 +150,7 @@ class Predictor:
         neural: NeuralCacheSettings | None = None,
         ngram: NgramSource | None = None,
         dynamic: DynamicSettings | None = None,
+        agreement: AgreementSettings | None = AGREEMENT,
     ) -> None:
         """``model``: the network to run, e.g. one quantised copy shared by several predictors (it holds no
         state); default ``lm.model``, quantised for inference unless ``quantize`` is false.
@@ -167,7 +169,10 @@ class Predictor:
         ``ngram``: the general n-gram as one more source of the mixing (only when ``adaptive``).
 
         ``dynamic``: the network's output layer learns the document as it is written (only when ``adaptive``;
-        see ``engine/dynamic.py``), in :meth:`learn`."""
+        see ``engine/dynamic.py``), in :meth:`learn`.
+
+        ``agreement``: in a language the network does not know, candidates are weighed by how their endings
+        agree with the word before them (only when ``adaptive``; ``engine/agreement.py``); None turns it off."""
         self.lm = lm
         self.min_probability = min_probability
         """Floor on a candidate's probability (``lookahead.MIN_PROBABILITY`` by default)."""
@@ -224,6 +229,8 @@ class Predictor:
         """Words of the document memory when the free heap was last given back."""
         self._learn_text = ""
         """The text before the word at the cursor when last asked (what :meth:`learn` learns from)."""
+        self.agreement = Agreement(agreement) if adaptive and agreement is not None else None
+        """Endings' agreement with the word before, or None."""
 
     @torch.no_grad()
     def words(self, text_before_cursor: str, n: int = 5) -> list[WordCandidate]:
@@ -298,6 +305,8 @@ class Predictor:
         weights = self._mix_weights(split.context, context, personal, trust)
         memories = [doc, pers, gram, listed]
         mixed = one_spelling(mix(weights, model, self.search.prefix_share, memories), self._apostrophe(split.prefix))
+        if self.agreement is not None and wordlist is not None and len(split.prefix) >= MIN_PREFIX:
+            mixed = self._agree(mixed, context + sep, personal)
         ranked = sorted(mixed.items(), key=lambda kv: kv[1], reverse=True)[:n]
         return [WordCandidate(w, min(1.0, p)) for w, p in ranked]
 
@@ -349,6 +358,19 @@ class Predictor:
         self._weights = em_weights(records[same], available, settings)
         self._weights_key = key
         return self._weights
+
+    def _agree(self, candidates: dict[str, float], before: str, personal: PersonalWords | None) -> dict[str, float]:
+        """``candidates`` weighed by their endings' agreement with the word before them in its paragraph."""
+        agreement = self.agreement
+        assert agreement is not None
+        agreement.follow_document(self.document.words)
+        if personal is not None:
+            memory = personal
+            agreement.follow_personal(
+                (id(memory), memory.revision), lambda: (words(p) for p in memory.paragraphs().elements())
+            )
+        prev = words(paragraph_tail(before))[-1:]
+        return agreement.reweigh(prev[0] if prev else "", candidates)
 
     def _give_back_free_memory(self) -> None:
         """After a document was read at once (opened, pasted), and every ``RELEASE_WORDS`` words typed, the
@@ -476,7 +498,11 @@ class Predictor:
         """Between keystrokes: one bounded piece of work ahead of the writer (:meth:`learn`, else reading the
         next read window ahead, ``engine/window.py``); True if it did any, so a caller with time to spare may
         call again. The app's answering thread calls it while no keystroke waits, ``eval`` once per word."""
-        return self.learn() or self.read_ahead.step(self._asked)
+        return (
+            self.learn()
+            or (self.agreement is not None and self.wordlist is not None and self.agreement.step())
+            or self.read_ahead.step(self._asked)
+        )
 
     def _window(self, full: str) -> str:
         """The part of ``full`` the network reads; when it moved, the states read ahead for it take over."""
