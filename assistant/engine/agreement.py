@@ -126,13 +126,18 @@ class Agreement:
         self.settings = settings or AgreementSettings()
         self.document = EndingCounts()
         self._document_words: list[str] = []
+        self._document_revision: Hashable = None
         self.personal = EndingCounts()
         """The counts of the personal documents in use (the last complete count)."""
         self._personal_key: Hashable = None
         self._counting: tuple[Hashable, EndingCounts, Iterator[Sequence[str]]] | None = None
 
-    def follow_document(self, words: Sequence[str]) -> None:
-        """Count the document's words as they are now: only the words after the first one that changed."""
+    def follow_document(self, words: Sequence[str], revision: Hashable = None) -> None:
+        """Count the document's words as they are now: only the words after the first one that changed
+        (``revision``: the same value as last time says they did not change)."""
+        if revision is not None and revision == self._document_revision:
+            return
+        self._document_revision = revision
         old = self._document_words
         if len(words) >= len(old) and list(words[: len(old)]) == old:
             same = len(old)

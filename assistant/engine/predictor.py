@@ -363,7 +363,7 @@ class Predictor:
         """``candidates`` weighed by their endings' agreement with the word before them in its paragraph."""
         agreement = self.agreement
         assert agreement is not None
-        agreement.follow_document(self.document.words)
+        agreement.follow_document(self.document.words, self.document.revision)
         if personal is not None:
             memory = personal
             agreement.follow_personal(

@@ -92,6 +92,8 @@ class DocumentMemory:
     def reset(self) -> None:
         """Forget the text."""
         self._text = ""
+        self.revision = getattr(self, "revision", 0) + 1
+        """Counts the words pushed and popped and the resets (another value: the words changed)."""
         self._words: list[str] = []
         self._ends: list[int] = []
         self._gap_list: list[str] = []
@@ -137,6 +139,7 @@ class DocumentMemory:
         return [tuple(self._words[n - k : n]) for k in range(1, min(self.settings.max_order, n) + 1)]
 
     def _push(self, word: str, end: int, gap: str) -> None:
+        self.revision += 1
         contexts = self._contexts()
         chain = self._chain(contexts) if self._words else None
         self.recorded.append(chain.probability(word) if chain is not None else 0.0)
@@ -158,6 +161,7 @@ class DocumentMemory:
             self._count(ctx, word)
 
     def _pop(self) -> None:
+        self.revision += 1
         self._unigram_memo.clear()
         word = self._words.pop()
         self._ends.pop()
