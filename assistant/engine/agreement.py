@@ -130,7 +130,8 @@ class Agreement:
         self.personal = EndingCounts()
         """The counts of the personal documents in use (the last complete count)."""
         self._personal_key: Hashable = None
-        self._counting: tuple[Hashable, EndingCounts, Iterator[Sequence[str]]] | None = None
+        self._counting: tuple[Hashable, EndingCounts, Callable[[], Iterable[Sequence[str]]]] | None = None
+        self._rest: Iterator[Sequence[str]] | None = None
 
     def follow_document(self, words: Sequence[str], revision: Hashable = None) -> None:
         """Count the document's words as they are now: only the words after the first one that changed
@@ -151,16 +152,20 @@ class Agreement:
 
     def follow_personal(self, key: Hashable, paragraphs: Callable[[], Iterable[Sequence[str]]]) -> None:
         """Personal documents named ``key`` (another key: they changed): their count starts, to be done by
-        :meth:`step`; the last complete count is used until then."""
+        :meth:`step`, which also takes their snapshot (not the keystroke); the last complete count is used until
+        then."""
         if key == self._personal_key or (self._counting is not None and self._counting[0] == key):
             return
-        self._counting = (key, EndingCounts(), iter(paragraphs()))
+        self._counting, self._rest = (key, EndingCounts(), paragraphs), None
 
     def step(self) -> bool:
         """Count the next words of the personal documents (at most ``STEP_WORDS``); True if it did any."""
         if self._counting is None:
             return False
-        key, counts, rest = self._counting
+        key, counts, paragraphs = self._counting
+        if self._rest is None:
+            self._rest = iter(paragraphs())
+        rest = self._rest
         done = 0
         complete = True
         for paragraph in rest:
@@ -172,7 +177,7 @@ class Agreement:
                 complete = False
                 break
         if complete:
-            self.personal, self._personal_key, self._counting = counts, key, None
+            self.personal, self._personal_key, self._counting, self._rest = counts, key, None, None
         return True
 
     def factor(self, prev: str, word: str) -> float:
