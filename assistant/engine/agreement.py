@@ -70,9 +70,10 @@ class EndingCounts:
         self.words = 0
         """Words counted."""
 
-    def add(self, paragraph: Sequence[str], sign: int = 1) -> None:
-        """Count (``sign`` 1) or uncount (-1) the neighbouring words of one paragraph."""
-        self.words += sign * len(paragraph)
+    def add(self, paragraph: Sequence[str], sign: int = 1, context: int = 0) -> None:
+        """Count (``sign`` 1) or uncount (-1) the neighbouring words of one paragraph; its first ``context``
+        words only precede the rest (they were counted as words already)."""
+        self.words += sign * (len(paragraph) - context)
         for prev, word in itertools.pairwise(paragraph):
             self._pair(prev, word, sign)
 
@@ -133,22 +134,23 @@ class Agreement:
         self._counting: tuple[Hashable, EndingCounts, Callable[[], Iterable[Sequence[str]]]] | None = None
         self._rest: Iterator[Sequence[str]] | None = None
 
-    def follow_document(self, words: Sequence[str], revision: Hashable = None) -> None:
+    def follow_document(self, words: list[str], revision: Hashable = None) -> None:
         """Count the document's words as they are now: only the words after the first one that changed
         (``revision``: the same value as last time says they did not change)."""
         if revision is not None and revision == self._document_revision:
             return
         self._document_revision = revision
         old = self._document_words
-        if len(words) >= len(old) and list(words[: len(old)]) == old:
+        if len(words) >= len(old) and words[: len(old)] == old:
             same = len(old)
         else:
             same = 0
             while same < min(len(old), len(words)) and old[same] == words[same]:
                 same += 1
-            self.document.add(old[max(0, same - 1) :], -1)
-        self.document.add(words[max(0, same - 1) :])
-        self._document_words = list(words)
+            self.document.add(old[max(0, same - 1) :], -1, context=min(same, 1))
+        self.document.add(words[max(0, same - 1) :], context=min(same, 1))
+        del old[same:]
+        old.extend(words[same:])
 
     def follow_personal(self, key: Hashable, paragraphs: Callable[[], Iterable[Sequence[str]]]) -> None:
         """Personal documents named ``key`` (another key: they changed): their count starts, to be done by

@@ -289,9 +289,11 @@ class Predictor:
         doc = here.answer(split.prefix, sentence_start, k) if here is not None else NO_ANSWER
         trust = (here.trust if here is not None else 0.0, 0.0)
         pers = NO_ANSWER
+        recent = None
         if personal is not None:
+            recent = self._paragraph_words(context + sep)
             with personal.reading():
-                chain = personal.chain(self._paragraph_words(context + sep))
+                chain = personal.chain(recent)
                 pers, trust = chain.answer(split.prefix, sentence_start, k), (trust[0], chain.trust)
         gram = NO_ANSWER
         if self.ngram is not None:
@@ -306,7 +308,7 @@ class Predictor:
         memories = [doc, pers, gram, listed]
         mixed = one_spelling(mix(weights, model, self.search.prefix_share, memories), self._apostrophe(split.prefix))
         if self.agreement is not None and wordlist is not None and len(split.prefix) >= MIN_PREFIX:
-            mixed = self._agree(mixed, context + sep, personal)
+            mixed = self._agree(mixed, recent if recent is not None else self._paragraph_words(context + sep), personal)
         ranked = sorted(mixed.items(), key=lambda kv: kv[1], reverse=True)[:n]
         return [WordCandidate(w, min(1.0, p)) for w, p in ranked]
 
@@ -359,8 +361,11 @@ class Predictor:
         self._weights_key = key
         return self._weights
 
-    def _agree(self, candidates: dict[str, float], before: str, personal: PersonalWords | None) -> dict[str, float]:
-        """``candidates`` weighed by their endings' agreement with the word before them in its paragraph."""
+    def _agree(
+        self, candidates: dict[str, float], recent: list[str], personal: PersonalWords | None
+    ) -> dict[str, float]:
+        """``candidates`` weighed by their endings' agreement with the last of ``recent``, the paragraph's last
+        words before them."""
         agreement = self.agreement
         assert agreement is not None
         agreement.follow_document(self.document.words, self.document.revision)
@@ -369,8 +374,7 @@ class Predictor:
             agreement.follow_personal(
                 (id(memory), memory.revision), lambda: (words(p) for p in memory.paragraphs().elements())
             )
-        prev = words(paragraph_tail(before))[-1:]
-        return agreement.reweigh(prev[0] if prev else "", candidates)
+        return agreement.reweigh(recent[-1] if recent else "", candidates)
 
     def _give_back_free_memory(self) -> None:
         """After a document was read at once (opened, pasted), and every ``RELEASE_WORDS`` words typed, the
