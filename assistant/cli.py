@@ -372,6 +372,9 @@ def _document_languages(store: Any, docs: list[Any]) -> dict[str, str]:
 
 def cmd_finetune(args: argparse.Namespace) -> int:
     """Train your personal model on what is new or changed in your documents (resumes an interrupted run)."""
+    import signal
+    import threading
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from assistant.personal.finetune import OK_STATUSES, FinetuneConfig, FinetuneError
@@ -398,11 +401,25 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         def say(message: str) -> None:  # one line each: the terminal wraps it, rich does not cut it mid-sentence
             bar.console.print(message, soft_wrap=True, markup=False, highlight=False)
 
+        interrupted = threading.Event()
+
+        def on_interrupt(signum: int, frame: object) -> None:
+            # Also remembered: a KeyboardInterrupt raised where Python ignores exceptions (a finaliser that
+            # runs mid-step) would be lost, and the run would go on to its end; the trainer polls this one.
+            interrupted.set()
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGINT, on_interrupt)
+        outcome = None
         try:
-            outcome = space.run_finetune(cfg, on_step=on_step, log=say)
+            outcome = space.run_finetune(cfg, on_step=on_step, log=say, should_stop=interrupted.is_set)
         except (FinetuneError, ControlsError) as exc:
             raise CliError(str(exc)) from exc
         except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        if outcome is None or outcome.status == "cancelled":  # a run that ended anyway says how it ended
             bar.stop()
             print(
                 "assistant: fine-tuning interrupted; 'assistant finetune' again resumes where it stopped",

@@ -410,15 +410,25 @@ class UserSpace:
         config: FinetuneConfig,
         on_step: Callable[[int, int, float], None] | None = None,
         log: Callable[[str], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> FinetuneOutcome:
-        """Fine-tune on every document now, in this thread (the command line). ControlsError (before anything
-        is done) while the controls file is damaged."""
+        """Fine-tune on every document now, in this thread (the command line); ``should_stop`` ends the run after
+        a step, checkpointed (a ``cancelled`` outcome). ControlsError (before anything is done) while the
+        controls file is damaged."""
         learn = self.learn_filter()
         learn.fingerprint()  # reads the controls: a damaged file stops the run here, with its message
         work = self.layout.work
         private_dir(work)
         return run_finetune(
-            self.store, self.registry, work, config, on_step, log=log, journal=self.layout.journal, learn=learn
+            self.store,
+            self.registry,
+            work,
+            config,
+            on_step,
+            should_stop,
+            log=log,
+            journal=self.layout.journal,
+            learn=learn,
         )
 
     @property
