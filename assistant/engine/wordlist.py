@@ -27,6 +27,10 @@ ELISIONS = frozenset(
 
 _ELIDED = re.compile(r"^(\w+['’])(.*)$")
 
+ELIDED_BEFORE = "aàâäeéèêëiîïoôöuùûüyÿhœæ"
+"""The letters a word after an elision starts with: a vowel or a mute ``h`` (``l'entrée``, ``l'heure``, never
+``l'de``); the list's words after an elision are only these."""
+
 WORDLIST_PRIOR = 0.5
 """Weight of a frequency list before any word is written (the others' priors share the rest)."""
 
@@ -94,15 +98,28 @@ class WordListSource:
         if m and _plain(m.group(1)).lower() in ELISIONS:
             head, rest = m.group(1), m.group(2)
             share = self._elision(head)
-            for w, f in self.list.top(rest, k):
+            for w, f in self._after_elision(rest, k):
                 words.setdefault(head + _shape(w, rest, False), share * f)
-            mass += share * (self.list.mass(rest) if rest else 1.0)
+            mass += share * self._mass_after_elision(rest)
         if "’" in prefix:
             words = {w.replace("'", "’"): f for w, f in words.items()}
         words = {w: f for w, f in words.items() if w.startswith(prefix)}
         if mass <= 0 or not words:
             return MemoryAnswer({}, 0.0)
         return MemoryAnswer({w: f / mass for w, f in words.items()}, min(1.0, mass))
+
+    def _after_elision(self, rest: str, k: int) -> list[tuple[str, float]]:
+        """The ``k`` most frequent listed words starting with ``rest`` that may follow an elision."""
+        if rest:
+            return self.list.top(rest, k) if rest[0].lower() in ELIDED_BEFORE else []
+        merged = [wf for c in ELIDED_BEFORE for wf in self.list.top(c, k)]
+        return sorted(merged, key=lambda wf: wf[1], reverse=True)[:k]
+
+    def _mass_after_elision(self, rest: str) -> float:
+        """Total frequency of the listed words starting with ``rest`` that may follow an elision."""
+        if rest:
+            return self.list.mass(rest) if rest[0].lower() in ELIDED_BEFORE else 0.0
+        return sum(self.list.mass(c) for c in ELIDED_BEFORE)
 
 
 def as_the_writer_spells(answer: MemoryAnswer, prefix: str, known: Callable[[str], bool]) -> MemoryAnswer:

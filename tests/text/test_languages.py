@@ -117,6 +117,17 @@ def test_frequency_list_completes_by_prefix_and_knows_how_common_a_word_is() -> 
     assert FrequencyList.from_wordfreq("xx") is None
 
 
+def test_after_an_elision_the_list_offers_only_words_that_take_one() -> None:
+    source = WordListSource(
+        FrequencyList("fr", {"l": 6.0, "de": 5.0, "la": 4.5, "entrée": 3.0, "heure": 2.8, "option": 2.5})
+    )
+    after = source.answer("l'", False, 5).words  # "de" and "la" are commoner, but "l'de" is never written
+    assert set(after) == {"l'entrée", "l'heure", "l'option"}
+    assert sum(after.values()) == pytest.approx(1.0)
+    assert source.answer("l'd", False, 5).words == {}
+    assert list(source.answer("L’h", False, 5).words) == ["L’heure"]
+
+
 def test_rare_words_weigh_less_than_common_ones() -> None:
     en = FrequencyList.from_wordfreq("en")
     assert en is not None
