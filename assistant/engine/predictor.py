@@ -269,7 +269,7 @@ class Predictor:
             if self.lexicon is None
             or foreign
             or c.probability >= UNKNOWN_WORD_MIN
-            or c.word in self.lexicon
+            or (wordlist is None and c.word in self.lexicon)  # in another language, not English's words
             or (wordlist is not None and c.word in wordlist.list)
             or c.word in self.document
             or (personal is not None and c.word in personal)

@@ -33,6 +33,11 @@ SHORT_PREFIX = 3
 TOP_KEPT = 16
 """Words kept per short prefix in that table."""
 
+ENGLISH_MARGIN = 1.5
+"""A word at least this many Zipf units (about thirty times) commoner in English than in another language is left
+out of that language's list: the English of its web text (French ``and``, ``of``, ``the``), not its own
+words (``file``, ``date``, ``web`` stay)."""
+
 
 class FrequencyList:
     """The common words of one language with their relative frequencies (summing to 1 over the list)."""
@@ -117,11 +122,15 @@ def _wordfreq_list(language: str, size: int) -> FrequencyList | None:
     path = wordfreq.available_languages("best").get(WORDFREQ_CODES.get(language, language))
     if path is None:
         return None
+    english = _wordfreq_list("en", DEFAULT_SIZE) if language != "en" else None
     frequencies: dict[str, float] = {}
     elided: dict[str, float] = {}
     for i, words in enumerate(cbpack_bins(path)):
         f = 10 ** (-i / 100)  # bin i holds the words of frequency 10^(-i/100)
+        zipf = 9 - i / 100
         for w in words:
+            if english is not None and english.zipf(w) - zipf >= ENGLISH_MARGIN:
+                continue
             if WORD_RE.fullmatch(w) and w not in frequencies:
                 frequencies[w] = f
                 if len(frequencies) >= size:

@@ -190,6 +190,18 @@ def test_a_word_the_writer_has_not_used_is_completed_in_their_language(
     assert predictor.wordlist is not None and predictor.wordlist.language == language
 
 
+def test_the_english_of_another_languages_web_text_is_not_its_word(predictor: Predictor) -> None:
+    fr = FrequencyList.from_wordfreq("fr")
+    assert fr is not None and "de" in fr and "file" in fr and "date" in fr and "email" in fr  # words of French too
+    assert "the" not in fr and "and" not in fr and "containing" not in fr  # in its web text, not its words
+    english = {"the", "and", "of", "is", "in", "to", "into", "containing", "with", "for", "on", "it", "that"}
+    offered = set()
+    for typed in ("Les fichiers sont lus ", "Ce programme lit la table et ", "et co", "Ce programme lit les f"):
+        offered |= set(_words(predictor, FRENCH + typed, 7))
+    assert predictor.language == "fr"
+    assert not offered & english, offered & english  # nor are the network's (unless it is sure of one)
+
+
 def test_a_word_with_sharp_s_is_spelled_as_the_writer_spells_it(predictor: Predictor) -> None:
     words = _words(predictor, GERMAN + "Die Stra")
     assert "Straße" in words and "Strasse" not in words  # the list folds ß to ss; the writer's text has it
