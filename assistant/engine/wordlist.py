@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from assistant.engine.memory import MemoryAnswer
 from assistant.engine.mixing import SOURCES
-from assistant.text.frequency import FrequencyList
+from assistant.text.frequency import TOP_KEPT, FrequencyList
 
 COMMON_ZIPF = 2.5
 """Words at least this common (Zipf scale: about 300 per billion words) are common words."""
@@ -30,6 +30,26 @@ _ELIDED = re.compile(r"^(\w+['’])(.*)$")
 ELIDED_BEFORE = "aàâäeéèêëiîïoôöuùûüyÿhœæ"
 """The letters a word after an elision starts with: a vowel or a mute ``h`` (``l'entrée``, ``l'heure``, never
 ``l'de``); the list's words after an elision are only these."""
+
+COMPOUNDING = frozenset({"de", "nl", "sv", "da", "nb", "no", "fi"})
+"""Languages that write compounds as one word (``Netzverzeichnis``): a typed word no listed word starts is
+completed as a listed head and a listed word after it."""
+
+COMPOUND_MIN_HEAD = 4
+"""Letters of a compound's head (a listed word, or one with a linking ``s``)."""
+
+COMPOUND_MIN_PART = 4
+"""Letters of a word offered after a head (the last part is a noun, verb or adjective, not ``an`` or ``zu``)."""
+
+COMPOUND_MAX_ZIPF = 6.0
+"""Words commoner than this (the language's function words) are not offered as a compound's last part."""
+
+COMPOUND_MIN_REST = 2
+"""Letters typed of a compound's last part before compounds are offered (after one, the list's guesses of the
+part are mostly wrong)."""
+
+COMPOUND_SHARE = 0.1
+"""``P(a compound goes on | its head was typed)``, times the head's frequency: the weight of the compounds."""
 
 WORDLIST_PRIOR = 0.5
 """Weight of a frequency list before any word is written (the others' priors share the rest)."""
@@ -101,12 +121,37 @@ class WordListSource:
             for w, f in self._after_elision(rest, k):
                 words.setdefault(head + _shape(w, rest, False), share * f)
             mass += share * self._mass_after_elision(rest)
+        if self.language in COMPOUNDING and len(prefix) >= COMPOUND_MIN_HEAD + COMPOUND_MIN_REST and len(words) < k:
+            found, found_mass = self._compounds(prefix, k)
+            for w, f in found:
+                words.setdefault(w, f)
+            mass += found_mass
         if "’" in prefix:
             words = {w.replace("'", "’"): f for w, f in words.items()}
         words = {w: f for w, f in words.items() if w.startswith(prefix)}
         if mass <= 0 or not words:
             return MemoryAnswer({}, 0.0)
         return MemoryAnswer({w: f / mass for w, f in words.items()}, min(1.0, mass))
+
+    def _compounds(self, prefix: str, k: int) -> tuple[list[tuple[str, float]], float]:
+        """Compounds that ``prefix`` starts, from its longest listed head (``Netzverz`` -> ``Netz`` and
+        ``verzeichnis``): the ``k`` likeliest with their frequencies, and the mass of all of them."""
+        low = prefix.lower()
+        for cut in range(len(low) - COMPOUND_MIN_REST, COMPOUND_MIN_HEAD - 1, -1):
+            head, rest = low[:cut], low[cut:]
+            p_head = self.list.probability(head) or (head.endswith("s") and self.list.probability(head[:-1]))
+            if not p_head or not rest.isalpha():
+                continue
+            parts = [
+                (w, f)
+                for w, f in self.list.top(rest, TOP_KEPT)
+                if len(w) >= COMPOUND_MIN_PART and self.list.zipf(w) < COMPOUND_MAX_ZIPF
+            ]
+            if parts:
+                share = COMPOUND_SHARE * p_head
+                found = [(prefix + w[len(rest) :], share * f) for w, f in parts[:k]]
+                return found, share * self.list.mass(rest)
+        return [], 0.0
 
     def _after_elision(self, rest: str, k: int) -> list[tuple[str, float]]:
         """The ``k`` most frequent listed words starting with ``rest`` that may follow an elision."""

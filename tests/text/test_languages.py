@@ -190,6 +190,20 @@ def test_a_word_the_writer_has_not_used_is_completed_in_their_language(
     assert predictor.wordlist is not None and predictor.wordlist.language == language
 
 
+def test_a_compound_is_completed_from_its_listed_parts_in_german_only() -> None:
+    zipf = {"netz": 4.8, "verzeichnis": 4.5, "verzeihen": 4.0, "ver": 3.0, "von": 7.0, "unter": 6.0, "datei": 4.5}
+    freqs = {w: 10 ** (z - 9) for w, z in zipf.items()}  # per word of text, as wordfreq's Zipf scale counts
+    german = WordListSource(FrequencyList("de", freqs))
+    found = german.answer("Netzverz", False, 5).words  # no listed word starts so: head "Netz", then "verz..."
+    assert list(found)[:2] == ["Netzverzeichnis", "Netzverzeihen"] and sum(found.values()) == pytest.approx(1.0)
+    assert next(iter(german.answer("Unterverz", False, 5).words)) == "Unterverzeichnis"
+    assert german.answer("Netzv", False, 5).words == {}  # one letter of the last part: too early to guess
+    assert german.answer("Netzvo", False, 5).words == {}  # "von" is a function word, never a compound's end
+    assert list(german.answer("Verz", False, 5).words) == ["Verzeichnis", "Verzeihen"]  # listed words as before
+    french = WordListSource(FrequencyList("fr", freqs))
+    assert french.answer("Netzverz", False, 5).words == {}  # French does not write compounds as one word
+
+
 def test_the_english_of_another_languages_web_text_is_not_its_word(predictor: Predictor) -> None:
     fr = FrequencyList.from_wordfreq("fr")
     assert fr is not None and "de" in fr and "file" in fr and "date" in fr and "email" in fr  # words of French too
