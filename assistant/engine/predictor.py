@@ -300,9 +300,12 @@ class Predictor:
             gram = self.ngram.answer(_paragraph_words(context, self.ngram.order - 1), split.prefix, sentence_start, k)
         listed = NO_ANSWER
         if wordlist is not None:
-            listed = wordlist.answer(split.prefix, sentence_start, k)
+
+            def written(word: str) -> bool:
+                return word in self.document or (personal is not None and word in personal)
+
             listed = as_the_writer_spells(
-                listed, split.prefix, lambda w: w in self.document or (personal is not None and w in personal)
+                wordlist.answer(split.prefix, sentence_start, k, written), split.prefix, written
             )
         weights = self._mix_weights(split.context, context, personal, trust)
         memories = [doc, pers, gram, listed]

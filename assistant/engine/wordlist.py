@@ -48,6 +48,12 @@ COMPOUND_MIN_REST = 2
 """Letters typed of a compound's last part before compounds are offered (after one, the list's guesses of the
 part are mostly wrong)."""
 
+COMPOUND_KNOWN = 10.0
+"""How much likelier a last part is when the writer has written it (as a word of its own, any case)."""
+
+COMPOUND_SCAN = 500
+"""Listed words a typed last part may start for those the writer has written to be looked for among them."""
+
 COMPOUND_SHARE = 0.1
 """``P(a compound goes on | its head was typed)``, times the head's frequency: the weight of the compounds."""
 
@@ -107,8 +113,11 @@ class WordListSource:
         m = _ELIDED.match(prefix)
         return bool(m) and _plain(m.group(1)).lower() in ELISIONS and self.list.knows_prefix(m.group(2))
 
-    def answer(self, prefix: str, sentence_start: bool, k: int) -> MemoryAnswer:
-        """The ``k`` most frequent words starting with ``prefix``, shaped like it."""
+    def answer(
+        self, prefix: str, sentence_start: bool, k: int, known: Callable[[str], bool] | None = None
+    ) -> MemoryAnswer:
+        """The ``k`` most frequent words starting with ``prefix``, shaped like it; ``known``: whether the writer
+        has written a word (a compound's last part they have written comes first)."""
         plain = _plain(prefix)
         words: dict[str, float] = {}
         mass = self.list.mass(plain) if prefix else 1.0
@@ -122,7 +131,7 @@ class WordListSource:
                 words.setdefault(head + _shape(w, rest, False), share * f)
             mass += share * self._mass_after_elision(rest)
         if self.language in COMPOUNDING and len(prefix) >= COMPOUND_MIN_HEAD + COMPOUND_MIN_REST and len(words) < k:
-            found, found_mass = self._compounds(prefix, k)
+            found, found_mass = self._compounds(prefix, k, known)
             for w, f in found:
                 words.setdefault(w, f)
             mass += found_mass
@@ -133,7 +142,9 @@ class WordListSource:
             return MemoryAnswer({}, 0.0)
         return MemoryAnswer({w: f / mass for w, f in words.items()}, min(1.0, mass))
 
-    def _compounds(self, prefix: str, k: int) -> tuple[list[tuple[str, float]], float]:
+    def _compounds(
+        self, prefix: str, k: int, known: Callable[[str], bool] | None = None
+    ) -> tuple[list[tuple[str, float]], float]:
         """Compounds that ``prefix`` starts, from its longest listed head (``Netzverz`` -> ``Netz`` and
         ``verzeichnis``): the ``k`` likeliest with their frequencies, and the mass of all of them."""
         low = prefix.lower()
@@ -142,12 +153,19 @@ class WordListSource:
             p_head = self.list.probability(head) or (head.endswith("s") and self.list.probability(head[:-1]))
             if not p_head or not rest.isalpha():
                 continue
-            parts = [
-                (w, f)
-                for w, f in self.list.top(rest, TOP_KEPT)
-                if len(w) >= COMPOUND_MIN_PART and self.list.zipf(w) < COMPOUND_MAX_ZIPF
-            ]
+            pool = {w for w, _ in self.list.top(rest, TOP_KEPT)}
+            if known is not None:
+                pool.update(w for w in self.list.starting(rest, COMPOUND_SCAN) if known(w) or known(w.capitalize()))
+            parts = []
+            for w in pool:
+                if len(w) < COMPOUND_MIN_PART or self.list.zipf(w) >= COMPOUND_MAX_ZIPF:
+                    continue
+                f = self.list.probability(w)
+                if known is not None and (known(w) or known(w.capitalize())):
+                    f *= COMPOUND_KNOWN
+                parts.append((w, f))
             if parts:
+                parts.sort(key=lambda wf: wf[1], reverse=True)
                 share = COMPOUND_SHARE * p_head
                 found = [(prefix + w[len(rest) :], share * f) for w, f in parts[:k]]
                 return found, share * self.list.mass(rest)

@@ -104,6 +104,11 @@ class FrequencyList:
         lo, hi = self._range(p)
         return heapq.nlargest(k, ((w, self._freq[w]) for w in self._sorted[lo:hi]), key=lambda wf: wf[1])
 
+    def starting(self, prefix: str, limit: int) -> list[str]:
+        """Every listed word starting with ``prefix`` (lower-cased), if there are at most ``limit``; else none."""
+        lo, hi = self._range(prefix.lower())
+        return self._sorted[lo:hi] if hi - lo <= limit else []
+
     def _range(self, prefix: str) -> tuple[int, int]:
         if not prefix:
             return 0, len(self._sorted)

@@ -200,6 +200,8 @@ def test_a_compound_is_completed_from_its_listed_parts_in_german_only() -> None:
     assert german.answer("Netzv", False, 5).words == {}  # one letter of the last part: too early to guess
     assert german.answer("Netzvo", False, 5).words == {}  # "von" is a function word, never a compound's end
     assert list(german.answer("Verz", False, 5).words) == ["Verzeichnis", "Verzeihen"]  # listed words as before
+    written = {"Verzeihen"}.__contains__  # a last part the writer has written comes first
+    assert next(iter(german.answer("Netzverz", False, 5, written).words)) == "Netzverzeihen"
     french = WordListSource(FrequencyList("fr", freqs))
     assert french.answer("Netzverz", False, 5).words == {}  # French does not write compounds as one word
 
