@@ -153,17 +153,17 @@ class WordListSource:
             p_head = self.list.probability(head) or (head.endswith("s") and self.list.probability(head[:-1]))
             if not p_head or not rest.isalpha():
                 continue
-            pool = {w for w, _ in self.list.top(rest, TOP_KEPT)}
-            if known is not None:
-                pool.update(w for w in self.list.starting(rest, COMPOUND_SCAN) if known(w) or known(w.capitalize()))
-            parts = []
-            for w in pool:
-                if len(w) < COMPOUND_MIN_PART or self.list.zipf(w) >= COMPOUND_MAX_ZIPF:
-                    continue
-                f = self.list.probability(w)
-                if known is not None and (known(w) or known(w.capitalize())):
-                    f *= COMPOUND_KNOWN
-                parts.append((w, f))
+            top = {w for w, _ in self.list.top(rest, TOP_KEPT)}
+            written: set[str] = set()
+            if known is not None:  # each word asked once
+                written = {
+                    w for w in top.union(self.list.starting(rest, COMPOUND_SCAN)) if known(w) or known(w.capitalize())
+                }
+            parts = [
+                (w, self.list.probability(w) * (COMPOUND_KNOWN if w in written else 1.0))
+                for w in top | written
+                if len(w) >= COMPOUND_MIN_PART and self.list.zipf(w) < COMPOUND_MAX_ZIPF
+            ]
             if parts:
                 parts.sort(key=lambda wf: wf[1], reverse=True)
                 share = COMPOUND_SHARE * p_head
